@@ -1,0 +1,551 @@
+/*-------------------------------------------------------------------------
+ *
+ * api.c
+ *	  SQL-callable functions: arguments -> HttpRequest, HttpResponse -> row.
+ *
+ * Every network function builds its request(s) (marshal.c, which also runs
+ * the policy), hands them to the engine as one batch, and turns the outcome
+ * into a http.response row or, for a single call, an error.  In a batch, a
+ * request that is refused or fails yields its error in its own row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+PG_MODULE_MAGIC;
+
+/* Columns of http.response and http.response_bytes. */
+#define RESPONSE_NATTS	7
+
+/* Columns of http.batch(): idx, the response's, then the error's. */
+#define BATCH_NATTS		(1 + RESPONSE_NATTS + 3)
+
+#if PG_VERSION_NUM < 160000
+void		_PG_init(void);
+#endif
+
+/* Module load: define the settings. */
+void
+_PG_init(void)
+{
+	HttpGucInit();
+}
+
+/* A text argument that must not be NULL, as a C string. */
+static char *
+arg_cstring(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/* A new request with default options. */
+static HttpRequest *
+new_request(const char *method)
+{
+	HttpRequest *req = palloc0(sizeof(HttpRequest));
+
+	req->method = pstrdup(method);
+	HttpOptionsDefault(&req->opt);
+	return req;
+}
+
+/* Set the URL from text argument n. */
+static void
+set_url_arg(HttpRequest *req, FunctionCallInfo fcinfo, int n)
+{
+	text	   *t;
+
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("url must not be null")));
+	t = PG_GETARG_TEXT_PP(n);
+	HttpRequestSetUrl(req, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+/* Headers and options from jsonb arguments (either may be NULL). */
+static void
+set_headers_options(HttpRequest *req, FunctionCallInfo fcinfo, int headers, int options)
+{
+	if (options >= 0 && !PG_ARGISNULL(options))
+		HttpOptionsFromJsonb(&req->opt, PG_GETARG_JSONB_P(options));
+	if (headers >= 0 && !PG_ARGISNULL(headers))
+		HttpHeadersFromJsonb(&req->headers, PG_GETARG_JSONB_P(headers));
+}
+
+/* Raise the error an exchange ended with. */
+static void
+raise_exchange_error(HttpExchange *x)
+{
+	ereport(ERROR,
+			(errcode(x->err_code),
+			 errmsg_internal("%s", x->err_msg),
+			 x->err_detail ? errdetail_internal("%s", x->err_detail) : 0,
+			 x->err_hint ? errhint("%s", x->err_hint) : 0));
+}
+
+/* The (blessed) row type of the function's result, cached per call site. */
+static TupleDesc
+result_tupdesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	td = fcinfo->flinfo->fn_extra;
+
+	if (td == NULL)
+	{
+		TupleDesc	t;
+		MemoryContext old;
+
+		if (get_call_result_type(fcinfo, NULL, &t) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		td = CreateTupleDescCopy(t);
+		BlessTupleDesc(td);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = td;
+	}
+	return td;
+}
+
+/*
+ * Fill the response columns (status, headers, body, content_type, url,
+ * http_version, elapsed_ms).  Returns false, with x failed, if the body
+ * could not be decoded as text.
+ */
+static bool
+response_values(HttpExchange *x, bool bytes, Datum *values, bool *nulls)
+{
+	HttpResponse *r = &x->resp;
+	const char *ct = HttpContentType(r);
+
+	memset(nulls, 0, sizeof(bool) * RESPONSE_NATTS);
+	if (bytes)
+	{
+		bytea	   *b = palloc(VARHDRSZ + r->body.len);
+
+		SET_VARSIZE(b, VARHDRSZ + r->body.len);
+		memcpy(VARDATA(b), r->body.data, r->body.len);
+		values[2] = PointerGetDatum(b);
+	}
+	else
+	{
+		text	   *t = HttpBodyToText(x);
+
+		if (t == NULL)
+			return false;
+		values[2] = PointerGetDatum(t);
+	}
+	values[0] = Int32GetDatum(r->status);
+	values[1] = JsonbPGetDatum(HttpHeadersToJsonb(&r->headers));
+	if (ct)
+		values[3] = CStringGetTextDatum(ct);
+	else
+		nulls[3] = true;
+	values[4] = CStringGetTextDatum(r->url ? r->url : x->req->url);
+	values[5] = CStringGetTextDatum(r->version == 20 ? "2" : r->version == 10 ? "1.0" : "1.1");
+	values[6] = Float8GetDatum((double) (x->finished - x->started) / 1000.0);
+	return true;
+}
+
+/* Run one request and return its response row; errors are raised. */
+static Datum
+run_one(FunctionCallInfo fcinfo, HttpRequest *req, bool bytes)
+{
+	HttpExchange *x = palloc0(sizeof(HttpExchange));
+	Datum		values[RESPONSE_NATTS];
+	bool		nulls[RESPONSE_NATTS];
+	TupleDesc	td = result_tupdesc(fcinfo);
+
+	x->req = req;
+	HttpEngineRun(&x, 1);
+	if (x->state != HTTP_X_DONE || !response_values(x, bytes, values, nulls))
+		raise_exchange_error(x);
+	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+}
+
+/* url, headers, options: the shape of get, head, delete. */
+static Datum
+simple_call(FunctionCallInfo fcinfo, const char *method)
+{
+	HttpRequest *req = new_request(method);
+
+	set_url_arg(req, fcinfo, 0);
+	set_headers_options(req, fcinfo, 1, 2);
+	HttpRequestFinish(req, NULL);
+	return run_one(fcinfo, req, false);
+}
+
+/* url, body jsonb, headers, options: post, put, patch with JSON. */
+static Datum
+jsonb_call(FunctionCallInfo fcinfo, const char *method)
+{
+	HttpRequest *req = new_request(method);
+
+	set_url_arg(req, fcinfo, 0);
+	if (!PG_ARGISNULL(1))
+	{
+		Jsonb	   *jb = PG_GETARG_JSONB_P(1);
+
+		req->body = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+		req->body_len = strlen(req->body);
+	}
+	set_headers_options(req, fcinfo, 2, 3);
+	HttpRequestFinish(req, "application/json");
+	return run_one(fcinfo, req, false);
+}
+
+/* url, body text, content_type, headers, options: post, put, patch with text. */
+static Datum
+text_call(FunctionCallInfo fcinfo, const char *method)
+{
+	HttpRequest *req = new_request(method);
+	char	   *ct = NULL;
+
+	set_url_arg(req, fcinfo, 0);
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		req->body = VARDATA_ANY(t);
+		req->body_len = VARSIZE_ANY_EXHDR(t);
+	}
+	if (!PG_ARGISNULL(2))
+		ct = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	set_headers_options(req, fcinfo, 3, 4);
+	HttpRequestFinish(req, ct);
+	return run_one(fcinfo, req, false);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_get);
+/* http.get(url, headers, options) */
+Datum
+pg_http_get(PG_FUNCTION_ARGS)
+{
+	return simple_call(fcinfo, "GET");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_head);
+/* http.head(url, headers, options) */
+Datum
+pg_http_head(PG_FUNCTION_ARGS)
+{
+	return simple_call(fcinfo, "HEAD");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_delete);
+/* http.delete(url, headers, options) */
+Datum
+pg_http_delete(PG_FUNCTION_ARGS)
+{
+	return simple_call(fcinfo, "DELETE");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_post_jsonb);
+/* http.post(url, body jsonb, headers, options) */
+Datum
+pg_http_post_jsonb(PG_FUNCTION_ARGS)
+{
+	return jsonb_call(fcinfo, "POST");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_put_jsonb);
+/* http.put(url, body jsonb, headers, options) */
+Datum
+pg_http_put_jsonb(PG_FUNCTION_ARGS)
+{
+	return jsonb_call(fcinfo, "PUT");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_patch_jsonb);
+/* http.patch(url, body jsonb, headers, options) */
+Datum
+pg_http_patch_jsonb(PG_FUNCTION_ARGS)
+{
+	return jsonb_call(fcinfo, "PATCH");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_post_text);
+/* http.post(url, body text, content_type, headers, options) */
+Datum
+pg_http_post_text(PG_FUNCTION_ARGS)
+{
+	return text_call(fcinfo, "POST");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_put_text);
+/* http.put(url, body text, content_type, headers, options) */
+Datum
+pg_http_put_text(PG_FUNCTION_ARGS)
+{
+	return text_call(fcinfo, "PUT");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_patch_text);
+/* http.patch(url, body text, content_type, headers, options) */
+Datum
+pg_http_patch_text(PG_FUNCTION_ARGS)
+{
+	return text_call(fcinfo, "PATCH");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_request);
+/* http.request(method, url, body text, headers, options) */
+Datum
+pg_http_request(PG_FUNCTION_ARGS)
+{
+	HttpRequest *req = new_request(arg_cstring(fcinfo, 0, "method"));
+
+	set_url_arg(req, fcinfo, 1);
+	if (!PG_ARGISNULL(2))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(2);
+
+		req->body = VARDATA_ANY(t);
+		req->body_len = VARSIZE_ANY_EXHDR(t);
+	}
+	set_headers_options(req, fcinfo, 3, 4);
+	HttpRequestFinish(req, NULL);
+	return run_one(fcinfo, req, false);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_request_bytes);
+/* http.request_bytes(method, url, body bytea, headers, options) */
+Datum
+pg_http_request_bytes(PG_FUNCTION_ARGS)
+{
+	HttpRequest *req = new_request(arg_cstring(fcinfo, 0, "method"));
+
+	set_url_arg(req, fcinfo, 1);
+	if (!PG_ARGISNULL(2))
+	{
+		bytea	   *b = PG_GETARG_BYTEA_PP(2);
+
+		req->body = VARDATA_ANY(b);
+		req->body_len = VARSIZE_ANY_EXHDR(b);
+	}
+	set_headers_options(req, fcinfo, 3, 4);
+	HttpRequestFinish(req, NULL);
+	return run_one(fcinfo, req, true);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_request_doc);
+/* http.request(request jsonb) */
+Datum
+pg_http_request_doc(PG_FUNCTION_ARGS)
+{
+	HttpOptions base;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("request must not be null")));
+	HttpOptionsDefault(&base);
+	return run_one(fcinfo, HttpRequestFromDocument(PG_GETARG_JSONB_P(0), &base), false);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_request_parts);
+/* http_request(host, port, path, method, body, headers, tls, timeout) */
+Datum
+pg_http_request_parts(PG_FUNCTION_ARGS)
+{
+	char	   *host = arg_cstring(fcinfo, 0, "host");
+	char	   *path = PG_ARGISNULL(2) ? "/" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	HttpRequest *req = new_request(PG_ARGISNULL(3) ? "GET" : text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	bool		tls;
+	int			port;
+
+	if (PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tls must not be null"),
+				 errhint("Pass true for https, false for http.")));
+	tls = PG_GETARG_BOOL(6);
+	port = PG_ARGISNULL(1) ? (tls ? 443 : 80) : PG_GETARG_INT32(1);
+	HttpRequestSetParts(req, host, port, path, tls);
+
+	if (!PG_ARGISNULL(4))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(4);
+
+		req->body = VARDATA_ANY(t);
+		req->body_len = VARSIZE_ANY_EXHDR(t);
+	}
+	set_headers_options(req, fcinfo, 5, -1);
+	if (!PG_ARGISNULL(7))
+	{
+		int32		secs = PG_GETARG_INT32(7);
+
+		if (secs <= 0 || secs > INT_MAX / 1000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("timeout must be between 1 and %d seconds", INT_MAX / 1000)));
+		req->opt.timeout_ms = secs * 1000;
+	}
+	HttpRequestFinish(req, NULL);
+	return run_one(fcinfo, req, false);
+}
+
+/*
+ * Build one batch element's request inside a subtransaction, so that a bad
+ * element becomes an error in its own row instead of aborting the batch.
+ * Errors that are not about the element (cancel, out of memory) propagate.
+ */
+static void
+batch_prepare(HttpExchange *x, Jsonb *doc, const HttpOptions *base)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		x->req = HttpRequestFromDocument(doc, base);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+
+		if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
+			ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
+			ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INTERNAL_ERROR)
+			ReThrowError(ed);
+
+		x->state = HTTP_X_FAILED;
+		x->err_code = ed->sqlerrcode;
+		x->err_msg = ed->message;
+		x->err_detail = ed->detail;
+		x->err_hint = ed->hint;
+	}
+	PG_END_TRY();
+}
+
+PG_FUNCTION_INFO_V1(pg_http_batch);
+/* http.batch(requests jsonb, options jsonb): one row per request, in order */
+Datum
+pg_http_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Jsonb	   *reqs;
+	HttpOptions base;
+	HttpExchange **xs;
+	int			n;
+	TupleDesc	td;
+	Tuplestorestate *store;
+	MemoryContext old;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("http.batch() must be called where a set is accepted")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("requests must not be null")));
+	reqs = PG_GETARG_JSONB_P(0);
+	if (!JB_ROOT_IS_ARRAY(reqs) || JB_ROOT_IS_SCALAR(reqs))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("requests must be a JSON array of request documents"),
+				 errhint("Build it with jsonb_agg(jsonb_build_object('url', ...)).")));
+	HttpOptionsDefault(&base);
+	if (!PG_ARGISNULL(1))
+		HttpOptionsFromJsonb(&base, PG_GETARG_JSONB_P(1));
+
+	n = JB_ROOT_COUNT(reqs);
+	xs = palloc0(sizeof(HttpExchange *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *elem = getIthJsonbValueFromContainer(&reqs->root, i);
+
+		xs[i] = palloc0(sizeof(HttpExchange));
+		if (elem->type != jbvBinary)
+		{
+			xs[i]->state = HTTP_X_FAILED;
+			xs[i]->err_code = ERRCODE_INVALID_PARAMETER_VALUE;
+			xs[i]->err_msg = "a request document must be a JSON object";
+			continue;
+		}
+		batch_prepare(xs[i], JsonbValueToJsonb(elem), &base);
+	}
+
+	HttpEngineRun(xs, n);
+
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	td = CreateTupleDescCopy(td);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+
+	for (int i = 0; i < n; i++)
+	{
+		HttpExchange *x = xs[i];
+		Datum		values[BATCH_NATTS];
+		bool		nulls[BATCH_NATTS];
+
+		memset(nulls, true, sizeof(nulls));
+		values[0] = Int32GetDatum(i + 1);
+		nulls[0] = false;
+		if (x->state == HTTP_X_DONE)
+			(void) response_values(x, false, values + 1, nulls + 1);
+		if (x->state != HTTP_X_DONE)
+		{
+			/* the response columns stay NULL, the error ones say why */
+			memset(nulls + 1, true, RESPONSE_NATTS);
+			values[1 + RESPONSE_NATTS] = CStringGetTextDatum(unpack_sql_state(x->err_code));
+			values[2 + RESPONSE_NATTS] = CStringGetTextDatum(x->err_msg);
+			nulls[1 + RESPONSE_NATTS] = nulls[2 + RESPONSE_NATTS] = false;
+			if (x->err_detail)
+			{
+				values[3 + RESPONSE_NATTS] = CStringGetTextDatum(x->err_detail);
+				nulls[3 + RESPONSE_NATTS] = false;
+			}
+		}
+		tuplestore_putvalues(store, td, values, nulls);
+	}
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = td;
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pg_http_transport);
+/* http.transport(): the compiled-in transport */
+Datum
+pg_http_transport(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(HttpTransportName()));
+}
+
+PG_FUNCTION_INFO_V1(pg_http_version);
+/* http.version(): the extension's version */
+Datum
+pg_http_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(PG_HTTP_VERSION));
+}

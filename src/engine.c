@@ -1,0 +1,479 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.c
+ *	  The one wait loop: drives N exchanges through the transport.
+ *
+ * Only this file waits.  It waits on one WaitEventSet, built once per
+ * backend, holding MyLatch, postmaster death and an epoll descriptor (the
+ * "mux") into which every socket of every exchange is added and removed as
+ * the transport asks.  Sockets thus come and go without rebuilding the
+ * WaitEventSet, and statement_timeout, pg_cancel_backend and postmaster
+ * death interrupt any phase of any exchange at once: every latch wake runs
+ * CHECK_FOR_INTERRUPTS(), which raises the standard 57014 error.
+ *
+ * Whatever way the loop ends (success, error, cancel), every exchange it
+ * started is handed back to the transport's release(), so no socket, TLS
+ * context or library handle outlives the call.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "transport.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+/* What the transport asked for on one socket. */
+typedef struct Watch
+{
+	void	   *arg;
+	uint32		events;			/* HTTP_WATCH_*; 0: not watched */
+} Watch;
+
+/* One call of HttpEngineRun. */
+typedef struct EngineRun
+{
+	HttpExchange **xs;
+	int			n;
+	int			next;			/* first exchange not yet started */
+	int			active;			/* started and not yet released */
+} EngineRun;
+
+static WaitEventSet *engine_set = NULL;
+static int	mux_fd = -1;
+static Watch *watches = NULL;	/* indexed by socket */
+static int	nwatches = 0;
+static TimestampTz transport_timer = 0; /* 0: none */
+static EngineRun *current_run = NULL;
+static uint32 engine_wait_event = PG_WAIT_EXTENSION;
+
+#define MUX_EVENTS 64
+
+/* Build the per-backend WaitEventSet and mux on first use. */
+static void
+engine_init(void)
+{
+	if (engine_set != NULL)
+		return;
+
+	ReserveExternalFD();
+	mux_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (mux_fd < 0)
+	{
+		int			save_errno = errno;
+
+		ReleaseExternalFD();
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not create epoll descriptor for pg_http: %m")));
+	}
+
+	PG_TRY();
+	{
+#if PG_VERSION_NUM >= 170000
+		engine_set = CreateWaitEventSet(NULL, 3);
+		engine_wait_event = WaitEventExtensionNew("HttpRequest");
+#else
+		engine_set = CreateWaitEventSet(TopMemoryContext, 3);
+#endif
+		AddWaitEventToSet(engine_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(engine_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		AddWaitEventToSet(engine_set, WL_SOCKET_READABLE, mux_fd, NULL, NULL);
+	}
+	PG_CATCH();
+	{
+		if (engine_set != NULL)
+			FreeWaitEventSet(engine_set);
+		engine_set = NULL;
+		close(mux_fd);
+		ReleaseExternalFD();
+		mux_fd = -1;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/* See transport.h. */
+void
+HttpEngineWatch(pgsocket sock, uint32 events, void *arg)
+{
+	struct epoll_event ev;
+	Watch	   *w;
+	int			op;
+
+	if (sock < 0)
+		return;
+	if (sock >= nwatches)
+	{
+		int			n = Max(64, nwatches);
+
+		if (events == 0)
+			return;				/* never watched */
+		while (n <= sock)
+			n *= 2;
+		if (watches == NULL)
+			watches = MemoryContextAllocZero(TopMemoryContext, n * sizeof(Watch));
+		else
+		{
+			watches = repalloc(watches, n * sizeof(Watch));
+			memset(watches + nwatches, 0, (n - nwatches) * sizeof(Watch));
+		}
+		nwatches = n;
+	}
+	w = &watches[sock];
+
+	if (events == w->events && arg == w->arg)
+		return;
+	if (events == 0)
+		op = EPOLL_CTL_DEL;
+	else if (w->events == 0)
+		op = EPOLL_CTL_ADD;
+	else
+		op = EPOLL_CTL_MOD;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = sock;
+	if (events & HTTP_WATCH_READ)
+		ev.events |= EPOLLIN;
+	if (events & HTTP_WATCH_WRITE)
+		ev.events |= EPOLLOUT;
+
+	/*
+	 * DEL of a socket the kernel already forgot (closed elsewhere) fails
+	 * with EBADF/ENOENT: nothing is watched any more, which is all we want.
+	 * ADD or MOD can fail only on a bad descriptor or out of memory.
+	 */
+	if (epoll_ctl(mux_fd, op, sock, &ev) != 0 && op != EPOLL_CTL_DEL)
+		elog(ERROR, "epoll_ctl(%d) failed for socket %d: %m", op, sock);
+
+	w->events = events;
+	w->arg = events ? arg : NULL;
+}
+
+/* See transport.h. */
+void
+HttpEngineSetTimer(long ms)
+{
+	if (ms < 0)
+		transport_timer = 0;
+	else
+		transport_timer = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+}
+
+/* See transport.h. */
+bool
+HttpEngineAcquireSocket(HttpExchange *x)
+{
+	if (AcquireExternalFD())
+		return true;
+	HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES,
+					 "too many open descriptors for another HTTP connection",
+					 "This backend has no descriptor left within max_files_per_process.");
+	HttpExchangeSetHint(x, "Lower pg_http.max_concurrency or the size of the batch.");
+	return false;
+}
+
+/* See transport.h. */
+void
+HttpEngineReleaseSocket(void)
+{
+	ReleaseExternalFD();
+}
+
+/* See pg_http.h. */
+void
+HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
+				 const char *detail_fmt,...)
+{
+	if (x->state == HTTP_X_DONE || x->state == HTTP_X_FAILED)
+		return;					/* the first outcome stands */
+	x->state = HTTP_X_FAILED;
+	x->finished = GetCurrentTimestamp();
+	x->err_code = sqlstate;
+	x->err_msg = pstrdup(msg);
+	if (detail_fmt != NULL)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		for (;;)
+		{
+			va_list		args;
+			int			needed;
+
+			va_start(args, detail_fmt);
+			needed = appendStringInfoVA(&buf, detail_fmt, args);
+			va_end(args);
+			if (needed == 0)
+				break;
+			enlargeStringInfo(&buf, needed);
+		}
+		x->err_detail = buf.data;
+	}
+}
+
+/* See pg_http.h. */
+void
+HttpExchangeSetHint(HttpExchange *x, const char *hint)
+{
+	if (x->err_hint == NULL)
+		x->err_hint = pstrdup(hint);
+}
+
+/* See pg_http.h. */
+void
+HttpExchangeDone(HttpExchange *x)
+{
+	if (x->state == HTTP_X_RUNNING)
+	{
+		x->state = HTTP_X_DONE;
+		x->finished = GetCurrentTimestamp();
+	}
+}
+
+/* Hand a finished or abandoned exchange back to the transport, once. */
+static void
+engine_release(EngineRun *run, HttpExchange *x)
+{
+	if (x->released)
+		return;
+	x->released = true;
+	run->active--;
+	HttpTransportImpl.release(x);
+}
+
+/* Start pending exchanges while there is room under the concurrency cap. */
+static void
+engine_start_more(EngineRun *run)
+{
+	while (run->next < run->n && run->active < http_max_concurrency)
+	{
+		HttpExchange *x = run->xs[run->next++];
+		TimestampTz now;
+
+		if (x->state != HTTP_X_PENDING)
+		{
+			x->released = true; /* refused before the engine ran */
+			continue;
+		}
+
+		now = GetCurrentTimestamp();
+		x->state = HTTP_X_RUNNING;
+		x->started = now;
+		x->deadline = TimestampTzPlusMilliseconds(now, x->req->opt.timeout_ms);
+		x->connect_deadline = TimestampTzPlusMilliseconds(now, x->req->opt.connect_timeout_ms);
+		if (x->connect_deadline > x->deadline)
+			x->connect_deadline = x->deadline;
+		x->released = false;
+		run->active++;
+		HttpTransportImpl.start(x);
+	}
+}
+
+/* Fail every running exchange whose deadline passed. */
+static void
+engine_check_deadlines(EngineRun *run, TimestampTz now)
+{
+	for (int i = 0; i < run->next; i++)
+	{
+		HttpExchange *x = run->xs[i];
+
+		if (x->state != HTTP_X_RUNNING)
+			continue;
+		if (!x->connected && now >= x->connect_deadline && x->connect_deadline < x->deadline)
+		{
+			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP connection timed out",
+							 "No connection to host \"%s\" port %d within %d ms.",
+							 x->req->host, x->req->port, x->req->opt.connect_timeout_ms);
+			HttpExchangeSetHint(x, "Raise the \"connect_timeout_ms\" option or pg_http.connect_timeout.");
+		}
+		else if (now >= x->deadline)
+		{
+			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP request timed out",
+							 "%s %s did not complete within %d ms.",
+							 x->req->method, x->req->url, x->req->opt.timeout_ms);
+			HttpExchangeSetHint(x, "Raise the timeout argument, the \"timeout_ms\" option or pg_http.timeout.");
+		}
+	}
+}
+
+/* Release finished exchanges; returns how many are still unfinished. */
+static int
+engine_reap(EngineRun *run)
+{
+	int			left = run->n - run->next;
+
+	for (int i = 0; i < run->next; i++)
+	{
+		HttpExchange *x = run->xs[i];
+
+		if (x->state == HTTP_X_RUNNING)
+			left++;
+		else if (!x->released)
+			engine_release(run, x);
+	}
+	return left;
+}
+
+/*
+ * Start what can be started and release what finished, until neither
+ * changes anything (an exchange may fail inside start() and free its slot).
+ * Returns how many exchanges are still unfinished.
+ */
+static int
+engine_progress(EngineRun *run)
+{
+	int			left;
+
+	do
+	{
+		engine_start_more(run);
+		left = engine_reap(run);
+	} while (left > 0 && run->next < run->n && run->active < http_max_concurrency);
+	return left;
+}
+
+/* Milliseconds until the nearest deadline or transport timer (>= 0). */
+static long
+engine_timeout(EngineRun *run, TimestampTz now)
+{
+	TimestampTz next = transport_timer;
+	long		secs;
+	int			usecs;
+
+	for (int i = 0; i < run->next; i++)
+	{
+		HttpExchange *x = run->xs[i];
+		TimestampTz d;
+
+		if (x->state != HTTP_X_RUNNING)
+			continue;
+		d = x->connected ? x->deadline : x->connect_deadline;
+		if (next == 0 || d < next)
+			next = d;
+	}
+	if (next == 0)
+		return -1;
+	if (next <= now)
+		return 0;
+	TimestampDifference(now, next, &secs, &usecs);
+	/* round up, or we wake just before the deadline and spin */
+	return secs * 1000 + (usecs + 999) / 1000;
+}
+
+/* Dispatch every ready socket in the mux to the transport. */
+static void
+engine_dispatch(void)
+{
+	struct epoll_event evs[MUX_EVENTS];
+	int			n;
+
+	do
+	{
+		n = epoll_wait(mux_fd, evs, MUX_EVENTS, 0);
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				return;			/* the outer wait will come back */
+			elog(ERROR, "epoll_wait failed on the pg_http mux: %m");
+		}
+		for (int i = 0; i < n; i++)
+		{
+			int			fd = evs[i].data.fd;
+			uint32		ready = 0;
+			Watch	   *w;
+
+			/* an earlier callback of this batch may have dropped the socket */
+			if (fd >= nwatches || (w = &watches[fd])->events == 0)
+				continue;
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				ready |= HTTP_WATCH_READ;
+			if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+				ready |= HTTP_WATCH_WRITE;
+			ready &= w->events;
+			if (ready)
+				HttpTransportImpl.socket_ready(w->arg, fd, ready);
+		}
+	} while (n == MUX_EVENTS);
+}
+
+/* See pg_http.h. */
+void
+HttpEngineRun(HttpExchange **xs, int n)
+{
+	EngineRun	run = {xs, n, 0, 0};
+
+	if (current_run != NULL)
+		elog(ERROR, "pg_http engine is already running");
+	engine_init();
+
+	if (HttpTransportImpl.prune)
+		HttpTransportImpl.prune(false);
+
+	current_run = &run;
+	PG_TRY();
+	{
+		while (engine_progress(&run) > 0)
+		{
+			WaitEvent	ev[3];
+			int			nev;
+			TimestampTz now;
+
+			CHECK_FOR_INTERRUPTS();
+
+			now = GetCurrentTimestamp();
+			nev = WaitEventSetWait(engine_set, engine_timeout(&run, now), ev,
+								   lengthof(ev), engine_wait_event);
+			for (int i = 0; i < nev; i++)
+			{
+				if (ev[i].events & WL_LATCH_SET)
+				{
+					ResetLatch(MyLatch);
+					CHECK_FOR_INTERRUPTS();
+				}
+				if (ev[i].events & WL_SOCKET_READABLE)
+					engine_dispatch();
+			}
+
+			now = GetCurrentTimestamp();
+			if (transport_timer != 0 && now >= transport_timer)
+			{
+				transport_timer = 0;
+				if (HttpTransportImpl.timer_fired)
+					HttpTransportImpl.timer_fired();
+			}
+			engine_check_deadlines(&run, now);
+		}
+	}
+	PG_FINALLY();
+	{
+		/* on every path: nothing the transport holds for these outlives us */
+		for (int i = 0; i < run.next; i++)
+			if (!xs[i]->released && xs[i]->state != HTTP_X_PENDING)
+				engine_release(&run, xs[i]);
+		current_run = NULL;
+	}
+	PG_END_TRY();
+}
+
+/* See pg_http.h. */
+const char *
+HttpTransportName(void)
+{
+	return HttpTransportImpl.name;
+}
+
+/* See pg_http.h. */
+uint32
+HttpTransportFeatures(void)
+{
+	return HttpTransportImpl.features;
+}

@@ -1,0 +1,150 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Every pg_http setting, in one place.
+ *
+ * All settings are named pg_http.* (the http.* prefix belongs to another
+ * extension users may have beside this one), and the prefix is reserved.
+ * Settings that would loosen the security policy or raise a resource limit
+ * are PGC_SUSET: only a superuser may change them; a caller can tighten a
+ * limit per request through the options argument.  Values SET before the
+ * library was loaded, or by ALTER ROLE / ALTER DATABASE, are picked up when
+ * it loads: that is how PostgreSQL treats placeholder settings.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+int			http_timeout_ms = 30000;
+int			http_connect_timeout_ms = 10000;
+char	   *http_user_agent = NULL;
+int			http_max_response_bytes = 64 * 1024 * 1024;
+int			http_max_header_bytes = 64 * 1024;
+int			http_max_headers = 100;
+int			http_max_redirects = 10;
+int			http_max_concurrency = 64;
+bool		http_keepalive = true;
+int			http_keepalive_idle_ms = 30000;
+int			http_pool_size = 16;
+char	   *http_allowed_hosts = NULL;
+char	   *http_denied_hosts = NULL;
+
+/* Define the settings; called once from _PG_init. */
+void
+HttpGucInit(void)
+{
+	DefineCustomIntVariable("pg_http.timeout",
+							"Time limit for a whole HTTP request.",
+							"Covers connecting, sending and receiving; a request argument or the \"timeout_ms\" option overrides it.",
+							&http_timeout_ms,
+							30000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.connect_timeout",
+							"Time limit for establishing a connection (TCP and TLS).",
+							NULL,
+							&http_connect_timeout_ms,
+							10000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_http.user_agent",
+							   "User-Agent header sent when a request sets none.",
+							   "An empty string sends no User-Agent header.",
+							   &http_user_agent,
+							   "pg_http/" PG_HTTP_VERSION,
+							   PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.max_response_bytes",
+							"Largest response body accepted.",
+							"A larger response fails with SQLSTATE 54000. Requests may lower it with the \"max_response_bytes\" option.",
+							&http_max_response_bytes,
+							64 * 1024 * 1024, 0, MaxAllocSize - 1,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.max_header_bytes",
+							"Largest response header section accepted, and longest header line.",
+							NULL,
+							&http_max_header_bytes,
+							64 * 1024, 1024, 16 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.max_headers",
+							"Largest number of response header fields accepted.",
+							NULL,
+							&http_max_headers,
+							100, 1, 10000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.max_redirects",
+							"Upper bound for the \"max_redirects\" option.",
+							"Redirects are not followed unless a request asks for it.",
+							&http_max_redirects,
+							10, 0, 100,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.max_concurrency",
+							"Requests of one batch that run at the same time in a backend.",
+							"Each needs a socket; the backend has at most max_files_per_process descriptors.",
+							&http_max_concurrency,
+							64, 1, 512,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_http.keepalive",
+							 "Reuse connections between requests of the same backend.",
+							 NULL,
+							 &http_keepalive,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.keepalive_idle",
+							"How long an idle connection is kept for reuse.",
+							NULL,
+							&http_keepalive_idle_ms,
+							30000, 0, 3600 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.pool_size",
+							"Largest number of idle connections a backend keeps.",
+							NULL,
+							&http_pool_size,
+							16, 0, 256,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_http.allowed_hosts",
+							   "Hosts that requests may reach (empty: any public host).",
+							   "Comma-separated host names, *.domain wildcards, \"*\", addresses and CIDR ranges, each with an optional :port or :low-high. Only an address or range entry allows a private or reserved address.",
+							   &http_allowed_hosts,
+							   "",
+							   PGC_SUSET, GUC_LIST_INPUT,
+							   HttpAllowedHostsCheck, HttpAllowedHostsAssign, NULL);
+
+	DefineCustomStringVariable("pg_http.denied_hosts",
+							   "Hosts that requests may never reach; wins over pg_http.allowed_hosts.",
+							   "Same syntax as pg_http.allowed_hosts.",
+							   &http_denied_hosts,
+							   "",
+							   PGC_SUSET, GUC_LIST_INPUT,
+							   HttpDeniedHostsCheck, HttpDeniedHostsAssign, NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("pg_http");
+#else
+	EmitWarningsOnPlaceholders("pg_http");
+#endif
+}

@@ -1,0 +1,810 @@
+/*-------------------------------------------------------------------------
+ *
+ * marshal.c
+ *	  SQL values <-> the core model: headers, options, request documents,
+ *	  URLs, response bodies.
+ *
+ * Every check that can refuse a request runs here, before the engine is
+ * involved, so nothing is sent for a request with a bad URL, a header with
+ * CR/LF, or an unknown option.  Header values are never echoed in errors:
+ * they may carry credentials.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "transport.h"
+#include "http1.h"
+#include "netaddr.h"
+
+#include <arpa/inet.h>
+
+#include "catalog/namespace.h"
+#include "common/base64.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+/* A copy of s with ASCII letters folded (names here are ASCII tokens). */
+static char *
+ascii_case(const char *s, bool upper)
+{
+	size_t		n = strlen(s);
+	char	   *out = palloc(n + 1);
+
+	for (size_t i = 0; i <= n; i++)
+		out[i] = upper ? pg_ascii_toupper((unsigned char) s[i])
+			: pg_ascii_tolower((unsigned char) s[i]);
+	return out;
+}
+
+/* See pg_http.h. */
+void
+HttpHeaderAdd(HttpHeaderList *l, const char *name, size_t name_len,
+			  const char *value, size_t value_len)
+{
+	if (l->n == l->cap)
+	{
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->items = l->items ? repalloc(l->items, l->cap * sizeof(HttpHeader))
+			: palloc(l->cap * sizeof(HttpHeader));
+	}
+	l->items[l->n].name = pnstrdup(name, name_len);
+	l->items[l->n].value = pnstrdup(value, value_len);
+	l->n++;
+}
+
+/* See pg_http.h. */
+const char *
+HttpHeaderGet(const HttpHeaderList *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (pg_strcasecmp(l->items[i].name, name) == 0)
+			return l->items[i].value;
+	return NULL;
+}
+
+/* Remove every field called name; returns the first value, or NULL. */
+static char *
+header_take(HttpHeaderList *l, const char *name)
+{
+	char	   *first = NULL;
+	int			k = 0;
+
+	for (int i = 0; i < l->n; i++)
+	{
+		if (pg_strcasecmp(l->items[i].name, name) == 0)
+		{
+			if (first == NULL)
+				first = l->items[i].value;
+			continue;
+		}
+		l->items[k++] = l->items[i];
+	}
+	l->n = k;
+	return first;
+}
+
+/* Validate and add one request header given as SQL input. */
+static void
+add_request_header(HttpHeaderList *l, const char *name, int name_len,
+				   const char *value, int value_len)
+{
+	if (!Http1IsToken(name, name_len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid HTTP header name \"%.*s\"", Min(name_len, 64), name),
+				 errdetail("Header names must be non-empty and consist of letters, digits and !#$%%&'*+-.^_`|~ only.")));
+	if (!Http1IsFieldValue(value, value_len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for HTTP header \"%.*s\"", name_len, name),
+				 errdetail("Header values must not contain CR, LF, NUL or other control characters.")));
+	HttpHeaderAdd(l, name, name_len, value, value_len);
+}
+
+/* See pg_http.h. */
+void
+HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbValue	key;
+	bool		in_array = false;
+
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("headers must be a JSON object"),
+				 errhint("Write headers as {\"Name\": \"value\"}, or {\"Name\": [\"v1\", \"v2\"]} to repeat a header.")));
+
+	memset(&key, 0, sizeof(key));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (tok)
+		{
+			case WJB_KEY:
+				key = v;
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				if (v.type != jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
+									key.val.string.len, key.val.string.val)));
+				add_request_header(l, key.val.string.val, key.val.string.len,
+								   v.val.string.val, v.val.string.len);
+				break;
+			case WJB_BEGIN_ARRAY:
+				if (in_array)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
+									key.val.string.len, key.val.string.val)));
+				in_array = true;
+				break;
+			case WJB_END_ARRAY:
+				in_array = false;
+				break;
+			case WJB_BEGIN_OBJECT:
+				/* the root; a nested object shows up as a value */
+				if (key.type == jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
+									key.val.string.len, key.val.string.val)));
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* Order headers by lower-case name, then by arrival (qsort is not stable). */
+typedef struct SortedHeader
+{
+	char	   *lname;
+	int			pos;
+} SortedHeader;
+
+static int
+sorted_header_cmp(const void *a, const void *b)
+{
+	const SortedHeader *x = a,
+			   *y = b;
+	int			c = strcmp(x->lname, y->lname);
+
+	return c != 0 ? c : x->pos - y->pos;
+}
+
+/*
+ * See pg_http.h.  Names are lower-cased (HTTP names are case-insensitive,
+ * and HTTP/2 sends them lower-case anyway); a name seen once maps to its
+ * string value, a repeated name to an array of its values in arrival order.
+ */
+Jsonb *
+HttpHeadersToJsonb(const HttpHeaderList *l)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+	SortedHeader *s = palloc(sizeof(SortedHeader) * Max(l->n, 1));
+
+	for (int i = 0; i < l->n; i++)
+	{
+		s[i].lname = ascii_case(l->items[i].name, false);
+		s[i].pos = i;
+	}
+	qsort(s, l->n, sizeof(SortedHeader), sorted_header_cmp);
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < l->n;)
+	{
+		JsonbValue	k,
+					v;
+		int			j = i + 1;
+
+		while (j < l->n && strcmp(s[j].lname, s[i].lname) == 0)
+			j++;
+		k.type = jbvString;
+		k.val.string.val = s[i].lname;
+		k.val.string.len = strlen(s[i].lname);
+		pushJsonbValue(&state, WJB_KEY, &k);
+		if (j - i > 1)
+			pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+		for (int m = i; m < j; m++)
+		{
+			const char *val = l->items[s[m].pos].value;
+
+			v.type = jbvString;
+			v.val.string.val = (char *) val;
+			v.val.string.len = strlen(val);
+			pushJsonbValue(&state, j - i > 1 ? WJB_ELEM : WJB_VALUE, &v);
+		}
+		if (j - i > 1)
+			pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		i = j;
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	pfree(s);
+	return JsonbValueToJsonb(res);
+}
+
+/* See pg_http.h. */
+void
+HttpOptionsDefault(HttpOptions *o)
+{
+	o->timeout_ms = http_timeout_ms;
+	o->connect_timeout_ms = http_connect_timeout_ms;
+	o->max_response_bytes = http_max_response_bytes;
+	o->keepalive = http_keepalive;
+	o->max_redirects = 0;
+}
+
+/* An integer option value in [min, max]. */
+static int64
+option_int(const char *name, JsonbValue *v, int64 min, int64 max)
+{
+	int64		n = 0;
+	bool		ok = false;
+
+	if (v->type == jbvNumeric)
+	{
+		Datum		d = DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric));
+
+		/* numeric_int8 rounds: insist on an integral value */
+		ok = DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(v->val.numeric),
+											  DirectFunctionCall1(int8_numeric, d)));
+		n = DatumGetInt64(d);
+	}
+	if (!ok || n < min || n > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be an integer between " INT64_FORMAT " and " INT64_FORMAT,
+						name, min, max)));
+	return n;
+}
+
+/* A boolean option value. */
+static bool
+option_bool(const char *name, JsonbValue *v)
+{
+	if (v->type != jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be true or false", name)));
+	return v->val.boolean;
+}
+
+/* Refuse an option that would go past a superuser's limit. */
+static void
+option_cap(const char *name, int64 value, int64 cap, const char *setting)
+{
+	if (value > cap)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("option \"%s\" cannot exceed %s", name, setting),
+				 errdetail("Requested " INT64_FORMAT ", limit " INT64_FORMAT ".", value, cap),
+				 errhint("Options can only tighten limits; a superuser can raise %s.", setting)));
+}
+
+/* See pg_http.h. */
+void
+HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	if (jb == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object")));
+
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+
+		if (strcmp(key, "timeout_ms") == 0)
+			o->timeout_ms = (int) option_int(key, &v, 1, INT_MAX);
+		else if (strcmp(key, "connect_timeout_ms") == 0)
+			o->connect_timeout_ms = (int) option_int(key, &v, 1, INT_MAX);
+		else if (strcmp(key, "max_response_bytes") == 0)
+		{
+			o->max_response_bytes = option_int(key, &v, 0, PG_INT64_MAX);
+			option_cap(key, o->max_response_bytes, http_max_response_bytes,
+					   "pg_http.max_response_bytes");
+		}
+		else if (strcmp(key, "keepalive") == 0)
+			o->keepalive = option_bool(key, &v) && http_keepalive;
+		else if (strcmp(key, "max_redirects") == 0)
+		{
+			o->max_redirects = (int) option_int(key, &v, 0, INT_MAX);
+			option_cap(key, o->max_redirects, http_max_redirects, "pg_http.max_redirects");
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized option \"%s\"", key),
+					 errhint("Valid options are timeout_ms, connect_timeout_ms, max_response_bytes, keepalive and max_redirects.")));
+	}
+}
+
+/* Decode %XX in s[0..len) into a new string. */
+static char *
+percent_decode(const char *s, size_t len)
+{
+	char	   *out = palloc(len + 1);
+	size_t		k = 0;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		if (s[i] == '%' && i + 2 < len)
+		{
+			char		hex[3] = {s[i + 1], s[i + 2], '\0'};
+
+			out[k++] = (char) strtol(hex, NULL, 16);
+			i += 2;
+		}
+		else
+			out[k++] = s[i];
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/*
+ * The errdetail for a URL or host error: a sentence, with the position of
+ * the offending character where that helps.
+ */
+static char *
+url_error_detail(HttpUrlError err, size_t errpos)
+{
+	const char *m = HttpUrlErrorMessage(err);
+
+	if (err == HTTP_URL_E_SCHEME_MISSING || err == HTTP_URL_E_SCHEME)
+		return psprintf("%c%s.", pg_ascii_toupper((unsigned char) m[0]), m + 1);
+	return psprintf("%c%s at character %zu.", pg_ascii_toupper((unsigned char) m[0]), m + 1,
+					errpos + 1);
+}
+
+/* Fill host, authority and display URL of req from a parsed host. */
+static void
+set_host(HttpRequest *req, const HttpUrl *u, int port, bool tls)
+{
+	char		text[HTTP_URL_MAX_HOST + 2];
+	bool		default_port = port == (tls ? 443 : 80);
+
+	HttpUrlHostText(u, text, sizeof(text));
+	if (u->host_kind == HTTP_HOST_NAME)
+	{
+		size_t		n = strlen(text);
+
+		/* names compare lower-case and without the root's dot */
+		if (n > 1 && text[n - 1] == '.')
+			text[n - 1] = '\0';
+		req->host = ascii_case(text, false);
+	}
+	else
+		req->host = pstrdup(text);
+	req->host_kind = u->host_kind;
+	memcpy(req->addr, u->addr, sizeof(req->addr));
+	req->port = port;
+	req->tls = tls;
+	if (u->host_kind == HTTP_HOST_IPV6)
+		req->authority = default_port ? psprintf("[%s]", req->host)
+			: psprintf("[%s]:%d", req->host, port);
+	else
+		req->authority = default_port ? req->host : psprintf("%s:%d", req->host, port);
+}
+
+/* Set the display URL from what is set. */
+static void
+set_display_url(HttpRequest *req)
+{
+	req->url = psprintf("%s://%s%s", req->tls ? "https" : "http", req->authority, req->target);
+}
+
+/* See pg_http.h. */
+void
+HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len)
+{
+	HttpUrl		u;
+	size_t		errpos = 0;
+	HttpUrlError err = HttpUrlParse(url, len, &u, &errpos);
+
+	if (err != HTTP_URL_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid URL"),
+				 errdetail_internal("%s", url_error_detail(err, errpos)),
+				 err == HTTP_URL_E_PATH_CHAR || err == HTTP_URL_E_PERCENT ?
+				 errhint("Percent-encode spaces, control characters and non-ASCII characters in the path and query.") : 0));
+
+	set_host(req, &u, u.port, u.tls);
+	if (u.target_len == 0)
+		req->target = pstrdup("/");
+	else if (u.target[0] == '?')
+		req->target = psprintf("/%.*s", (int) u.target_len, u.target);
+	else
+		req->target = pnstrdup(u.target, u.target_len);
+	set_display_url(req);
+
+	/* userinfo becomes Basic credentials (added by HttpRequestFinish) */
+	if (u.userinfo != NULL)
+	{
+		char	   *plain = percent_decode(u.userinfo, u.userinfo_len);
+		int			plen = strlen(plain);
+		char	   *b64 = palloc(pg_b64_enc_len(plen) + 1);
+		int			n = pg_b64_encode(plain, plen, b64, pg_b64_enc_len(plen));
+
+		b64[Max(n, 0)] = '\0';
+		req->basic_auth = psprintf("Basic %s", b64);
+		explicit_bzero(plain, plen);
+		pfree(plain);
+	}
+}
+
+/* See pg_http.h. */
+void
+HttpRequestSetParts(HttpRequest *req, const char *host, int port,
+					const char *path, bool tls)
+{
+	HttpUrl		u;
+	size_t		errpos = 0;
+	size_t		hlen = strlen(host);
+	HttpUrlError err;
+
+	/* accept "[::1]" as well as "::1" */
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']')
+	{
+		host++;
+		hlen -= 2;
+	}
+	memset(&u, 0, sizeof(u));
+	err = HttpUrlParseHost(host, hlen, &u, &errpos);
+	if (err != HTTP_URL_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid host \"%s\"", host),
+				 errdetail_internal("%s", url_error_detail(err, errpos))));
+	if (port < 1 || port > 65535)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("port %d is out of range", port),
+				 errdetail("Ports go from 1 to 65535.")));
+	err = HttpUrlCheckTarget(path, strlen(path), &errpos);
+	if (err != HTTP_URL_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid path"),
+				 path[0] != '/' ? errdetail("The path must start with \"/\".")
+				 : errdetail_internal("%s", url_error_detail(err, errpos)),
+				 errhint("Percent-encode spaces, control characters and non-ASCII characters in the path and query.")));
+	set_host(req, &u, port, tls);
+	req->target = pstrdup(path);
+	set_display_url(req);
+}
+
+/* See pg_http.h. */
+void
+HttpRequestFinish(HttpRequest *req, const char *content_type)
+{
+	HttpHeaderList *l = &req->headers;
+	char	   *v;
+	size_t		mlen = strlen(req->method);
+
+	/* methods are case-sensitive, but everyone means GET by "get" */
+	if (!Http1IsToken(req->method, mlen))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid HTTP method \"%s\"", req->method),
+				 errdetail("A method is a token such as GET, POST or PROPFIND.")));
+	req->method = ascii_case(req->method, true);
+
+	/* framing is ours: the body decides its length */
+	if (HttpHeaderGet(l, "Content-Length") || HttpHeaderGet(l, "Transfer-Encoding"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("request headers must not set Content-Length or Transfer-Encoding"),
+				 errdetail("pg_http frames the request body itself.")));
+
+	/* Host replaces the authority; Connection is ours to manage */
+	if ((v = header_take(l, "Host")) != NULL)
+		req->authority = v;
+	if ((v = header_take(l, "Connection")) != NULL && pg_strcasecmp(v, "close") == 0)
+		req->opt.keepalive = false;
+
+	if (!HttpHeaderGet(l, "User-Agent") && http_user_agent && http_user_agent[0])
+		HttpHeaderAdd(l, "User-Agent", 10, http_user_agent, strlen(http_user_agent));
+	if (!HttpHeaderGet(l, "Accept"))
+		HttpHeaderAdd(l, "Accept", 6, "*/*", 3);
+	if (content_type && req->body && !HttpHeaderGet(l, "Content-Type"))
+		HttpHeaderAdd(l, "Content-Type", 12, content_type, strlen(content_type));
+	if (req->basic_auth && !HttpHeaderGet(l, "Authorization"))
+		HttpHeaderAdd(l, "Authorization", 13, req->basic_auth, strlen(req->basic_auth));
+
+	/* POST, PUT and PATCH say "no body" explicitly (RFC 9110 8.6) */
+	if (req->body == NULL &&
+		(strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
+		 strcmp(req->method, "PATCH") == 0))
+	{
+		req->body = "";
+		req->body_len = 0;
+	}
+
+	if (req->tls && !(HttpTransportFeatures() & HTTP_FEATURE_TLS))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("HTTPS is not supported by the \"%s\" transport", HttpTransportName()),
+				 errdetail("The request was for %s.", req->url),
+				 errhint("Rebuild pg_http with -Dtransport=curl or -Dtransport=mbedtls.")));
+
+	HttpPolicyCheckRequest(req);
+}
+
+/* Text of a string-valued document field. */
+static char *
+doc_string(JsonbValue *v, const char *field)
+{
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("request field \"%s\" must be a string", field)));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* A container-valued field as a Jsonb of its own. */
+static Jsonb *
+doc_jsonb(JsonbValue *v)
+{
+	return JsonbValueToJsonb(v);
+}
+
+/* See pg_http.h. */
+HttpRequest *
+HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base)
+{
+	HttpRequest *req = palloc0(sizeof(HttpRequest));
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+	char	   *url = NULL;
+	const char *content_type = NULL;
+	Jsonb	   *options = NULL;
+
+	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a request document must be a JSON object"),
+				 errhint("Write it as {\"method\": \"GET\", \"url\": \"https://...\", \"headers\": {...}, \"body\": ..., \"options\": {...}}.")));
+
+	req->method = "GET";
+	req->opt = *base;
+
+	it = JsonbIteratorInit(&doc->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+
+		if (strcmp(key, "method") == 0)
+			req->method = doc_string(&v, key);
+		else if (strcmp(key, "url") == 0)
+			url = doc_string(&v, key);
+		else if (strcmp(key, "headers") == 0)
+		{
+			if (v.type != jbvNull)
+				HttpHeadersFromJsonb(&req->headers, doc_jsonb(&v));
+		}
+		else if (strcmp(key, "body") == 0)
+		{
+			if (v.type == jbvString)
+			{
+				req->body = pnstrdup(v.val.string.val, v.val.string.len);
+				req->body_len = v.val.string.len;
+			}
+			else if (v.type != jbvNull)
+			{
+				/* any other JSON value is sent as JSON */
+				Jsonb	   *jb = doc_jsonb(&v);
+
+				req->body = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+				req->body_len = strlen(req->body);
+				content_type = "application/json";
+			}
+		}
+		else if (strcmp(key, "options") == 0)
+		{
+			if (v.type != jbvNull)
+				options = doc_jsonb(&v);
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized request field \"%s\"", key),
+					 errhint("Valid fields are method, url, headers, body and options.")));
+	}
+
+	if (url == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("request document has no \"url\"")));
+	HttpOptionsFromJsonb(&req->opt, options);
+	HttpRequestSetUrl(req, url, strlen(url));
+	HttpRequestFinish(req, content_type);
+	return req;
+}
+
+/* See pg_http.h. */
+const char *
+HttpContentType(const HttpResponse *resp)
+{
+	return HttpHeaderGet(&resp->headers, "Content-Type");
+}
+
+/* The charset parameter of a Content-Type value, or NULL. */
+static char *
+content_type_charset(const char *ct)
+{
+	const char *p = ct;
+
+	while (ct && (p = strchr(p, ';')) != NULL)
+	{
+		const char *e;
+
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (pg_strncasecmp(p, "charset=", 8) != 0)
+			continue;
+		p += 8;
+		if (*p == '"')
+		{
+			p++;
+			e = strchr(p, '"');
+		}
+		else
+		{
+			e = p;
+			while (*e && *e != ';' && *e != ' ' && *e != '\t')
+				e++;
+		}
+		return e ? pnstrdup(p, e - p) : pstrdup(p);
+	}
+	return NULL;
+}
+
+/* Record a body decoding failure on x (it may already be DONE). */
+static void
+fail_decode(HttpExchange *x, int sqlstate, char *msg, char *detail)
+{
+	x->state = HTTP_X_FAILED;
+	x->err_code = sqlstate;
+	x->err_msg = msg;
+	x->err_detail = detail;
+	x->err_hint = pstrdup("Use http.request_bytes() to receive the body as bytea.");
+}
+
+/*
+ * See pg_http.h.  The body is decoded from the charset its Content-Type
+ * declares (UTF-8 when none) into the database encoding.  On failure x is
+ * marked failed with the reason and NULL is returned.
+ */
+text *
+HttpBodyToText(HttpExchange *x)
+{
+	StringInfo	body = &x->resp.body;
+	char	   *charset = content_type_charset(HttpContentType(&x->resp));
+	int			enc = PG_UTF8;
+	int			db = GetDatabaseEncoding();
+	text	   *t;
+
+	if (body->len == 0)
+		return cstring_to_text_with_len("", 0);
+
+	if (charset != NULL)
+	{
+		if (pg_strcasecmp(charset, "us-ascii") == 0 || pg_strcasecmp(charset, "ascii") == 0)
+			enc = PG_SQL_ASCII;
+		else if ((enc = pg_char_to_encoding(charset)) < 0 || !PG_VALID_ENCODING(enc))
+		{
+			fail_decode(x, ERRCODE_INVALID_PARAMETER_VALUE,
+						psprintf("unsupported charset \"%s\" in HTTP response", charset),
+						pstrdup("PostgreSQL has no encoding of that name."));
+			return NULL;
+		}
+	}
+
+	if (enc == PG_SQL_ASCII)
+	{
+		for (int i = 0; i < body->len; i++)
+			if ((unsigned char) body->data[i] >= 0x80 || body->data[i] == '\0')
+			{
+				fail_decode(x, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+							pstrdup("HTTP response body is not valid US-ASCII"),
+							psprintf("Byte %d is 0x%02x.", i + 1, (unsigned char) body->data[i]));
+				return NULL;
+			}
+		return cstring_to_text_with_len(body->data, body->len);
+	}
+
+	if (!pg_verify_mbstr(enc, body->data, body->len, true))
+	{
+		fail_decode(x, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+					psprintf("HTTP response body is not valid %s", pg_encoding_to_char(enc)),
+					charset ? psprintf("The response declares charset \"%s\".", charset)
+					: pstrdup("The response declares no charset, so UTF-8 was expected."));
+		return NULL;
+	}
+	if (enc == db || db == PG_SQL_ASCII)
+		return cstring_to_text_with_len(body->data, body->len);
+
+	/* convert into the database encoding, refusing what it cannot hold */
+	{
+		Oid			proc = FindDefaultConversionProc(enc, db);
+		int			cap;
+		unsigned char *out;
+		int			used;
+
+		if (!OidIsValid(proc))
+		{
+			fail_decode(x, ERRCODE_UNDEFINED_FUNCTION,
+						psprintf("no conversion from %s to the database encoding %s",
+								 pg_encoding_to_char(enc), pg_encoding_to_char(db)),
+						NULL);
+			return NULL;
+		}
+		if ((Size) body->len >= (MaxAllocSize / MAX_CONVERSION_GROWTH) - 1)
+			cap = MaxAllocSize - 1;
+		else
+			cap = body->len * MAX_CONVERSION_GROWTH + 1;
+		out = palloc(cap);
+		used = pg_do_encoding_conversion_buf(proc, enc, db, (unsigned char *) body->data,
+											 body->len, out, cap, true);
+		if (used < body->len)
+		{
+			fail_decode(x, ERRCODE_UNTRANSLATABLE_CHARACTER,
+						psprintf("HTTP response body has characters the database encoding %s cannot hold",
+								 pg_encoding_to_char(db)),
+						psprintf("Conversion from %s stopped at byte %d.", pg_encoding_to_char(enc), used + 1));
+			return NULL;
+		}
+		t = cstring_to_text((char *) out);
+		pfree(out);
+		return t;
+	}
+}
+
+/* See pg_http.h. */
+void
+HttpFormatAddress(const struct sockaddr *sa, char *buf, size_t len)
+{
+	HttpAddr	a;
+	int			port;
+
+	if (!HttpAddrFromSockaddr(sa, &a, &port))
+	{
+		strlcpy(buf, "?", len);
+		return;
+	}
+	HttpAddrText(&a, buf, len);
+}

@@ -1,0 +1,170 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_http.h
+ *	  The core model of pg_http: requests, responses, exchanges, settings.
+ *
+ * Data flows once, top to bottom: api.c turns SQL arguments into
+ * HttpRequests (marshal.c, url.c), policy.c judges them, engine.c drives
+ * them through the compiled-in transport as HttpExchanges, and api.c turns
+ * the HttpResponses back into SQL values.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HTTP_H
+#define PG_HTTP_H
+
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+#include "lib/stringinfo.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "url.h"
+
+/*
+ * SQLSTATE of a request that ran out of time (not a statement cancel, which
+ * is 57014).  Class 08 so that "WHEN connection_exception" catches it with
+ * the other network failures; a subclass of its own so it can be told apart.
+ */
+#define ERRCODE_HTTP_TIMEOUT	MAKE_SQLSTATE('0','8','T','0','0')
+
+/* A header field: NUL-terminated name and value. */
+typedef struct HttpHeader
+{
+	char	   *name;
+	char	   *value;
+} HttpHeader;
+
+/* Header fields in order, repeats kept. */
+typedef struct HttpHeaderList
+{
+	int			n;
+	int			cap;
+	HttpHeader *items;
+} HttpHeaderList;
+
+/* What a caller may set per request (the "options" jsonb). */
+typedef struct HttpOptions
+{
+	int			timeout_ms;		/* whole exchange */
+	int			connect_timeout_ms; /* until the connection is up */
+	int64		max_response_bytes; /* body limit */
+	bool		keepalive;		/* may use and return pooled connections */
+	int			max_redirects;	/* 0: redirects are returned, not followed */
+} HttpOptions;
+
+typedef struct HttpRequest
+{
+	char	   *method;
+	char	   *url;			/* as shown to users: no userinfo, no fragment */
+	bool		tls;
+	char	   *host;			/* canonical host text, no brackets */
+	HttpHostKind host_kind;
+	unsigned char addr[16];		/* for a numeric host */
+	int			port;
+	char	   *authority;		/* Host field value: host[:port], IPv6 in [] */
+	char	   *target;			/* origin-form request target */
+	HttpHeaderList headers;		/* final list, defaults included (no Host) */
+	char	   *basic_auth;		/* Authorization from URL userinfo, or NULL */
+	const char *body;			/* NULL: no body */
+	size_t		body_len;
+	HttpOptions opt;
+} HttpRequest;
+
+typedef struct HttpResponse
+{
+	int			status;
+	int			version;		/* 10, 11, 20 */
+	HttpHeaderList headers;
+	StringInfoData body;
+	char	   *url;			/* final URL (after redirects) */
+	struct sockaddr_storage peer;	/* address actually used */
+	socklen_t	peer_len;
+	bool		reused;			/* came over a pooled connection */
+} HttpResponse;
+
+/* Life of an exchange. */
+typedef enum HttpExchangeState
+{
+	HTTP_X_PENDING,				/* not started (waiting for a slot) */
+	HTTP_X_RUNNING,
+	HTTP_X_DONE,				/* response complete */
+	HTTP_X_FAILED				/* err_* set */
+} HttpExchangeState;
+
+/* One request in flight. */
+typedef struct HttpExchange
+{
+	HttpRequest *req;
+	HttpResponse resp;
+	HttpExchangeState state;
+	bool		released;		/* transport release() ran */
+	bool		connected;		/* transport: the connection is up */
+	int			redirects;		/* hops followed so far */
+	TimestampTz started;
+	TimestampTz connect_deadline;
+	TimestampTz deadline;
+	TimestampTz finished;
+	void	   *tp;				/* transport's private state */
+
+	/* failure, for ereport or a batch row */
+	int			err_code;		/* SQLSTATE */
+	char	   *err_msg;
+	char	   *err_detail;
+	char	   *err_hint;
+} HttpExchange;
+
+/* guc.c */
+extern int	http_timeout_ms;
+extern int	http_connect_timeout_ms;
+extern char *http_user_agent;
+extern int	http_max_response_bytes;
+extern int	http_max_header_bytes;
+extern int	http_max_headers;
+extern int	http_max_redirects;
+extern int	http_max_concurrency;
+extern bool http_keepalive;
+extern int	http_keepalive_idle_ms;
+extern int	http_pool_size;
+extern char *http_allowed_hosts;
+extern char *http_denied_hosts;
+extern void HttpGucInit(void);
+
+/* engine.c */
+extern void HttpEngineRun(HttpExchange **xs, int n);
+extern void HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
+							 const char *detail_fmt,...) pg_attribute_printf(4, 5);
+extern void HttpExchangeSetHint(HttpExchange *x, const char *hint);
+extern void HttpExchangeDone(HttpExchange *x);
+extern const char *HttpTransportName(void);
+extern uint32 HttpTransportFeatures(void);
+
+/* marshal.c */
+extern void HttpHeaderAdd(HttpHeaderList *l, const char *name, size_t name_len,
+						  const char *value, size_t value_len);
+extern const char *HttpHeaderGet(const HttpHeaderList *l, const char *name);
+extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
+extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
+extern void HttpOptionsDefault(HttpOptions *o);
+extern void HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb);
+extern HttpRequest *HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base);
+extern void HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len);
+extern void HttpRequestSetParts(HttpRequest *req, const char *host, int port,
+								const char *path, bool tls);
+extern void HttpRequestFinish(HttpRequest *req, const char *content_type);
+extern text *HttpBodyToText(HttpExchange *x);
+extern const char *HttpContentType(const HttpResponse *resp);
+extern void HttpFormatAddress(const struct sockaddr *sa, char *buf, size_t len);
+
+/* policy.c */
+extern void HttpPolicyCheckRequest(HttpRequest *req);
+extern bool HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report);
+extern bool HttpAllowedHostsCheck(char **newval, void **extra, GucSource source);
+extern void HttpAllowedHostsAssign(const char *newval, void *extra);
+extern bool HttpDeniedHostsCheck(char **newval, void **extra, GucSource source);
+extern void HttpDeniedHostsAssign(const char *newval, void *extra);
+
+#endif							/* PG_HTTP_H */

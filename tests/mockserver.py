@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Scripted HTTP/1.1 server for pg_http's tests (standard library only).
+
+It does what httpbin cannot: delays, slow drips, resets, malformed framing,
+huge headers, interim-response storms and keep-alive connections that die
+at awkward moments.  It listens on 127.0.0.1 only and counts connections and
+requests, which tests read back from /__stats to prove what reached it.
+
+Usage: mockserver.py --port-file FILE [--port N] [--tls-cert C --tls-key K]
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import random
+import socket
+import ssl
+import struct
+import sys
+import urllib.parse
+
+MAX_HEAD = 1 << 20
+
+stats = {"connections": 0, "requests": {}, "bodies": {}}
+
+
+class Request:
+    def __init__(self, method, target, version, headers, body):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers  # list of (name, value), order kept
+        self.body = body
+        parts = urllib.parse.urlsplit(target)
+        self.path = parts.path
+        self.query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
+class Conn:
+    """State of one client connection."""
+
+    def __init__(self, reader, writer):
+        self.reader = reader
+        self.writer = writer
+        self.drop_next = False
+
+    def sock(self):
+        return self.writer.get_extra_info("socket")
+
+    def reset(self):
+        """Abort with a TCP RST (SO_LINGER 0), not an orderly FIN."""
+        s = self.sock()
+        if s is not None:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        self.writer.transport.abort()
+
+
+async def read_request(conn):
+    """Read one request; None at a clean end of stream."""
+    try:
+        head = await conn.reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    except asyncio.LimitOverrunError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, version = lines[0].split(" ", 2)
+    headers = []
+    for line in lines[1:]:
+        if line:
+            k, v = line.split(":", 1)
+            headers.append((k.strip(), v.strip()))
+    req = Request(method, target, version, headers, b"")
+    te = req.header("Transfer-Encoding")
+    cl = req.header("Content-Length")
+    if te and "chunked" in te.lower():
+        body = b""
+        while True:
+            size = int((await conn.reader.readline()).split(b";")[0], 16)
+            if size == 0:
+                while (await conn.reader.readline()) not in (b"\r\n", b""):
+                    pass
+                break
+            body += await conn.reader.readexactly(size)
+            await conn.reader.readline()
+        req.body = body
+    elif cl:
+        if req.path.startswith("/never-read"):
+            return req  # leave the body unread on purpose
+        req.body = await conn.reader.readexactly(int(cl))
+    return req
+
+
+def response(status, body=b"", headers=None, reason=None, close=False):
+    reasons = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified",
+               400: "Bad Request", 404: "Not Found", 418: "I'm a teapot",
+               500: "Internal Server Error", 503: "Service Unavailable"}
+    out = ["HTTP/1.1 %d %s" % (status, reason or reasons.get(status, "Status"))]
+    hs = list(headers or [])
+    if status not in (204, 304) and not any(k.lower() == "content-length" for k, _ in hs):
+        hs.append(("Content-Length", str(len(body))))
+    if close:
+        hs.append(("Connection", "close"))
+    for k, v in hs:
+        out.append("%s: %s" % (k, v))
+    return ("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + body
+
+
+def pattern_bytes(n, seed):
+    rnd = random.Random(seed)
+    return bytes(rnd.getrandbits(8) for _ in range(n)) if n < 65536 else \
+        rnd.randbytes(n)
+
+
+def md5(b):
+    return hashlib.md5(b).hexdigest()
+
+
+def text_body(n):
+    line = b"pg_http test line 0123456789 abcdefghijklmnopqrstuvwxyz\n"
+    return (line * (n // len(line) + 1))[:n]
+
+
+async def handle(conn, req):
+    """Serve one request.  Returns False to close the connection."""
+    w = conn.writer
+    p = req.path
+    q = req.query
+    n = int(q.get("n", "0") or 0)
+
+    if p == "/__stats":
+        w.write(response(200, json.dumps(stats).encode(),
+                         [("Content-Type", "application/json")]))
+        return True
+    if p == "/__reset":
+        stats["connections"] = 1  # this one
+        stats["requests"] = {}
+        stats["bodies"] = {}
+        w.write(response(200, b"reset"))
+        return True
+
+    if p.startswith("/delay/"):
+        ms = int(p.split("/")[2])
+        await asyncio.sleep(ms / 1000.0)
+        w.write(response(200, b"delayed %d" % ms, [("Content-Type", "text/plain")]))
+        return True
+
+    if p.startswith("/status/"):
+        code = int(p.split("/")[2])
+        body = b"" if code in (204, 304) else b"status %d" % code
+        w.write(response(code, body, [("Content-Type", "text/plain")]))
+        return True
+
+    if p == "/echo":
+        doc = {
+            "method": req.method,
+            "target": req.target,
+            "headers": [[k, v] for k, v in req.headers],
+            "body_md5": md5(req.body),
+            "body_len": len(req.body),
+        }
+        try:
+            text = req.body.decode("utf-8")
+            if "\x00" not in text:
+                doc["body"] = text
+        except UnicodeDecodeError:
+            pass
+        w.write(response(200, json.dumps(doc).encode(), [("Content-Type", "application/json")]))
+        return True
+
+    if p.startswith("/bytes/"):
+        size = int(p.split("/")[2])
+        body = pattern_bytes(size, q.get("seed", "1"))
+        w.write(response(200, body, [("Content-Type", "application/octet-stream"),
+                                     ("X-Body-MD5", md5(body))]))
+        return True
+
+    if p.startswith("/text/"):
+        size = int(p.split("/")[2])
+        body = text_body(size)
+        w.write(response(200, body, [("Content-Type", "text/plain; charset=utf-8"),
+                                     ("X-Body-MD5", md5(body))]))
+        return True
+
+    if p.startswith("/chunked/"):
+        size = int(p.split("/")[2])
+        chunk = int(q.get("chunk", "8192"))
+        body = text_body(size)
+        head = ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Body-MD5: %s\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n" % md5(body)).encode()
+        w.write(head)
+        for i in range(0, len(body), chunk):
+            part = body[i:i + chunk]
+            w.write(b"%x\r\n" % len(part) + part + b"\r\n")
+            if q.get("slow"):
+                await w.drain()
+                await asyncio.sleep(0.001)
+        trailer = b"X-Trailer: done\r\n" if q.get("trailers") else b""
+        w.write(b"0\r\n" + trailer + b"\r\n")
+        return True
+
+    if p.startswith("/close-delimited/"):
+        size = int(p.split("/")[2])
+        body = text_body(size)
+        w.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Body-MD5: %s\r\n\r\n"
+                 % md5(body)).encode() + body)
+        return False
+
+    if p == "/drip":
+        # headers at once, then the body one byte per interval
+        count = int(q.get("bytes", "10"))
+        interval = int(q.get("interval_ms", "1000")) / 1000.0
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % count)
+        for _ in range(count):
+            await w.drain()
+            await asyncio.sleep(interval)
+            w.write(b"x")
+        return True
+
+    if p == "/drip-headers":
+        # an endless header section, one line per interval
+        interval = int(q.get("interval_ms", "100")) / 1000.0
+        w.write(b"HTTP/1.1 200 OK\r\n")
+        for i in range(int(q.get("lines", "100000"))):
+            await w.drain()
+            await asyncio.sleep(interval)
+            w.write(b"X-Drip-%d: y\r\n" % i)
+        return False
+
+    if p == "/close-before-response":
+        return False
+
+    if p == "/reset-before-response":
+        conn.reset()
+        return False
+
+    if p == "/reset-headers":
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/pl")
+        await w.drain()
+        await asyncio.sleep(0.05)
+        conn.reset()
+        return False
+
+    if p == "/reset-body":
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 100)
+        await w.drain()
+        await asyncio.sleep(0.05)
+        conn.reset()
+        return False
+
+    if p == "/raw":
+        # send the base64 "b" parameter verbatim, then close (or hold)
+        w.write(base64.urlsafe_b64decode(q.get("b", "")))
+        if q.get("hold"):
+            await w.drain()
+            await asyncio.sleep(float(q["hold"]))
+        return False
+
+    if p == "/long-header":
+        w.write(response(200, b"ok", [("X-Long", "a" * n)]))
+        return True
+
+    if p == "/many-headers":
+        w.write(response(200, b"ok", [("X-H-%d" % i, "v") for i in range(n)]))
+        return True
+
+    if p == "/repeated-headers":
+        w.write(response(200, b"ok", [("Set-Cookie", "a=1"), ("X-One", "1"),
+                                      ("Set-Cookie", "b=2"), ("set-cookie", "c=3")]))
+        return True
+
+    if p == "/interim":
+        for _ in range(n):
+            w.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+        w.write(response(200, b"after interim"))
+        return True
+
+    if p == "/charset":
+        cs = q.get("cs", "latin1")
+        text = "caf\u00e9 \u00fcber"
+        w.write(response(200, text.encode(cs), [("Content-Type", "text/plain; charset=%s" % cs)]))
+        return True
+
+    if p == "/invalid-utf8":
+        w.write(response(200, b"ok \xff\xfe not utf-8", [("Content-Type", "text/plain")]))
+        return True
+
+    if p == "/nul-byte":
+        w.write(response(200, b"a\x00b", [("Content-Type", "text/plain")]))
+        return True
+
+    if p == "/ka-drop-next":
+        # answer with keep-alive, then drop the next request on this connection
+        w.write(response(200, b"first"))
+        conn.drop_next = True
+        return True
+
+    if p == "/ka-close-later":
+        # answer with keep-alive, then close the idle connection shortly after
+        w.write(response(200, b"ok"))
+        await w.drain()
+        await asyncio.sleep(float(q.get("after", "0.05")))
+        return False
+
+    if p.startswith("/never-read"):
+        await asyncio.sleep(float(q.get("hold", "5")))
+        return False
+
+    w.write(response(404, b"no such mock endpoint", [("Content-Type", "text/plain")]))
+    return True
+
+
+async def client(reader, writer):
+    stats["connections"] += 1
+    conn = Conn(reader, writer)
+    try:
+        while True:
+            req = await read_request(conn)
+            if req is None:
+                break
+            key = req.path
+            stats["requests"][key] = stats["requests"].get(key, 0) + 1
+            if req.body:
+                stats["bodies"][key] = md5(req.body)
+            if conn.drop_next and not req.path.startswith("/__"):
+                conn.drop_next = False
+                break  # close without answering
+            keep = await handle(conn, req)
+            await writer.drain()
+            if not keep or (req.header("Connection") or "").lower() == "close":
+                break
+    except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        pass
+    finally:
+        try:
+            writer.close()
+        except Exception:
+            pass
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    args = ap.parse_args()
+
+    ctx = None
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+
+    server = await asyncio.start_server(client, "127.0.0.1", args.port, ssl=ctx,
+                                        limit=MAX_HEAD, backlog=512)
+    port = server.sockets[0].getsockname()[1]
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(port))
+    os.replace(tmp, args.port_file)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)

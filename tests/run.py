@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+"""Run pg_http's test suites against real components it starts itself.
+
+  tests/run.py --build-dir build [--suites unit,regress,scenarios] [--keep]
+
+unit       the standalone codec/URL/policy tests built in the build dir
+regress    pg_regress suites (tests/sql, tests/expected) in a throwaway cluster
+scenarios  Python-driven checks that need more than one session or /proc
+           (tests/scenarios.py)
+
+For regress and scenarios it creates a throwaway cluster under the build
+directory (initdb as the postgres user when run as root, unix socket only),
+a real httpbin (Debian python3-httpbin under gunicorn) and tests/mockserver.py
+on free loopback ports, and stops all of them when done.  The module must be
+installed from this build dir first (ninja -C build install): the runner
+checks, and fails loudly if it is not.  The last line is "N passed, M failed".
+"""
+
+import argparse
+import filecmp
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+# Suites every transport runs, in order, and the extra ones per transport.
+REGRESS_COMMON = [
+    "install", "seed", "methods", "headers", "status", "bodies", "errors",
+    "network_errors", "timeouts", "batch", "privileges", "settings", "policy",
+    "keepalive",
+]
+REGRESS_BY_TRANSPORT = {
+    "mock": ["mock_transport"],
+    "curl": [],
+    "mbedtls": [],
+}
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def add(self, suite, name, ok, note=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            self.failures.append("%s/%s" % (suite, name))
+        print("%s - %s/%s%s" % ("ok" if ok else "not ok", suite, name,
+                                (" (" + note + ")") if note else ""), flush=True)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, what, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("%s exited early with status %s" % (what, proc.returncode))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("%s did not listen on port %d within %.0f s" % (what, port, timeout))
+
+
+def meson_option(build_dir, name):
+    path = os.path.join(build_dir, "meson-info", "intro-buildoptions.json")
+    with open(path) as f:
+        for opt in json.load(f):
+            if opt["name"] == name:
+                return opt["value"]
+    return None
+
+
+def find_pg_config(build_dir):
+    opt = meson_option(build_dir, "pg_config")
+    if opt:
+        return opt
+    return shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
+
+
+class Environment:
+    """The throwaway cluster, httpbin and the mock server."""
+
+    def __init__(self, build_dir, keep=False):
+        self.build_dir = os.path.abspath(build_dir)
+        self.keep = keep
+        self.procs = []
+        self.pg_started = False
+        pg_config = find_pg_config(self.build_dir)
+        q = lambda a: subprocess.check_output([pg_config, a], text=True).strip()
+        self.bindir = q("--bindir")
+        self.pkglibdir = q("--pkglibdir")
+        self.sharedir = q("--sharedir")
+        self.pgxs = os.path.dirname(q("--pgxs"))
+        self.work = os.path.join(self.build_dir, "testrun")
+        self.as_postgres = os.geteuid() == 0
+
+    # -- helpers -------------------------------------------------------------
+    def pg_cmd(self, args):
+        """Run a server-side program (initdb, pg_ctl) as the postgres user."""
+        if self.as_postgres:
+            return ["runuser", "-u", "postgres", "--"] + args
+        return args
+
+    def check_installed(self):
+        built = os.path.join(self.build_dir, "pg_http.so")
+        installed = os.path.join(self.pkglibdir, "pg_http.so")
+        control = os.path.join(self.sharedir, "extension", "pg_http.control")
+        if not os.path.exists(installed) or not filecmp.cmp(built, installed, shallow=False) \
+                or not filecmp.cmp(os.path.join(self.build_dir, "pg_http.control"), control,
+                                   shallow=False):
+            raise RuntimeError("the pg_http installed in %s is not the one built in %s; "
+                               "run: ninja -C %s install" % (self.pkglibdir, self.build_dir,
+                                                             self.build_dir))
+
+    def start_process(self, args, name, **kw):
+        log = open(os.path.join(self.work, name + ".log"), "w")
+        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.work,
+                             start_new_session=True, **kw)
+        p.name = name
+        self.procs.append(p)
+        return p
+
+    # -- lifecycle -----------------------------------------------------------
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if not self.keep:
+            self.stop()
+
+    def start(self):
+        self.check_installed()
+        if os.path.exists(self.work):
+            shutil.rmtree(self.work)
+        os.makedirs(self.work)
+        os.chmod(self.work, 0o755)
+        if self.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.work, pw.pw_uid, pw.pw_gid)
+
+        # the mock server
+        port_file = os.path.join(self.work, "mock.port")
+        mock = self.start_process([sys.executable, os.path.join(ROOT, "tests", "mockserver.py"),
+                                   "--port-file", port_file], "mockserver")
+        deadline = time.time() + 15
+        while not os.path.exists(port_file):
+            if mock.poll() is not None or time.time() > deadline:
+                raise RuntimeError("the mock server did not start (see %s/mockserver.log)" % self.work)
+            time.sleep(0.05)
+        self.mock_port = int(open(port_file).read())
+
+        # a real httpbin
+        gunicorn = shutil.which("gunicorn") or "/usr/bin/gunicorn"
+        if not os.path.exists(gunicorn):
+            raise RuntimeError("gunicorn is not installed: run ci/deps")
+        self.httpbin_port = free_port()
+        hb = self.start_process([gunicorn, "-w", "2", "-k", "gthread", "--threads", "32",
+                                 "-b", "127.0.0.1:%d" % self.httpbin_port, "httpbin:app"],
+                                "httpbin")
+        wait_port(self.httpbin_port, hb, "httpbin")
+
+        # the throwaway cluster
+        self.data = os.path.join(self.work, "data")
+        self.pg_port = free_port()
+        subprocess.run(self.pg_cmd([os.path.join(self.bindir, "initdb"), "-D", self.data,
+                                    "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                    "--locale=C", "--no-sync"]),
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("""
+listen_addresses = ''
+unix_socket_directories = '{work}'
+port = {port}
+fsync = off
+max_connections = 30
+shared_buffers = 32MB
+log_line_prefix = '%m [%p] '
+pg_http.allowed_hosts = '*, 127.0.0.1, [::1]'
+pg_http_test.httpbin = 'http://127.0.0.1:{hb}'
+pg_http_test.httpbin_port = '{hb}'
+pg_http_test.mock = 'http://127.0.0.1:{mock}'
+pg_http_test.mock_port = '{mock}'
+""".format(work=self.work, port=self.pg_port, hb=self.httpbin_port, mock=self.mock_port))
+        subprocess.run(self.pg_cmd([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
+                                    "-l", os.path.join(self.work, "postgres.log"), "start"]),
+                       check=True, stdout=subprocess.DEVNULL)
+        self.pg_started = True
+        self.transport = self.psql("CREATE EXTENSION pg_http; SELECT http.transport(); "
+                                   "DROP EXTENSION pg_http;", db="postgres").strip().splitlines()[-1]
+
+    def stop(self):
+        if self.pg_started:
+            subprocess.run(self.pg_cmd([os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
+                                        "-m", "fast", "-w", "stop"]),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.pg_started = False
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        self.procs = []
+
+    # -- clients -------------------------------------------------------------
+    def psql_args(self, db="postgres"):
+        return [os.path.join(self.bindir, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                "-h", self.work, "-p", str(self.pg_port), "-U", "postgres", "-d", db]
+
+    def psql(self, sql, db="postgres", check=True, timeout=300):
+        r = subprocess.run(self.psql_args(db), input=sql, text=True, capture_output=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError("psql failed: %s" % r.stderr.strip())
+        return r.stdout if check else r
+
+    def psql_bg(self, sql, db="postgres"):
+        return subprocess.Popen(self.psql_args(db) + ["-c", sql], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def run_unit(build_dir, results):
+    for name in ("test_http1", "test_url"):
+        exe = os.path.join(build_dir, "tests", name)
+        if not os.path.exists(exe):
+            results.add("unit", name, False, "not built: run ninja -C %s" % build_dir)
+            continue
+        r = subprocess.run([exe], capture_output=True, text=True, timeout=600)
+        seen = 0
+        for line in r.stdout.splitlines():
+            m = re.match(r"(not ok|ok) \d+ - (\S+)", line)
+            if m:
+                seen += 1
+                results.add("unit", "%s.%s" % (name, m.group(2)), m.group(1) == "ok")
+        if r.returncode != 0 or seen == 0:
+            sys.stdout.write(r.stderr[-4000:])
+            if seen == 0 or "ERROR: AddressSanitizer" in r.stderr or "runtime error" in r.stderr:
+                results.add("unit", name, False, "exit status %d" % r.returncode)
+
+
+def run_regress(env, results):
+    tests = REGRESS_COMMON + REGRESS_BY_TRANSPORT.get(env.transport, [])
+    outdir = os.path.join(env.work, "regress")
+    os.makedirs(outdir, exist_ok=True)
+    pg_regress = os.path.join(env.pgxs, "..", "test", "regress", "pg_regress")
+    if not os.path.exists(pg_regress):
+        pg_regress = os.path.join(os.path.dirname(os.path.dirname(env.pgxs)), "pgxs",
+                                  "src", "test", "regress", "pg_regress")
+    args = [pg_regress, "--inputdir=" + os.path.join(ROOT, "tests"), "--outputdir=" + outdir,
+            "--bindir=" + env.bindir, "--host=" + env.work, "--port=%d" % env.pg_port,
+            "--user=postgres", "--dbname=pg_http_regress"] + tests
+    r = subprocess.run(args, capture_output=True, text=True, timeout=1800)
+    seen = set()
+    for line in r.stdout.splitlines():
+        # PostgreSQL 15: "test name ... ok 12 ms"; 16+: "ok 1 - name 12 ms"
+        m = re.match(r"^\s*test (\S+)\s+\.\.\.\s+(ok|FAILED|failed)", line) or \
+            re.match(r"^(?:not ok|ok)\s+\d+\s+[-+]\s+(\S+)", line)
+        if not m:
+            continue
+        name = m.group(1)
+        ok = line.strip().startswith("ok") or (m.lastindex == 2 and m.group(2) == "ok")
+        seen.add(name)
+        results.add("regress-" + env.transport, name, ok)
+    for name in tests:
+        if name not in seen:
+            results.add("regress-" + env.transport, name, False, "did not run")
+    diffs = os.path.join(outdir, "regression.diffs")
+    if r.returncode != 0:
+        print(r.stdout[-3000:] + r.stderr[-3000:])
+        if os.path.exists(diffs):
+            print("---- regression.diffs (first 300 lines) ----")
+            with open(diffs) as f:
+                for i, line in enumerate(f):
+                    if i >= 300:
+                        break
+                    sys.stdout.write(line)
+
+
+def run_scenarios(env, results):
+    import scenarios
+    env.psql("CREATE DATABASE pg_http_scenarios;")
+    env.psql("CREATE EXTENSION pg_http;", db="pg_http_scenarios")
+    for name in sorted(n for n in dir(scenarios) if n.startswith("scenario_")):
+        fn = getattr(scenarios, name)
+        t0 = time.time()
+        try:
+            note = fn(env) or ""
+            results.add("scenarios-" + env.transport, name[len("scenario_"):], True,
+                        ("%s; " % note if note else "") + "%.1f s" % (time.time() - t0))
+        except Exception as e:
+            traceback.print_exc(file=sys.stdout)
+            results.add("scenarios-" + env.transport, name[len("scenario_"):], False, str(e)[:300])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--suites", default="unit,regress,scenarios")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the cluster and servers running (for debugging)")
+    args = ap.parse_args()
+    suites = set(args.suites.split(","))
+    results = Results()
+
+    if "unit" in suites:
+        run_unit(args.build_dir, results)
+    if suites & {"regress", "scenarios"}:
+        try:
+            with Environment(args.build_dir, keep=args.keep) as env:
+                print("# transport %s; cluster on %s port %d; httpbin port %d; mock port %d"
+                      % (env.transport, env.work, env.pg_port, env.httpbin_port, env.mock_port),
+                      flush=True)
+                if "regress" in suites:
+                    run_regress(env, results)
+                if "scenarios" in suites:
+                    run_scenarios(env, results)
+        except Exception as e:
+            traceback.print_exc(file=sys.stdout)
+            results.add("environment", "setup", False, str(e)[:300])
+
+    if results.failures:
+        print("# failed: " + ", ".join(results.failures))
+    print("%d passed, %d failed" % (results.passed, results.failed))
+    return 1 if results.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
