@@ -170,7 +170,7 @@ parse_all_ways(const char *s, size_t len, bool head, bool eof, const Http1Limits
 			   long body_limit, Result *out)
 {
 	Result		other;
-	size_t	   *cuts = malloc(sizeof(size_t) * (len + 1));
+	size_t	   *cuts = calloc(len + 1, sizeof(size_t));
 
 	parse_pieces(s, len, NULL, 0, head, eof, lim, body_limit, out);
 

@@ -1,0 +1,178 @@
+"""Scenarios that need more than one session, or a look at the backend
+from outside (/proc): run by tests/run.py after the pg_regress suites.
+
+Each scenario_* function takes the runner's Environment, raises on failure
+and may return a short note (a measurement) for the report.
+"""
+
+import os
+import threading
+import time
+
+import psycopg2
+import psycopg2.errors
+
+DB = "pg_http_scenarios"
+
+
+def connect(env):
+    conn = psycopg2.connect(host=env.work, port=env.pg_port, user="postgres", dbname=DB)
+    conn.autocommit = True
+    return conn
+
+
+def one(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        if cur.description is None:
+            return None
+        row = cur.fetchone()
+        return row[0] if row and len(row) == 1 else row
+
+
+def mock_url(env, path):
+    return "http://127.0.0.1:%d%s" % (env.mock_port, path)
+
+
+def backend_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def backend_rss_kb(pid):
+    """(RssAnon, VmRSS) of a backend in kB: private heap, and everything."""
+    vals = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("RssAnon", "VmRSS"):
+                vals[k] = int(v.split()[0])
+    return vals["RssAnon"], vals["VmRSS"]
+
+
+def cancel_during(env, path, phase_wait=0.3):
+    """Run http.get(path) in one session, cancel it from another while it
+    waits; return (seconds from cancel to error, wait_event_type, wait_event)."""
+    victim = connect(env)
+    watcher = connect(env)
+    pid = one(victim, "SELECT pg_backend_pid()")
+    outcome = {}
+
+    def run():
+        try:
+            one(victim, "SELECT http.get(%s)", (mock_url(env, path),))
+            outcome["error"] = None
+        except psycopg2.Error as e:
+            outcome["error"] = e
+        outcome["t"] = time.monotonic()
+
+    th = threading.Thread(target=run)
+    th.start()
+    # wait until the backend is inside pg_http's wait
+    wait = None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        wait = one(watcher, "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s",
+                   (pid,))
+        if wait and wait[0] == "Extension":
+            break
+        time.sleep(0.01)
+    time.sleep(phase_wait)
+    t0 = time.monotonic()
+    assert one(watcher, "SELECT pg_cancel_backend(%s)", (pid,)) is True
+    th.join(10)
+    assert not th.is_alive(), "the cancelled call did not return within 10 s"
+    err = outcome["error"]
+    assert err is not None, "the call finished instead of being cancelled"
+    assert err.pgcode == "57014", "SQLSTATE %s: %s" % (err.pgcode, err)
+    assert "canceling statement due to user request" in str(err), str(err)
+    # the backend is usable afterwards
+    assert one(victim, "SELECT (http.get(%s)).status", (mock_url(env, "/status/200"),)) == 200
+    victim.close()
+    watcher.close()
+    return outcome["t"] - t0, wait
+
+
+def scenario_cancel_backend_while_waiting(env):
+    """pg_cancel_backend ends a call waiting for a 5 s response at once, with
+    57014, and the wait is visible in pg_stat_activity meanwhile."""
+    took, wait = cancel_during(env, "/delay/5000")
+    assert wait is not None and wait[0] == "Extension", "wait event was %r" % (wait,)
+    assert took < 0.5, "cancel took %.3f s" % took
+    return "cancel returned after %.1f ms; wait event %s/%s" % (took * 1000, wait[0], wait[1])
+
+
+def scenario_cancel_backend_while_reading_body(env):
+    """The same while the body drips in, one byte every 100 ms."""
+    took, _ = cancel_during(env, "/drip?bytes=100&interval_ms=100")
+    assert took < 0.5, "cancel took %.3f s" % took
+    return "cancel returned after %.1f ms" % (took * 1000)
+
+
+def scenario_statement_timeout_overshoot(env):
+    """statement_timeout ends a call on time (5 runs, worst overshoot)."""
+    conn = connect(env)
+    worst = 0.0
+    for _ in range(5):
+        one(conn, "SET statement_timeout = '200ms'")
+        t0 = time.monotonic()
+        try:
+            one(conn, "SELECT http.get(%s)", (mock_url(env, "/delay/5000"),))
+            raise AssertionError("no timeout")
+        except psycopg2.errors.QueryCanceled:
+            pass
+        worst = max(worst, time.monotonic() - t0 - 0.2)
+        one(conn, "RESET statement_timeout")
+    conn.close()
+    assert worst < 0.3, "worst overshoot %.1f ms" % (worst * 1000)
+    return "worst overshoot %.1f ms over 5 runs" % (worst * 1000)
+
+
+def scenario_ten_thousand_calls_leave_no_trace(env):
+    """10,000 calls in one backend (successes, 404s, refused connections,
+    timeouts, policy refusals) leave its descriptors and heap flat."""
+    conn = connect(env)
+    pid = one(conn, "SELECT pg_backend_pid()")
+    ok_url = mock_url(env, "/status/200")
+    kinds = {"ok": 0, "404": 0, "refused": 0, "timeout": 0, "policy": 0}
+
+    def call(i):
+        k = i % 100
+        try:
+            if k == 0:
+                one(conn, "SELECT http.get(%s, NULL, '{\"timeout_ms\": 5}')",
+                    (mock_url(env, "/delay/200"),))
+            elif k == 1:
+                one(conn, "SELECT http.get('http://127.0.0.1:1/')")
+            elif k == 2:
+                assert one(conn, "SELECT (http.get(%s)).status", (mock_url(env, "/status/404"),)) == 404
+                kinds["404"] += 1
+            elif k == 3:
+                one(conn, "SET pg_http.allowed_hosts = ''")
+                try:
+                    one(conn, "SELECT http.get(%s)", (ok_url,))
+                finally:
+                    one(conn, "RESET pg_http.allowed_hosts")
+            else:
+                assert one(conn, "SELECT (http.get(%s)).status", (ok_url,)) == 200
+                kinds["ok"] += 1
+        except psycopg2.Error as e:
+            kind = {"08T00": "timeout", "08001": "refused", "42501": "policy"}.get(e.pgcode)
+            assert kind is not None, "unexpected error %s: %s" % (e.pgcode, e)
+            kinds[kind] += 1
+
+    for i in range(1000):         # warm up caches, the pool, the allocator
+        call(i)
+    fds0 = backend_fds(pid)
+    anon0, rss0 = backend_rss_kb(pid)
+    for k in kinds:
+        kinds[k] = 0
+    for i in range(10000):
+        call(i)
+    fds1 = backend_fds(pid)
+    anon1, rss1 = backend_rss_kb(pid)
+    conn.close()
+    assert kinds["timeout"] == 100 and kinds["refused"] == 100 and kinds["policy"] == 100, kinds
+    assert fds1 == fds0, "descriptors went from %d to %d" % (fds0, fds1)
+    assert anon1 - anon0 < 1024, "private memory grew by %d kB" % (anon1 - anon0)
+    return "fds %d -> %d; RssAnon %+d kB, VmRSS %+d kB; %s" % (
+        fds0, fds1, anon1 - anon0, rss1 - rss0, kinds)
