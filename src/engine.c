@@ -193,8 +193,8 @@ void
 HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
 				 const char *detail_fmt,...)
 {
-	if (x->state == HTTP_X_DONE || x->state == HTTP_X_FAILED)
-		return;					/* the first outcome stands */
+	if (x->state == HTTP_X_FAILED)
+		return;					/* the first failure stands */
 	x->state = HTTP_X_FAILED;
 	x->finished = GetCurrentTimestamp();
 	x->err_code = sqlstate;
@@ -305,7 +305,24 @@ engine_check_deadlines(EngineRun *run, TimestampTz now)
 	}
 }
 
-/* Release finished exchanges; returns how many are still unfinished. */
+/* Start x (again, for a redirect's next hop) within its deadline. */
+static void
+engine_restart(EngineRun *run, HttpExchange *x)
+{
+	x->state = HTTP_X_RUNNING;
+	x->released = false;
+	x->connected = false;
+	memset(&x->refused, 0, sizeof(x->refused));
+	x->resp.status = 0;
+	x->resp.headers.n = 0;
+	run->active++;
+	HttpTransportImpl.start(x);
+}
+
+/*
+ * Release finished exchanges, sending those that got a redirect to follow
+ * on to their next hop.  Returns how many are still unfinished.
+ */
 static int
 engine_reap(EngineRun *run)
 {
@@ -315,10 +332,15 @@ engine_reap(EngineRun *run)
 	{
 		HttpExchange *x = run->xs[i];
 
+		while (x->state != HTTP_X_RUNNING && !x->released)
+		{
+			engine_release(run, x);
+			if (!HttpRedirectPrepare(x))
+				break;
+			engine_restart(run, x);
+		}
 		if (x->state == HTTP_X_RUNNING)
 			left++;
-		else if (!x->released)
-			engine_release(run, x);
 	}
 	return left;
 }

@@ -33,6 +33,11 @@ int			http_keepalive_idle_ms = 30000;
 int			http_pool_size = 16;
 char	   *http_allowed_hosts = NULL;
 char	   *http_denied_hosts = NULL;
+char	   *http_ca_file = NULL;
+char	   *http_client_cert = NULL;
+char	   *http_client_key = NULL;
+char	   *http_proxy = NULL;
+bool		http_proxy_from_environment = false;
 
 /* Define the settings; called once from _PG_init. */
 void
@@ -141,6 +146,46 @@ HttpGucInit(void)
 							   "",
 							   PGC_SUSET, GUC_LIST_INPUT,
 							   HttpDeniedHostsCheck, HttpDeniedHostsAssign, NULL);
+
+	DefineCustomStringVariable("pg_http.ca_file",
+							   "File of trusted CA certificates for https (PEM).",
+							   "Empty: the system bundle.",
+							   &http_ca_file,
+							   "",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_http.client_cert",
+							   "Client certificate for https (PEM file).",
+							   NULL,
+							   &http_client_cert,
+							   "",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_http.client_key",
+							   "Private key of pg_http.client_cert (PEM file).",
+							   NULL,
+							   &http_client_key,
+							   "",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_http.proxy",
+							   "Proxy for all requests, e.g. http://proxy:3128 (curl transport).",
+							   "Empty: no proxy.",
+							   &http_proxy,
+							   "",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_http.proxy_from_environment",
+							 "Let the server's environment (http_proxy, ...) choose a proxy when pg_http.proxy is empty.",
+							 NULL,
+							 &http_proxy_from_environment,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_http");

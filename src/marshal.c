@@ -241,6 +241,8 @@ HttpOptionsDefault(HttpOptions *o)
 	o->max_response_bytes = http_max_response_bytes;
 	o->keepalive = http_keepalive;
 	o->max_redirects = 0;
+	o->http_version = 0;
+	o->decompress = false;
 }
 
 /* An integer option value in [min, max]. */
@@ -334,11 +336,25 @@ HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb)
 			o->max_redirects = (int) option_int(key, &v, 0, INT_MAX);
 			option_cap(key, o->max_redirects, http_max_redirects, "pg_http.max_redirects");
 		}
+		else if (strcmp(key, "http_version") == 0)
+		{
+			if (v.type == jbvString && v.val.string.len == 3 &&
+				memcmp(v.val.string.val, "1.1", 3) == 0)
+				o->http_version = 11;
+			else if (v.type == jbvString && v.val.string.len == 1 && v.val.string.val[0] == '2')
+				o->http_version = 20;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"http_version\" must be \"1.1\" or \"2\"")));
+		}
+		else if (strcmp(key, "decompress") == 0)
+			o->decompress = option_bool(key, &v);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized option \"%s\"", key),
-					 errhint("Valid options are timeout_ms, connect_timeout_ms, max_response_bytes, keepalive and max_redirects.")));
+					 errhint("Valid options are timeout_ms, connect_timeout_ms, max_response_bytes, keepalive, max_redirects, http_version and decompress.")));
 	}
 }
 
@@ -545,6 +561,16 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 		req->body_len = 0;
 	}
 
+	if (req->opt.http_version == 20 && !(HttpTransportFeatures() & HTTP_FEATURE_HTTP2))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("HTTP/2 is not supported by the \"%s\" transport", HttpTransportName()),
+				 errhint("Rebuild pg_http with -Dtransport=curl, or leave out \"http_version\".")));
+	if (req->opt.decompress && !(HttpTransportFeatures() & HTTP_FEATURE_DECOMPRESS))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("response decompression is not supported by the \"%s\" transport", HttpTransportName()),
+				 errhint("Rebuild pg_http with -Dtransport=curl, or leave out \"decompress\".")));
 	if (req->tls && !(HttpTransportFeatures() & HTTP_FEATURE_TLS))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -54,6 +54,8 @@ typedef struct HttpOptions
 	int64		max_response_bytes; /* body limit */
 	bool		keepalive;		/* may use and return pooled connections */
 	int			max_redirects;	/* 0: redirects are returned, not followed */
+	int			http_version;	/* 0: best available, 11: HTTP/1.1 only, 20: HTTP/2 */
+	bool		decompress;		/* ask for and decode gzip/deflate/br/zstd */
 } HttpOptions;
 
 typedef struct HttpRequest
@@ -109,6 +111,7 @@ typedef struct HttpExchange
 	TimestampTz deadline;
 	TimestampTz finished;
 	void	   *tp;				/* transport's private state */
+	struct sockaddr_storage refused;	/* an address the guard refused */
 
 	/* failure, for ereport or a batch row */
 	int			err_code;		/* SQLSTATE */
@@ -131,6 +134,11 @@ extern int	http_keepalive_idle_ms;
 extern int	http_pool_size;
 extern char *http_allowed_hosts;
 extern char *http_denied_hosts;
+extern char *http_ca_file;
+extern char *http_client_cert;
+extern char *http_client_key;
+extern char *http_proxy;
+extern bool http_proxy_from_environment;
 extern void HttpGucInit(void);
 
 /* engine.c */
@@ -159,9 +167,15 @@ extern text *HttpBodyToText(HttpExchange *x);
 extern const char *HttpContentType(const HttpResponse *resp);
 extern void HttpFormatAddress(const struct sockaddr *sa, char *buf, size_t len);
 
+/* redirect.c */
+extern bool HttpRedirectPrepare(HttpExchange *x);
+
 /* policy.c */
 extern void HttpPolicyCheckRequest(HttpRequest *req);
+extern bool HttpPolicyCheckExchange(HttpExchange *x);
 extern bool HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report);
+extern void HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa);
+extern void HttpPolicyReportRefusal(HttpExchange *x);
 extern bool HttpAllowedHostsCheck(char **newval, void **extra, GucSource source);
 extern void HttpAllowedHostsAssign(const char *newval, void *extra);
 extern bool HttpDeniedHostsCheck(char **newval, void **extra, GucSource source);

@@ -135,23 +135,99 @@ rules_cover_addr(const HostRules *r, const HttpAddr *a, int port)
 	return false;
 }
 
+/* Why a request was refused by the host lists, if it was. */
+typedef enum RequestVerdict
+{
+	REQUEST_ALLOWED,
+	REQUEST_DENIED,				/* by pg_http.denied_hosts */
+	REQUEST_NOT_ALLOWED			/* not in pg_http.allowed_hosts */
+} RequestVerdict;
+
+/* Judge a request by its host and port. */
+static RequestVerdict
+judge_request(const HttpRequest *req)
+{
+	if (rules_cover_request(denied_rules, req))
+		return REQUEST_DENIED;
+	if (allowed_rules != NULL && allowed_rules->n > 0 &&
+		!rules_cover_request(allowed_rules, req))
+		return REQUEST_NOT_ALLOWED;
+	return REQUEST_ALLOWED;
+}
+
 /* See pg_http.h. */
 void
 HttpPolicyCheckRequest(HttpRequest *req)
 {
-	if (rules_cover_request(denied_rules, req))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("host \"%s\" is denied by pg_http.denied_hosts", req->host),
-				 errdetail("The request was for %s.", req->url)));
+	switch (judge_request(req))
+	{
+		case REQUEST_ALLOWED:
+			break;
+		case REQUEST_DENIED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("host \"%s\" is denied by pg_http.denied_hosts", req->host),
+					 errdetail("The request was for %s.", req->url)));
+			break;
+		case REQUEST_NOT_ALLOWED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("host \"%s\" is not allowed by pg_http.allowed_hosts", req->host),
+					 errdetail("The request was for %s on port %d.", req->url, req->port),
+					 errhint("A superuser can add the host to pg_http.allowed_hosts.")));
+			break;
+	}
+}
 
-	if (allowed_rules != NULL && allowed_rules->n > 0 &&
-		!rules_cover_request(allowed_rules, req))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("host \"%s\" is not allowed by pg_http.allowed_hosts", req->host),
-				 errdetail("The request was for %s on port %d.", req->url, req->port),
-				 errhint("A superuser can add the host to pg_http.allowed_hosts.")));
+/* See pg_http.h. */
+bool
+HttpPolicyCheckExchange(HttpExchange *x)
+{
+	HttpRequest *req = x->req;
+
+	switch (judge_request(req))
+	{
+		case REQUEST_ALLOWED:
+			return true;
+		case REQUEST_DENIED:
+			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
+							 psprintf("host \"%s\" is denied by pg_http.denied_hosts", req->host),
+							 "The request was for %s.", req->url);
+			return false;
+		case REQUEST_NOT_ALLOWED:
+			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
+							 psprintf("host \"%s\" is not allowed by pg_http.allowed_hosts", req->host),
+							 "The request was for %s on port %d.", req->url, req->port);
+			HttpExchangeSetHint(x, "A superuser can add the host to pg_http.allowed_hosts.");
+			return false;
+	}
+	return false;
+}
+
+/*
+ * See pg_http.h.  Of several refused addresses the first IPv4 one is kept
+ * (else the first one): resolvers and transports order addresses
+ * differently, and the error should not depend on that.
+ */
+void
+HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa)
+{
+	size_t		len = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+		: sizeof(struct sockaddr_in6);
+
+	if (x->refused.ss_family == AF_INET ||
+		(x->refused.ss_family != AF_UNSPEC && sa->sa_family != AF_INET))
+		return;
+	memcpy(&x->refused, sa, len);
+}
+
+/* See pg_http.h. */
+void
+HttpPolicyReportRefusal(HttpExchange *x)
+{
+	if (x->refused.ss_family == AF_UNSPEC)
+		elog(ERROR, "no refused address to report");
+	(void) HttpPolicyCheckAddress(x, (struct sockaddr *) &x->refused, true);
 }
 
 /* See pg_http.h. */

@@ -151,6 +151,16 @@ async def handle(conn, req):
         w.write(response(200, b"reset"))
         return True
 
+    if p == "/redir-loop":
+        w.write(response(302, b"", [("Location", "/redir-loop")]))
+        return True
+
+    if p.startswith("/redir/"):
+        # a redirect to whatever "to" says, with status "code"
+        code = int(q.get("code", "302"))
+        w.write(response(code, b"", [("Location", q.get("to", "/"))]))
+        return True
+
     if p.startswith("/delay/"):
         ms = int(p.split("/")[2])
         await asyncio.sleep(ms / 1000.0)

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 REGRESS_COMMON = [
     "install", "seed", "methods", "headers", "status", "bodies", "errors",
     "network_errors", "timeouts", "batch", "privileges", "settings", "policy",
-    "keepalive",
+    "keepalive", "redirects",
 ]
 REGRESS_BY_TRANSPORT = {
     "mock": ["mock_transport"],
@@ -81,6 +81,72 @@ def wait_port(port, proc, what, timeout=30.0):
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("%s did not listen on port %d within %.0f s" % (what, port, timeout))
+
+
+def make_test_pki(d):
+    """A throwaway CA and server certificates, made fresh for each run:
+    server (valid, SAN DNS:localhost only, so 127.0.0.1 is a wrong name),
+    expired (same CA and name, validity in 2020), untrusted (self-signed)."""
+    os.makedirs(d, exist_ok=True)
+    run = lambda *a: subprocess.run(a, cwd=d, check=True, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "3",
+        "-subj", "/CN=pg_http test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("openssl", "req", *ec, "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-copy_extensions", "copy")
+    # expired: "openssl ca" can set dates in the past
+    with open(os.path.join(d, "ca.cnf"), "w") as f:
+        f.write("""[ca]
+default_ca = test
+[test]
+database = index.txt
+serial = serial
+new_certs_dir = .
+default_md = sha256
+copy_extensions = copy
+policy = any
+[any]
+commonName = supplied
+""")
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("1000\n")
+    run("openssl", "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
+        "-in", "server.csr", "-out", "expired.pem", "-startdate", "20200101000000Z",
+        "-enddate", "20200102000000Z")
+    run("openssl", "req", "-x509", *ec, "-keyout", "untrusted.key", "-out", "untrusted.pem",
+        "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost")
+    for name in os.listdir(d):
+        os.chmod(os.path.join(d, name), 0o644)
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/nginx-tmp/body;
+    proxy_temp_path {work}/nginx-tmp/proxy;
+    fastcgi_temp_path {work}/nginx-tmp/fastcgi;
+    uwsgi_temp_path {work}/nginx-tmp/uwsgi;
+    scgi_temp_path {work}/nginx-tmp/scgi;
+    keepalive_requests 100000;
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        ssl_certificate {tls}/server.pem;
+        ssl_certificate_key {tls}/server.key;
+        location / {{ default_type text/plain; return 200 "h2 ok"; }}
+    }}
+}}
+"""
 
 
 def meson_option(build_dir, name):
@@ -134,6 +200,17 @@ class Environment:
                                "run: ninja -C %s install" % (self.pkglibdir, self.build_dir,
                                                              self.build_dir))
 
+    def start_mock(self, name, *extra):
+        port_file = os.path.join(self.work, name + ".port")
+        p = self.start_process([sys.executable, os.path.join(ROOT, "tests", "mockserver.py"),
+                                "--port-file", port_file] + list(extra), name)
+        deadline = time.time() + 15
+        while not os.path.exists(port_file):
+            if p.poll() is not None or time.time() > deadline:
+                raise RuntimeError("%s did not start (see %s/%s.log)" % (name, self.work, name))
+            time.sleep(0.05)
+        return int(open(port_file).read())
+
     def start_process(self, args, name, **kw):
         log = open(os.path.join(self.work, name + ".log"), "w")
         p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.work,
@@ -165,18 +242,19 @@ class Environment:
             pw = pwd.getpwnam("postgres")
             os.chown(self.work, pw.pw_uid, pw.pw_gid)
 
-        # the mock server
-        port_file = os.path.join(self.work, "mock.port")
-        mock = self.start_process([sys.executable, os.path.join(ROOT, "tests", "mockserver.py"),
-                                   "--port-file", port_file], "mockserver")
-        deadline = time.time() + 15
-        while not os.path.exists(port_file):
-            if mock.poll() is not None or time.time() > deadline:
-                raise RuntimeError("the mock server did not start (see %s/mockserver.log)" % self.work)
-            time.sleep(0.05)
-        self.mock_port = int(open(port_file).read())
+        # a test CA and certificates, then the mock servers (plain and TLS)
+        self.tls = os.path.join(self.work, "tls")
+        make_test_pki(self.tls)
+        t = lambda f: os.path.join(self.tls, f)
+        self.mock_port = self.start_mock("mock")
+        self.mock_tls_port = self.start_mock("mock-tls", "--tls-cert", t("server.pem"),
+                                             "--tls-key", t("server.key"))
+        self.expired_port = self.start_mock("mock-expired", "--tls-cert", t("expired.pem"),
+                                            "--tls-key", t("server.key"))
+        self.untrusted_port = self.start_mock("mock-untrusted", "--tls-cert", t("untrusted.pem"),
+                                              "--tls-key", t("untrusted.key"))
 
-        # a real httpbin
+        # a real httpbin, over http and over https
         gunicorn = shutil.which("gunicorn") or "/usr/bin/gunicorn"
         if not os.path.exists(gunicorn):
             raise RuntimeError("gunicorn is not installed: run ci/deps")
@@ -184,7 +262,25 @@ class Environment:
         hb = self.start_process([gunicorn, "-w", "2", "-k", "gthread", "--threads", "32",
                                  "-b", "127.0.0.1:%d" % self.httpbin_port, "httpbin:app"],
                                 "httpbin")
+        self.httpbin_tls_port = free_port()
+        hbs = self.start_process([gunicorn, "-w", "2", "-k", "gthread", "--threads", "16",
+                                  "--certfile", t("server.pem"), "--keyfile", t("server.key"),
+                                  "-b", "127.0.0.1:%d" % self.httpbin_tls_port, "httpbin:app"],
+                                 "httpbin-tls")
+
+        # nginx for HTTP/2 over TLS
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(nginx):
+            raise RuntimeError("nginx is not installed: run ci/deps")
+        self.h2_port = free_port()
+        os.makedirs(os.path.join(self.work, "nginx-tmp"))
+        with open(os.path.join(self.work, "nginx.conf"), "w") as f:
+            f.write(NGINX_CONF.format(work=self.work, port=self.h2_port, tls=self.tls))
+        ngx = self.start_process([nginx, "-c", os.path.join(self.work, "nginx.conf"),
+                                  "-e", os.path.join(self.work, "nginx-error.log")], "nginx")
         wait_port(self.httpbin_port, hb, "httpbin")
+        wait_port(self.httpbin_tls_port, hbs, "httpbin over TLS")
+        wait_port(self.h2_port, ngx, "nginx")
 
         # the throwaway cluster
         self.data = os.path.join(self.work, "data")
@@ -203,11 +299,19 @@ max_connections = 30
 shared_buffers = 32MB
 log_line_prefix = '%m [%p] '
 pg_http.allowed_hosts = '*, 127.0.0.1, [::1]'
+pg_http.ca_file = '{tls}/ca.pem'
 pg_http_test.httpbin = 'http://127.0.0.1:{hb}'
 pg_http_test.httpbin_port = '{hb}'
 pg_http_test.mock = 'http://127.0.0.1:{mock}'
 pg_http_test.mock_port = '{mock}'
-""".format(work=self.work, port=self.pg_port, hb=self.httpbin_port, mock=self.mock_port))
+pg_http_test.httpbin_tls_port = '{hbs}'
+pg_http_test.mock_tls_port = '{mtls}'
+pg_http_test.expired_port = '{exp}'
+pg_http_test.untrusted_port = '{unt}'
+pg_http_test.h2_port = '{h2}'
+""".format(work=self.work, port=self.pg_port, hb=self.httpbin_port, mock=self.mock_port,
+           tls=self.tls, hbs=self.httpbin_tls_port, mtls=self.mock_tls_port,
+           exp=self.expired_port, unt=self.untrusted_port, h2=self.h2_port))
         subprocess.run(self.pg_cmd([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
                                     "-l", os.path.join(self.work, "postgres.log"), "start"]),
                        check=True, stdout=subprocess.DEVNULL)

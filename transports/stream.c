@@ -517,7 +517,6 @@ static void
 use_addresses(StreamX *sx, struct addrinfo *res)
 {
 	HttpExchange *x = sx->x;
-	struct sockaddr *first = NULL;
 
 	sx->addrs = palloc(sizeof(Addr) * MAX_ADDRS);
 	sx->naddrs = 0;
@@ -535,18 +534,15 @@ use_addresses(StreamX *sx, struct addrinfo *res)
 			((struct sockaddr_in *) &a->sa)->sin_port = htons(x->req->port);
 		else
 			((struct sockaddr_in6 *) &a->sa)->sin6_port = htons(x->req->port);
-		if (first == NULL)
-			first = ai->ai_addr;
 		if (HttpPolicyCheckAddress(x, (struct sockaddr *) &a->sa, false))
 			sx->naddrs++;
+		else
+			HttpPolicyNoteRefusal(x, (struct sockaddr *) &a->sa);
 	}
 	if (sx->naddrs > 0)
 		connect_next(sx);
-	else if (first != NULL)
-	{
-		/* none allowed: refuse, explaining one of them */
-		(void) HttpPolicyCheckAddress(x, (struct sockaddr *) &sx->addrs[0].sa, true);
-	}
+	else if (x->refused.ss_family != AF_UNSPEC)
+		HttpPolicyReportRefusal(x);	/* none allowed */
 	else
 		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
 						 "could not resolve host name",

@@ -30,10 +30,16 @@ CREATE EXTENSION pg_http;
 -- its error as SQLSTATE, message, detail and hint, with the random ports of
 -- this run replaced by names.
 CREATE SCHEMA t;
-CREATE FUNCTION t.scrub(s text) RETURNS text LANGUAGE sql AS $$
-  SELECT replace(replace(s, current_setting('pg_http_test.httpbin_port'), 'HTTPBIN_PORT'),
-                 current_setting('pg_http_test.mock_port'), 'MOCK_PORT')
-$$;
+CREATE FUNCTION t.scrub(s text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  p text;
+BEGIN
+  FOREACH p IN ARRAY ARRAY['httpbin_port', 'mock_port', 'httpbin_tls_port', 'mock_tls_port',
+                           'expired_port', 'untrusted_port', 'h2_port'] LOOP
+    s := replace(s, current_setting('pg_http_test.' || p), upper(p));
+  END LOOP;
+  RETURN s;
+END $$;
 CREATE FUNCTION t.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   st text; msg text; det text; hnt text;

@@ -1,0 +1,214 @@
+/*-------------------------------------------------------------------------
+ *
+ * redirect.c
+ *	  Following redirects, hop by hop, through the same checks as the first.
+ *
+ * Redirects are followed here, above the transports (curl's own following
+ * is off), so that every hop of every transport goes through the same URL
+ * parser, scheme restriction, host lists and address guard as the first
+ * request, and the whole chain shares the first request's deadline.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "transport.h"
+
+/* Headers that carry credentials: not sent on to another origin. */
+static const char *const credential_headers[] = {
+	"Authorization", "Proxy-Authorization", "Cookie",
+};
+
+/* Is this status a redirect with a Location we could follow? */
+static bool
+is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+		status == 307 || status == 308;
+}
+
+/* "scheme://authority" of a request (its real origin, not a Host override). */
+static char *
+origin_of(const HttpRequest *req)
+{
+	const char *scheme = req->tls ? "https" : "http";
+	bool		default_port = req->port == (req->tls ? 443 : 80);
+
+	if (req->host_kind == HTTP_HOST_IPV6)
+		return default_port ? psprintf("%s://[%s]", scheme, req->host)
+			: psprintf("%s://[%s]:%d", scheme, req->host, req->port);
+	return default_port ? psprintf("%s://%s", scheme, req->host)
+		: psprintf("%s://%s:%d", scheme, req->host, req->port);
+}
+
+/* RFC 3986 5.2.4: remove "." and ".." segments from an absolute path. */
+static char *
+remove_dot_segments(const char *path)
+{
+	size_t		len = strlen(path);
+	char	   *out = palloc(len + 2);
+	size_t		o = 0;
+	const char *in = path;
+
+	while (*in)
+	{
+		if (strncmp(in, "../", 3) == 0)
+			in += 3;
+		else if (strncmp(in, "./", 2) == 0)
+			in += 2;
+		else if (strncmp(in, "/./", 3) == 0)
+			in += 2;
+		else if (strcmp(in, "/.") == 0)
+			in = "/";
+		else if (strncmp(in, "/../", 4) == 0 || strcmp(in, "/..") == 0)
+		{
+			in = in[3] ? in + 3 : "/";
+			while (o > 0 && out[--o] != '/')
+				;
+		}
+		else if (strcmp(in, ".") == 0 || strcmp(in, "..") == 0)
+			break;
+		else
+		{
+			do
+				out[o++] = *in++;
+			while (*in && *in != '/');
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Resolve a Location value against the request's URL (RFC 3986 5.2.2). */
+static char *
+resolve_location(const HttpRequest *req, const char *loc)
+{
+	const char *p = loc;
+	const char *base_query;
+	char	   *base_path;
+	char	   *merged;
+	char	   *q;
+
+	/* a scheme makes it absolute */
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		   (p > loc && ((*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')))
+		p++;
+	if (p > loc && *p == ':')
+		return pstrdup(loc);
+
+	if (loc[0] == '/' && loc[1] == '/')
+		return psprintf("%s:%s", req->tls ? "https" : "http", loc);
+
+	/* split the base target into path and query */
+	base_query = strchr(req->target, '?');
+	base_path = base_query ? pnstrdup(req->target, base_query - req->target)
+		: pstrdup(req->target);
+
+	if (loc[0] == '\0')
+		return psprintf("%s%s", origin_of(req), req->target);
+	if (loc[0] == '?')
+		return psprintf("%s%s%s", origin_of(req), base_path, loc);
+
+	/* keep the query (and fragment) of the reference out of dot removal */
+	q = strpbrk(loc, "?#");
+	if (loc[0] == '/')
+		merged = q ? pnstrdup(loc, q - loc) : pstrdup(loc);
+	else
+	{
+		char	   *slash = strrchr(base_path, '/');
+
+		merged = psprintf("%.*s%.*s", (int) (slash - base_path) + 1, base_path,
+						  q ? (int) (q - loc) : (int) strlen(loc), loc);
+	}
+	return psprintf("%s%s%s", origin_of(req), remove_dot_segments(merged), q ? q : "");
+}
+
+/* Same scheme, host and port? */
+static bool
+same_origin(const HttpRequest *a, const HttpRequest *b)
+{
+	return a->tls == b->tls && a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* See pg_http.h. */
+bool
+HttpRedirectPrepare(HttpExchange *x)
+{
+	HttpRequest *old = x->req;
+	HttpRequest *req;
+	const char *loc;
+	char	   *url;
+	HttpUrl		u;
+	size_t		errpos;
+	HttpUrlError err;
+	bool		to_get;
+
+	if (x->state != HTTP_X_DONE || x->redirects >= old->opt.max_redirects ||
+		!is_redirect(x->resp.status) ||
+		(loc = HttpHeaderGet(&x->resp.headers, "Location")) == NULL)
+		return false;
+
+	url = resolve_location(old, loc);
+	err = HttpUrlParse(url, strlen(url), &u, &errpos);
+	if (err == HTTP_URL_E_SCHEME)
+	{
+		HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE, "redirect to a scheme other than http or https refused",
+						 "Hop %d from %s was to a URL with another scheme.", x->redirects + 1, old->url);
+		return false;
+	}
+	if (err != HTTP_URL_OK)
+	{
+		HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid redirect location",
+						 "Hop %d from %s: the Location header does not make a valid URL (%s).",
+						 x->redirects + 1, old->url, HttpUrlErrorMessage(err));
+		return false;
+	}
+
+	/* the next hop's request: same options, headers filtered */
+	req = palloc(sizeof(HttpRequest));
+	memcpy(req, old, sizeof(HttpRequest));
+	req->basic_auth = NULL;
+	memset(&req->headers, 0, sizeof(req->headers));
+	HttpRequestSetUrl(req, url, strlen(url));
+
+	/* 303, and 301/302 after a POST, continue as GET without a body */
+	to_get = (x->resp.status == 303 && strcmp(old->method, "HEAD") != 0) ||
+		((x->resp.status == 301 || x->resp.status == 302) && strcmp(old->method, "POST") == 0);
+	if (to_get)
+	{
+		req->method = "GET";
+		req->body = NULL;
+		req->body_len = 0;
+	}
+
+	for (int i = 0; i < old->headers.n; i++)
+	{
+		const HttpHeader *h = &old->headers.items[i];
+		bool		drop = false;
+
+		if (!same_origin(old, req))
+			for (size_t k = 0; k < lengthof(credential_headers); k++)
+				drop |= pg_strcasecmp(h->name, credential_headers[k]) == 0;
+		if (to_get && pg_strcasecmp(h->name, "Content-Type") == 0)
+			drop = true;
+		if (!drop)
+			HttpHeaderAdd(&req->headers, h->name, strlen(h->name), h->value, strlen(h->value));
+	}
+	if (req->basic_auth && !HttpHeaderGet(&req->headers, "Authorization"))
+		HttpHeaderAdd(&req->headers, "Authorization", 13, req->basic_auth, strlen(req->basic_auth));
+
+	x->req = req;
+	x->resp.url = req->url;
+	if (req->tls && !(HttpTransportFeatures() & HTTP_FEATURE_TLS))
+	{
+		HttpExchangeFail(x, ERRCODE_FEATURE_NOT_SUPPORTED,
+						 psprintf("HTTPS is not supported by the \"%s\" transport", HttpTransportName()),
+						 "Hop %d was to %s.", x->redirects + 1, req->url);
+		HttpExchangeSetHint(x, "Rebuild pg_http with -Dtransport=curl or -Dtransport=mbedtls.");
+		return false;
+	}
+	if (!HttpPolicyCheckExchange(x))
+		return false;
+
+	x->redirects++;
+	return true;
+}
