@@ -101,8 +101,11 @@ engine_init(void)
 	PG_END_TRY();
 }
 
-/* See transport.h. */
-void
+/*
+ * See transport.h.  Never throws: curl calls this from inside its callbacks,
+ * where a longjmp would leave libcurl in pieces.
+ */
+bool
 HttpEngineWatch(pgsocket sock, uint32 events, void *arg)
 {
 	struct epoll_event ev;
@@ -110,28 +113,32 @@ HttpEngineWatch(pgsocket sock, uint32 events, void *arg)
 	int			op;
 
 	if (sock < 0)
-		return;
+		return false;
 	if (sock >= nwatches)
 	{
 		int			n = Max(64, nwatches);
+		Watch	   *grown;
 
 		if (events == 0)
-			return;				/* never watched */
+			return true;		/* never watched */
 		while (n <= sock)
 			n *= 2;
-		if (watches == NULL)
-			watches = MemoryContextAllocZero(TopMemoryContext, n * sizeof(Watch));
-		else
+		grown = MemoryContextAllocExtended(TopMemoryContext, n * sizeof(Watch),
+										   MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+		if (grown == NULL)
+			return false;
+		if (watches != NULL)
 		{
-			watches = repalloc(watches, n * sizeof(Watch));
-			memset(watches + nwatches, 0, (n - nwatches) * sizeof(Watch));
+			memcpy(grown, watches, nwatches * sizeof(Watch));
+			pfree(watches);
 		}
+		watches = grown;
 		nwatches = n;
 	}
 	w = &watches[sock];
 
 	if (events == w->events && arg == w->arg)
-		return;
+		return true;
 	if (events == 0)
 		op = EPOLL_CTL_DEL;
 	else if (w->events == 0)
@@ -152,10 +159,11 @@ HttpEngineWatch(pgsocket sock, uint32 events, void *arg)
 	 * ADD or MOD can fail only on a bad descriptor or out of memory.
 	 */
 	if (epoll_ctl(mux_fd, op, sock, &ev) != 0 && op != EPOLL_CTL_DEL)
-		elog(ERROR, "epoll_ctl(%d) failed for socket %d: %m", op, sock);
+		return false;
 
 	w->events = events;
 	w->arg = events ? arg : NULL;
+	return true;
 }
 
 /* See transport.h. */

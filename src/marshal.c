@@ -426,6 +426,20 @@ set_host(HttpRequest *req, const HttpUrl *u, int port, bool tls)
 		req->authority = default_port ? req->host : psprintf("%s:%d", req->host, port);
 }
 
+/* See pg_http.h: "scheme://authority", the real one (not a Host override). */
+char *
+HttpRequestOrigin(const HttpRequest *req)
+{
+	const char *scheme = req->tls ? "https" : "http";
+	bool		default_port = req->port == (req->tls ? 443 : 80);
+
+	if (req->host_kind == HTTP_HOST_IPV6)
+		return default_port ? psprintf("%s://[%s]", scheme, req->host)
+			: psprintf("%s://[%s]:%d", scheme, req->host, req->port);
+	return default_port ? psprintf("%s://%s", scheme, req->host)
+		: psprintf("%s://%s:%d", scheme, req->host, req->port);
+}
+
 /* Set the display URL from what is set. */
 static void
 set_display_url(HttpRequest *req)

@@ -163,6 +163,7 @@ extern void HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len);
 extern void HttpRequestSetParts(HttpRequest *req, const char *host, int port,
 								const char *path, bool tls);
 extern void HttpRequestFinish(HttpRequest *req, const char *content_type);
+extern char *HttpRequestOrigin(const HttpRequest *req);
 extern text *HttpBodyToText(HttpExchange *x);
 extern const char *HttpContentType(const HttpResponse *resp);
 extern void HttpFormatAddress(const struct sockaddr *sa, char *buf, size_t len);

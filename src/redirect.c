@@ -26,20 +26,6 @@ is_redirect(int status)
 		status == 307 || status == 308;
 }
 
-/* "scheme://authority" of a request (its real origin, not a Host override). */
-static char *
-origin_of(const HttpRequest *req)
-{
-	const char *scheme = req->tls ? "https" : "http";
-	bool		default_port = req->port == (req->tls ? 443 : 80);
-
-	if (req->host_kind == HTTP_HOST_IPV6)
-		return default_port ? psprintf("%s://[%s]", scheme, req->host)
-			: psprintf("%s://[%s]:%d", scheme, req->host, req->port);
-	return default_port ? psprintf("%s://%s", scheme, req->host)
-		: psprintf("%s://%s:%d", scheme, req->host, req->port);
-}
-
 /* RFC 3986 5.2.4: remove "." and ".." segments from an absolute path. */
 static char *
 remove_dot_segments(const char *path)
@@ -104,9 +90,9 @@ resolve_location(const HttpRequest *req, const char *loc)
 		: pstrdup(req->target);
 
 	if (loc[0] == '\0')
-		return psprintf("%s%s", origin_of(req), req->target);
+		return psprintf("%s%s", HttpRequestOrigin(req), req->target);
 	if (loc[0] == '?')
-		return psprintf("%s%s%s", origin_of(req), base_path, loc);
+		return psprintf("%s%s%s", HttpRequestOrigin(req), base_path, loc);
 
 	/* keep the query (and fragment) of the reference out of dot removal */
 	q = strpbrk(loc, "?#");
@@ -119,7 +105,7 @@ resolve_location(const HttpRequest *req, const char *loc)
 		merged = psprintf("%.*s%.*s", (int) (slash - base_path) + 1, base_path,
 						  q ? (int) (q - loc) : (int) strlen(loc), loc);
 	}
-	return psprintf("%s%s%s", origin_of(req), remove_dot_segments(merged), q ? q : "");
+	return psprintf("%s%s%s", HttpRequestOrigin(req), remove_dot_segments(merged), q ? q : "");
 }
 
 /* Same scheme, host and port? */

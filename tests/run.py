@@ -37,12 +37,12 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 REGRESS_COMMON = [
     "install", "seed", "methods", "headers", "status", "bodies", "errors",
     "network_errors", "timeouts", "batch", "privileges", "settings", "policy",
-    "keepalive", "redirects",
+    "keepalive", "redirects", "malformed",
 ]
 REGRESS_BY_TRANSPORT = {
     "mock": ["mock_transport"],
-    "curl": [],
-    "mbedtls": [],
+    "curl": ["tls", "curl_transport"],
+    "mbedtls": ["tls"],
 }
 
 

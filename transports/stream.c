@@ -85,14 +85,15 @@ static void connect_next(StreamX *sx);
 static inline void
 sx_watch(StreamX *sx, uint32 events)
 {
-	HttpEngineWatch(sx->conn->sock, events, sx);
+	if (!HttpEngineWatch(sx->conn->sock, events, sx))
+		elog(ERROR, "could not watch socket %d: %m", sx->conn->sock);
 }
 
 /* Close a connection and free it; it must not be watched afterwards. */
 static void
 conn_close(HttpConn *c, bool orderly)
 {
-	HttpEngineWatch(c->sock, 0, NULL);
+	(void) HttpEngineWatch(c->sock, 0, NULL);
 	if (HttpStreamImpl.close)
 		HttpStreamImpl.close(c, orderly);
 	close(c->sock);
@@ -142,7 +143,7 @@ pool_take(const HttpRequest *req)
 static void
 pool_put(HttpConn *c)
 {
-	HttpEngineWatch(c->sock, 0, NULL);
+	(void) HttpEngineWatch(c->sock, 0, NULL);
 	c->idle_since = GetCurrentTimestamp();
 	dlist_push_head(&pool, &c->node);
 	pool_count++;
@@ -557,7 +558,7 @@ resolve_done(StreamX *sx)
 	struct addrinfo *res = NULL;
 	int			rc;
 
-	HttpEngineWatch(sx->resolve_fd, 0, NULL);
+	(void) HttpEngineWatch(sx->resolve_fd, 0, NULL);
 	rc = HttpResolveFinish(sx->resolver, &res);
 	sx->resolver = NULL;
 	HttpEngineReleaseSocket();
@@ -806,7 +807,8 @@ HttpStreamStart(HttpExchange *x)
 		return;
 	}
 	sx->phase = PH_RESOLVE;
-	HttpEngineWatch(sx->resolve_fd, HTTP_WATCH_READ, sx);
+	if (!HttpEngineWatch(sx->resolve_fd, HTTP_WATCH_READ, sx))
+		elog(ERROR, "could not watch descriptor %d: %m", sx->resolve_fd);
 }
 
 /* See stream.h. */
@@ -852,7 +854,7 @@ HttpStreamRelease(HttpExchange *x)
 		return;
 	if (sx->resolver != NULL)
 	{
-		HttpEngineWatch(sx->resolve_fd, 0, NULL);
+		(void) HttpEngineWatch(sx->resolve_fd, 0, NULL);
 		HttpResolveAbandon(sx->resolver);
 		HttpEngineReleaseSocket();
 		sx->resolver = NULL;

@@ -57,8 +57,11 @@ extern const HttpTransport HttpTransportImpl;
  * Engine services for transports (engine.c).
  */
 
-/* Watch sock for ready (HTTP_WATCH_* bits); 0 stops watching it. */
-extern void HttpEngineWatch(pgsocket sock, uint32 events, void *arg);
+/*
+ * Watch sock for ready (HTTP_WATCH_* bits); 0 stops watching it.  Never
+ * throws; false if the socket could not be watched.
+ */
+extern bool HttpEngineWatch(pgsocket sock, uint32 events, void *arg);
 
 /* Call timer_fired after ms milliseconds; -1 cancels the timer. */
 extern void HttpEngineSetTimer(long ms);

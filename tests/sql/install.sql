@@ -81,3 +81,12 @@ CREATE FUNCTION t.raw(response text, hold float8 DEFAULT 0) RETURNS text LANGUAG
          || translate(encode(convert_to(response, 'UTF8'), 'base64'), E'+/\n', '-_')
          || CASE WHEN hold > 0 THEN '&hold=' || hold ELSE '' END
 $$;
+-- Counters of the TLS mock server (its own connection per call, like above).
+CREATE FUNCTION t.mock_tls_stats() RETURNS jsonb LANGUAGE sql AS $$
+  SELECT ((http.get('https://localhost:' || current_setting('pg_http_test.mock_tls_port') || '/__stats', NULL,
+                    '{"keepalive": false}')).body)::jsonb
+$$;
+CREATE FUNCTION t.mock_tls_reset() RETURNS void LANGUAGE sql AS $$
+  SELECT null::void FROM http.get('https://localhost:' || current_setting('pg_http_test.mock_tls_port') || '/__reset',
+                                  NULL, '{"keepalive": false}')
+$$;

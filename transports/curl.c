@@ -1,0 +1,842 @@
+/*-------------------------------------------------------------------------
+ *
+ * curl.c
+ *	  The "curl" transport: libcurl's multi-socket interface driven by the
+ *	  engine.  TLS, HTTP/2 over ALPN, proxies, decompression.
+ *
+ * One multi handle per backend, kept between calls: its connection cache is
+ * the keep-alive pool.  curl tells us which sockets to watch and when to
+ * call it back (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION); the engine waits
+ * and reports readiness through curl_multi_socket_action.  Nothing here ever
+ * calls curl_easy_perform or lets curl wait.
+ *
+ * curl's callbacks run inside libcurl, so they must never ereport: a
+ * longjmp out of them would leave curl's state broken.  They record what
+ * happened in the exchange's CurlX, allocate only with MCXT_ALLOC_NO_OOM,
+ * and the outcome is turned into errors after control is back here.
+ *
+ * Security hooks: CURLOPT_OPENSOCKETFUNCTION judges every address before a
+ * socket exists (so the connection goes to the judged address: no DNS
+ * rebinding window), and CURLOPT_PREREQFUNCTION judges the address of a
+ * reused connection again before each request, and stops curl from
+ * silently re-sending a non-idempotent request on a fresh connection.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "transport.h"
+#include "http1.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "storage/fd.h"
+#include "utils/memutils.h"
+
+#define MAX_IDLE_EASY	16		/* easy handles kept for reuse */
+
+/* What one transfer saw; x->tp. */
+typedef struct CurlX
+{
+	HttpExchange *x;
+	CURL	   *easy;
+	struct curl_slist *hdrs;
+	bool		added;			/* in the multi handle */
+	char		errbuf[CURL_ERROR_SIZE];
+
+	/* header lines of the current response, "name: value\n" each */
+	char	   *hbuf;
+	size_t		hlen;
+	size_t		hcap;
+	bool		in_headers;		/* between a status line and its empty line */
+
+	/*
+	 * HTTP/1.x header sections also go through the codec's parser, which
+	 * only validates here (no callbacks that allocate): a response the
+	 * mock and mbedtls transports refuse is refused here too, with the same
+	 * error.  The body is curl's business.
+	 */
+	Http1Parser parser;
+	char	   *linebuf;
+	bool		decided;		/* saw the first status line */
+	bool		parsing;		/* feeding the parser (HTTP/1.x) */
+	bool		final_headers;	/* the final response's header section ended */
+
+	/* why curl was stopped, if we stopped it */
+	bool		too_large;		/* body over the limit */
+	int			header_error;	/* HTTP1_E_* the codec found, or 0 */
+	bool		oom;
+	bool		no_fds;
+	bool		resend_refused; /* curl wanted to re-send a non-idempotent request */
+	int			prereq_calls;
+	int			sockets_opened;
+	struct sockaddr_storage last_addr;	/* last address a socket was opened for */
+} CurlX;
+
+static CURLM *multi = NULL;
+static CURL *idle_easy[MAX_IDLE_EASY];
+static int	n_idle_easy = 0;
+static long multi_maxconnects = -1;
+
+/* Is it safe to send this request twice? */
+static bool
+method_idempotent(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+		strcmp(m, "DELETE") == 0 || strcmp(m, "OPTIONS") == 0 || strcmp(m, "TRACE") == 0;
+}
+
+/* Grow a palloc'd buffer without ever throwing; false when out of memory. */
+static bool
+grow_no_throw(char **buf, size_t *cap, size_t used, size_t need)
+{
+	char	   *n;
+	size_t		newcap;
+
+	if (used + need <= *cap)
+		return true;
+	newcap = Max(*cap * 2, used + need);
+	if (newcap > MaxAllocSize)
+		newcap = used + need;
+	if (newcap > MaxAllocSize)
+		return false;
+	n = MemoryContextAllocExtended(CurrentMemoryContext, newcap, MCXT_ALLOC_NO_OOM);
+	if (n == NULL)
+		return false;
+	if (*buf)
+	{
+		memcpy(n, *buf, used);
+		pfree(*buf);
+	}
+	*buf = n;
+	*cap = newcap;
+	return true;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch what curl asks for. */
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp)
+{
+	uint32		events = 0;
+
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		events |= HTTP_WATCH_READ;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		events |= HTTP_WATCH_WRITE;
+	return HttpEngineWatch(s, events, NULL) ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl wants to be called back after ms. */
+static int
+timer_cb(CURLM *m, long timeout_ms, void *clientp)
+{
+	HttpEngineSetTimer(timeout_ms);
+	return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the address guard, before any socket exists. */
+static curl_socket_t
+opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	CurlX	   *cx = clientp;
+	curl_socket_t s;
+
+	/* through a proxy, the address is the proxy's: an administrator's choice */
+	if (http_proxy[0] == '\0' && !http_proxy_from_environment &&
+		!HttpPolicyCheckAddress(cx->x, &addr->addr, false))
+	{
+		HttpPolicyNoteRefusal(cx->x, &addr->addr);
+		return CURL_SOCKET_BAD;
+	}
+	if (!AcquireExternalFD())
+	{
+		cx->no_fds = true;
+		return CURL_SOCKET_BAD;
+	}
+	s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+	if (s < 0)
+	{
+		ReleaseExternalFD();
+		return CURL_SOCKET_BAD;
+	}
+	cx->sockets_opened++;
+	memcpy(&cx->last_addr, &addr->addr,
+		   Min((size_t) addr->addrlen, sizeof(cx->last_addr)));
+	return s;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: give the descriptor back. */
+static int
+closesocket_cb(void *clientp, curl_socket_t s)
+{
+	(void) HttpEngineWatch(s, 0, NULL);
+	close(s);
+	ReleaseExternalFD();
+	return 0;
+}
+
+/*
+ * CURLOPT_PREREQFUNCTION: the connection (new or reused) is up, the request
+ * is about to go out.  A second call means curl is retrying on a fresh
+ * connection after a reused one died: fine for an idempotent request, not
+ * for one the server may already have acted on.
+ */
+static int
+prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	CurlX	   *cx = clientp;
+	struct sockaddr_storage ss;
+
+	if (++cx->prereq_calls > 1 && !method_idempotent(cx->x->req->method))
+	{
+		cx->resend_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+
+	/* a reused connection was judged when it was made: judge it again now */
+	memset(&ss, 0, sizeof(ss));
+	if (http_proxy[0] == '\0' && !http_proxy_from_environment)
+	{
+		struct sockaddr_in *in = (struct sockaddr_in *) &ss;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+
+		if (inet_pton(AF_INET, primary_ip, &in->sin_addr) == 1)
+		{
+			in->sin_family = AF_INET;
+			in->sin_port = htons(primary_port);
+		}
+		else if (inet_pton(AF_INET6, primary_ip, &in6->sin6_addr) == 1)
+		{
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(primary_port);
+		}
+		if (ss.ss_family != AF_UNSPEC &&
+			!HttpPolicyCheckAddress(cx->x, (struct sockaddr *) &ss, false))
+		{
+			HttpPolicyNoteRefusal(cx->x, (struct sockaddr *) &ss);
+			return CURL_PREREQFUNC_ABORT;
+		}
+		memcpy(&cx->x->resp.peer, &ss, sizeof(ss));
+	}
+	cx->x->connected = true;
+	return CURL_PREREQFUNC_OK;
+}
+
+/* Parser callback: the final response's header section is complete. */
+static int
+parser_headers_done(void *ctx)
+{
+	((CurlX *) ctx)->final_headers = true;
+	return 0;
+}
+
+static const Http1Callbacks validate_only = {
+	.on_headers_done = parser_headers_done,
+};
+
+/*
+ * CURLOPT_HEADERFUNCTION: collect the final response's header lines, and
+ * run HTTP/1.x header sections through the codec for validation and limits.
+ */
+static size_t
+header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	CurlX	   *cx = userdata;
+	size_t		len = size * nitems;
+	size_t		n = len;
+
+	/* curl writes "HTTP/2 200" for HTTP/2, which it only speaks over TLS here */
+	if (!cx->decided)
+	{
+		Http1Limits limits = {
+			.max_line = http_max_header_bytes,
+			.max_header_bytes = http_max_header_bytes,
+			.max_headers = http_max_headers,
+			.max_interim = 16,
+		};
+
+		cx->decided = true;
+		cx->parsing = !(cx->x->req->tls && len >= 7 &&
+						(memcmp(buf, "HTTP/2 ", 7) == 0 || memcmp(buf, "HTTP/3 ", 7) == 0));
+		if (cx->parsing)
+			Http1ParserInit(&cx->parser, &validate_only, cx, &limits, cx->linebuf,
+							strcmp(cx->x->req->method, "HEAD") == 0);
+	}
+
+	if (cx->parsing && !cx->final_headers)
+	{
+		ssize_t		used = Http1Parse(&cx->parser, buf, len);
+
+		if (used < 0)
+		{
+			cx->header_error = (int) used;
+			return 0;
+		}
+	}
+
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+
+	/* a status line starts a new response: 1xx ones are forgotten */
+	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+	{
+		cx->hlen = 0;
+		cx->in_headers = true;
+		return len;
+	}
+	if (!cx->in_headers)
+		return len;				/* trailers after a chunked body */
+	if (n == 0)
+	{
+		cx->in_headers = false;
+		return len;
+	}
+
+	/* HTTP/2 sections are not parsed: apply the same limits by hand */
+	if (!cx->parsing &&
+		(n > (size_t) http_max_header_bytes || cx->hlen + len > (size_t) http_max_header_bytes))
+	{
+		cx->header_error = n > (size_t) http_max_header_bytes ? HTTP1_E_LINE_TOO_LONG
+			: HTTP1_E_HEADERS_TOO_LARGE;
+		return 0;
+	}
+
+	if (!grow_no_throw(&cx->hbuf, &cx->hcap, cx->hlen, n + 1))
+	{
+		cx->oom = true;
+		return 0;
+	}
+	memcpy(cx->hbuf + cx->hlen, buf, n);
+	cx->hlen += n;
+	cx->hbuf[cx->hlen++] = '\n';
+	return len;
+}
+
+/* CURLOPT_WRITEFUNCTION: the (decoded) body, within the limit. */
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	CurlX	   *cx = userdata;
+	StringInfo	body = &cx->x->resp.body;
+	size_t		len = size * nmemb;
+	size_t		cap = body->maxlen;
+
+	if ((int64) body->len + (int64) len > cx->x->req->opt.max_response_bytes)
+	{
+		cx->too_large = true;
+		return 0;
+	}
+	if (!grow_no_throw(&body->data, &cap, body->len, len + 1))
+	{
+		cx->oom = true;
+		return 0;
+	}
+	body->maxlen = (int) cap;
+	memcpy(body->data + body->len, data, len);
+	body->len += (int) len;
+	body->data[body->len] = '\0';
+	return len;
+}
+
+/* Turn the collected header lines into x->resp.headers (outside curl). */
+static void
+parse_header_lines(CurlX *cx)
+{
+	HttpHeaderList *l = &cx->x->resp.headers;
+	size_t		i = 0;
+
+	l->n = 0;
+	while (i < cx->hlen)
+	{
+		char	   *line = cx->hbuf + i;
+		char	   *end = memchr(line, '\n', cx->hlen - i);
+		size_t		n = end - line;
+		char	   *colon;
+
+		i += n + 1;
+		if (line[0] == ' ' || line[0] == '\t')
+		{
+			/* obs-fold: continue the previous field */
+			if (l->n > 0)
+			{
+				HttpHeader *h = &l->items[l->n - 1];
+				size_t		k = 0;
+
+				while (k < n && (line[k] == ' ' || line[k] == '\t'))
+					k++;
+				h->value = psprintf("%s %.*s", h->value, (int) (n - k), line + k);
+			}
+			continue;
+		}
+		colon = memchr(line, ':', n);
+		if (colon == NULL)
+			continue;
+		{
+			char	   *v = colon + 1;
+			char	   *ve = line + n;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			HttpHeaderAdd(l, line, colon - line, v, ve - v);
+		}
+	}
+}
+
+/* Start of curl's error text after a "Recv failure: "-style prefix. */
+static const char *
+error_text(CurlX *cx, CURLcode rc)
+{
+	const char *t = cx->errbuf[0] ? cx->errbuf : curl_easy_strerror(rc);
+	const char *colon = strstr(t, "failure: ");
+
+	return colon ? colon + strlen("failure: ") : t;
+}
+
+/* A TLS verification failure, told apart the way users need. */
+static void
+fail_tls_verify(CurlX *cx)
+{
+	HttpExchange *x = cx->x;
+	long		verify = 0;
+
+	curl_easy_getinfo(cx->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+
+	/*
+	 * OpenSSL's X509_V_ERR_* says why the chain failed (9/10: not yet
+	 * valid/expired); a host name mismatch is found by libcurl itself after
+	 * the chain verified, and only its message ("... target host name ...")
+	 * tells it apart.
+	 */
+	if (strstr(cx->errbuf, "target host name") != NULL || verify == 62 || verify == 64)
+		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+						 "TLS certificate of the server does not match the host name",
+						 "Host \"%s\" port %d presented a certificate that is not valid for \"%s\".",
+						 x->req->host, x->req->port, x->req->host);
+	else if (verify == 9 || verify == 10)
+		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+						 "TLS certificate of the server has expired or is not yet valid",
+						 "Host \"%s\" port %d presented a certificate outside its validity period.",
+						 x->req->host, x->req->port);
+	else
+	{
+		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+						 "TLS certificate of the server is not trusted",
+						 "Host \"%s\" port %d presented a certificate that does not chain to a trusted authority.",
+						 x->req->host, x->req->port);
+		HttpExchangeSetHint(x, "Set pg_http.ca_file to the certificates of the authority that signed it (superuser).");
+	}
+}
+
+/* Record the outcome of a finished transfer on x. */
+static void
+finish(CurlX *cx, CURLcode rc)
+{
+	HttpExchange *x = cx->x;
+	HttpRequest *req = x->req;
+	long		l = 0;
+	char		addr[INET6_ADDRSTRLEN + 8];
+
+	if (rc == CURLE_OK)
+	{
+		curl_easy_getinfo(cx->easy, CURLINFO_RESPONSE_CODE, &l);
+		x->resp.status = (int) l;
+		curl_easy_getinfo(cx->easy, CURLINFO_HTTP_VERSION, &l);
+		x->resp.version = l == CURL_HTTP_VERSION_2_0 ? 20 : l == CURL_HTTP_VERSION_1_0 ? 10 :
+			l == CURL_HTTP_VERSION_3 ? 30 : 11;
+		parse_header_lines(cx);
+		HttpExchangeDone(x);
+		return;
+	}
+
+	if (cx->too_large || rc == CURLE_FILESIZE_EXCEEDED)
+	{
+		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "HTTP response too large",
+						 "The response body from host \"%s\" exceeds the limit of " INT64_FORMAT " bytes.",
+						 req->host, req->opt.max_response_bytes);
+		HttpExchangeSetHint(x, "Raise the \"max_response_bytes\" option, or pg_http.max_response_bytes (superuser).");
+	}
+	else if (cx->header_error == HTTP1_E_LINE_TOO_LONG ||
+			 cx->header_error == HTTP1_E_HEADERS_TOO_LARGE ||
+			 cx->header_error == HTTP1_E_TOO_MANY_HEADERS)
+	{
+		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "HTTP response header section too large",
+						 "Host \"%s\": %s (limits: %d bytes, %d fields).",
+						 req->host, Http1ErrorMessage(cx->header_error),
+						 http_max_header_bytes, http_max_headers);
+		HttpExchangeSetHint(x, "A superuser can raise pg_http.max_header_bytes or pg_http.max_headers.");
+	}
+	else if (cx->header_error)
+		HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid HTTP response",
+						 "Host \"%s\": %s.", req->host, Http1ErrorMessage(cx->header_error));
+	else if (cx->resend_refused)
+	{
+		HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE,
+						 "server closed the connection without a response",
+						 "The server closed a reused connection to host \"%s\" port %d after the %s request was sent; "
+						 "it was not sent again because the server may have acted on it.",
+						 req->host, req->port, req->method);
+		HttpExchangeSetHint(x, "Repeat the call if the request is safe to repeat, or set the \"keepalive\" option to false.");
+	}
+	else if (x->refused.ss_family != AF_UNSPEC &&
+			 (cx->sockets_opened == 0 || rc == CURLE_ABORTED_BY_CALLBACK))
+		HttpPolicyReportRefusal(x);
+	else if (cx->no_fds)
+	{
+		HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES,
+						 "too many open descriptors for another HTTP connection",
+						 "This backend has no descriptor left within max_files_per_process.");
+		HttpExchangeSetHint(x, "Lower pg_http.max_concurrency or the size of the batch.");
+	}
+	else if (cx->oom || rc == CURLE_OUT_OF_MEMORY)
+		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory",
+						 "Failed while receiving the response from host \"%s\".", req->host);
+	else
+		switch (rc)
+		{
+			case CURLE_COULDNT_RESOLVE_HOST:
+				HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+								 "could not resolve host name",
+								 "Host \"%s\": %s.", req->host, error_text(cx, rc));
+				break;
+			case CURLE_COULDNT_CONNECT:
+				curl_easy_getinfo(cx->easy, CURLINFO_OS_ERRNO, &l);
+				HttpFormatAddress((struct sockaddr *) &cx->last_addr, addr, sizeof(addr));
+				HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+								 "could not connect to HTTP server",
+								 "Connection to host \"%s\" port %d (address %s) failed: %s.",
+								 req->host, req->port, addr,
+								 l ? strerror((int) l) : error_text(cx, rc));
+				break;
+			case CURLE_GOT_NOTHING:
+				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE,
+								 "server closed the connection without a response",
+								 "Host \"%s\" port %d closed the connection before sending any response byte.",
+								 req->host, req->port);
+				break;
+			case CURLE_PARTIAL_FILE:
+				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE,
+								 "server closed the connection before the response was complete",
+								 "Host \"%s\" port %d: %s.", req->host, req->port,
+								 Http1ErrorMessage(HTTP1_E_TRUNCATED));
+				break;
+			case CURLE_RECV_ERROR:
+				/* libcurl reports a broken chunked body as a receive error */
+				if (strstr(cx->errbuf, "chunked-encoding") != NULL)
+					HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid HTTP response",
+									 "Host \"%s\": %s.", req->host, error_text(cx, rc));
+				else
+					HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE, "could not receive HTTP response",
+									 "Connection to host \"%s\" port %d: %s.",
+									 req->host, req->port, error_text(cx, rc));
+				break;
+			case CURLE_SEND_ERROR:
+				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE, "could not send HTTP request",
+								 "Connection to host \"%s\" port %d: %s.",
+								 req->host, req->port, error_text(cx, rc));
+				break;
+			case CURLE_PEER_FAILED_VERIFICATION:
+				fail_tls_verify(cx);
+				break;
+			case CURLE_SSL_CACERT_BADFILE:
+			case CURLE_SSL_CERTPROBLEM:
+			case CURLE_SSL_CIPHER:
+			case CURLE_SSL_ENGINE_NOTFOUND:
+				HttpExchangeFail(x, ERRCODE_CONFIG_FILE_ERROR, "could not set up TLS",
+								 "%s.", error_text(cx, rc));
+				HttpExchangeSetHint(x, "Check pg_http.ca_file, pg_http.client_cert and pg_http.client_key.");
+				break;
+			case CURLE_SSL_CONNECT_ERROR:
+				HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+								 "TLS handshake failed",
+								 "Host \"%s\" port %d: %s.", req->host, req->port, error_text(cx, rc));
+				break;
+			case CURLE_WEIRD_SERVER_REPLY:
+			case CURLE_UNSUPPORTED_PROTOCOL:
+			case CURLE_HTTP2:
+			case CURLE_HTTP2_STREAM:
+			case CURLE_BAD_CONTENT_ENCODING:
+				HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid HTTP response",
+								 "Host \"%s\": %s.", req->host, error_text(cx, rc));
+				break;
+			default:
+				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE, "HTTP request failed",
+								 "Host \"%s\" port %d: %s.", req->host, req->port, error_text(cx, rc));
+				break;
+		}
+}
+
+/* Hand finished transfers to their exchanges. */
+static void
+drain_messages(void)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+	{
+		CurlX	   *cx = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &cx);
+		if (cx != NULL && cx->x->state == HTTP_X_RUNNING)
+			finish(cx, msg->data.result);
+	}
+}
+
+/* Set up curl and the multi handle once per backend. */
+static void
+curl_init(void)
+{
+	static bool global_done = false;
+
+	if (!global_done)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not initialize libcurl")));
+		global_done = true;
+	}
+	if (multi == NULL)
+	{
+		multi = curl_multi_init();
+		if (multi == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not create a libcurl multi handle")));
+		curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+		curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+		curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+		multi_maxconnects = -1;
+	}
+	if (multi_maxconnects != http_pool_size)
+	{
+		/* the connection cache is the pool: bounded by pg_http.pool_size */
+		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) Max(http_pool_size, 1));
+		multi_maxconnects = http_pool_size;
+	}
+}
+
+/* Append one header line to the list; false when out of memory. */
+static bool
+add_header(CurlX *cx, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(cx->hdrs, line);
+
+	if (n == NULL)
+		return false;
+	cx->hdrs = n;
+	return true;
+}
+
+/* Build the request's header list the way curl needs it. */
+static bool
+build_headers(CurlX *cx, const char *url_authority)
+{
+	HttpRequest *req = cx->x->req;
+
+	for (int i = 0; i < req->headers.n; i++)
+	{
+		HttpHeader *h = &req->headers.items[i];
+
+		/* "Name;" is curl's way to send a header with an empty value */
+		if (!add_header(cx, h->value[0] ? psprintf("%s: %s", h->name, h->value)
+						: psprintf("%s;", h->name)))
+			return false;
+	}
+	/* no default Content-Type for a body, no Expect: 100-continue wait */
+	if (req->body && !HttpHeaderGet(&req->headers, "Content-Type") &&
+		!add_header(cx, "Content-Type:"))
+		return false;
+	if (!add_header(cx, "Expect:"))
+		return false;
+	if (strcmp(req->authority, url_authority) != 0 &&
+		!add_header(cx, psprintf("Host: %s", req->authority)))
+		return false;
+	if (!req->opt.keepalive && !add_header(cx, "Connection: close"))
+		return false;
+	return true;
+}
+
+/* Start a transfer for x. */
+static void
+curl_start(HttpExchange *x)
+{
+	HttpRequest *req = x->req;
+	CurlX	   *cx = palloc0(sizeof(CurlX));
+	CURL	   *e;
+	char	   *origin = HttpRequestOrigin(req);
+	char	   *url = psprintf("%s%s", origin, req->target);
+	long		version;
+
+	curl_init();
+	x->tp = cx;
+	cx->x = x;
+	initStringInfo(&x->resp.body);
+
+	cx->linebuf = palloc(http_max_header_bytes + 1);
+
+	e = n_idle_easy > 0 ? idle_easy[--n_idle_easy] : curl_easy_init();
+	if (e == NULL)
+	{
+		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory", "Could not create a libcurl handle.");
+		return;
+	}
+	cx->easy = e;
+
+	if (!build_headers(cx, origin + (req->tls ? 8 : 7)))
+	{
+		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory", "Could not build the request headers.");
+		return;
+	}
+
+	curl_easy_setopt(e, CURLOPT_PRIVATE, cx);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* redirect.c follows */
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cx->errbuf);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, cx->hdrs);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, cx);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, cx);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, cx);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, cx);
+
+	/* method and body */
+	if (strcmp(req->method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET") == 0 && req->body == NULL)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else
+	{
+		if (strcmp(req->method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+		if (req->body != NULL)
+		{
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+		}
+	}
+
+	/* TLS: verification on; CA, client certificate from superuser settings */
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (http_ca_file[0])
+		curl_easy_setopt(e, CURLOPT_CAINFO, http_ca_file);
+	if (http_client_cert[0])
+		curl_easy_setopt(e, CURLOPT_SSLCERT, http_client_cert);
+	if (http_client_key[0])
+		curl_easy_setopt(e, CURLOPT_SSLKEY, http_client_key);
+
+	version = req->opt.http_version == 11 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS;
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, version);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (req->opt.decompress)
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+
+	/* no proxy from the environment unless a superuser said so */
+	if (http_proxy[0])
+		curl_easy_setopt(e, CURLOPT_PROXY, http_proxy);
+	else if (!http_proxy_from_environment)
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
+
+	if (!req->opt.keepalive)
+	{
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	}
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long) Max(http_keepalive_idle_ms / 1000, 1));
+	if (req->opt.max_response_bytes > 0)
+		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->opt.max_response_bytes);
+
+	if (curl_multi_add_handle(multi, e) != CURLM_OK)
+	{
+		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory", "Could not add a libcurl transfer.");
+		return;
+	}
+	cx->added = true;
+}
+
+/* See transport.h: readiness on one of curl's sockets. */
+static void
+curl_socket_ready(void *arg, pgsocket sock, uint32 ready)
+{
+	int			mask = 0;
+	int			running;
+
+	if (ready & HTTP_WATCH_READ)
+		mask |= CURL_CSELECT_IN;
+	if (ready & HTTP_WATCH_WRITE)
+		mask |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(multi, sock, mask, &running);
+	drain_messages();
+}
+
+/* See transport.h: curl's timer expired. */
+static void
+curl_timer_fired(void)
+{
+	int			running;
+
+	if (multi == NULL)
+		return;
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain_messages();
+}
+
+/*
+ * See transport.h.  Removing an unfinished transfer makes curl close its
+ * connection: a half-used connection never goes back to the cache.
+ */
+static void
+curl_release(HttpExchange *x)
+{
+	CurlX	   *cx = x->tp;
+
+	if (cx == NULL)
+		return;
+	if (cx->easy != NULL)
+	{
+		if (cx->added)
+			curl_multi_remove_handle(multi, cx->easy);
+		curl_easy_reset(cx->easy);
+		if (n_idle_easy < MAX_IDLE_EASY)
+			idle_easy[n_idle_easy++] = cx->easy;
+		else
+			curl_easy_cleanup(cx->easy);
+	}
+	curl_slist_free_all(cx->hdrs);
+	x->tp = NULL;
+}
+
+/* See transport.h: with keep-alive off, drop every cached connection. */
+static void
+curl_prune(bool all)
+{
+	if (multi != NULL && (all || !http_keepalive))
+	{
+		curl_multi_cleanup(multi);
+		multi = NULL;
+	}
+}
+
+const HttpTransport HttpTransportImpl = {
+	.name = "curl",
+	.features = HTTP_FEATURE_TLS | HTTP_FEATURE_HTTP2 | HTTP_FEATURE_PROXY | HTTP_FEATURE_DECOMPRESS,
+	.start = curl_start,
+	.socket_ready = curl_socket_ready,
+	.timer_fired = curl_timer_fired,
+	.release = curl_release,
+	.prune = curl_prune,
+};
