@@ -585,6 +585,12 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("response decompression is not supported by the \"%s\" transport", HttpTransportName()),
 				 errhint("Rebuild pg_http with -Dtransport=curl, or leave out \"decompress\".")));
+	if (http_proxy[0] && !(HttpTransportFeatures() & HTTP_FEATURE_PROXY))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pg_http.proxy is set, but the \"%s\" transport cannot use a proxy", HttpTransportName()),
+				 errdetail("Sending the request directly could bypass what the proxy is there for."),
+				 errhint("Rebuild pg_http with -Dtransport=curl, or reset pg_http.proxy.")));
 	if (req->tls && !(HttpTransportFeatures() & HTTP_FEATURE_TLS))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

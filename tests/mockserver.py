@@ -140,6 +140,12 @@ async def handle(conn, req):
     q = req.query
     n = int(q.get("n", "0") or 0)
 
+    if req.target.startswith("http://") or req.method == "CONNECT":
+        # acting as a forward proxy: say what was asked, never forward it
+        w.write(response(200, ("proxied %s %s" % (req.method, req.target)).encode(),
+                         [("Content-Type", "text/plain")]))
+        return True
+
     if p == "/__stats":
         w.write(response(200, json.dumps(stats).encode(),
                          [("Content-Type", "application/json")]))

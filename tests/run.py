@@ -121,6 +121,11 @@ commonName = supplied
         "-enddate", "20200102000000Z")
     run("openssl", "req", "-x509", *ec, "-keyout", "untrusted.key", "-out", "untrusted.pem",
         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost")
+    # a client certificate for servers that ask for one
+    run("openssl", "req", *ec, "-keyout", "client.key", "-out", "client.csr",
+        "-subj", "/CN=pg_http test client")
+    run("openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "client.pem", "-days", "2")
     for name in os.listdir(d):
         os.chmod(os.path.join(d, name), 0o644)
 
@@ -144,6 +149,18 @@ http {{
         ssl_certificate {tls}/server.pem;
         ssl_certificate_key {tls}/server.key;
         location / {{ default_type text/plain; return 200 "h2 ok"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{mtls_port} ssl;
+        ssl_certificate {tls}/server.pem;
+        ssl_certificate_key {tls}/server.key;
+        ssl_client_certificate {tls}/ca.pem;
+        ssl_verify_client optional;
+        location / {{
+            default_type text/plain;
+            if ($ssl_client_verify != SUCCESS) {{ return 403 "no client certificate"; }}
+            return 200 "hello $ssl_client_s_dn";
+        }}
     }}
 }}
 """
@@ -273,14 +290,17 @@ class Environment:
         if not os.path.exists(nginx):
             raise RuntimeError("nginx is not installed: run ci/deps")
         self.h2_port = free_port()
+        self.mtls_port = free_port()
         os.makedirs(os.path.join(self.work, "nginx-tmp"))
         with open(os.path.join(self.work, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONF.format(work=self.work, port=self.h2_port, tls=self.tls))
+            f.write(NGINX_CONF.format(work=self.work, port=self.h2_port, tls=self.tls,
+                                      mtls_port=self.mtls_port))
         ngx = self.start_process([nginx, "-c", os.path.join(self.work, "nginx.conf"),
                                   "-e", os.path.join(self.work, "nginx-error.log")], "nginx")
         wait_port(self.httpbin_port, hb, "httpbin")
         wait_port(self.httpbin_tls_port, hbs, "httpbin over TLS")
         wait_port(self.h2_port, ngx, "nginx")
+        wait_port(self.mtls_port, ngx, "nginx (client certificates)")
 
         # the throwaway cluster
         self.data = os.path.join(self.work, "data")
@@ -309,12 +329,26 @@ pg_http_test.mock_tls_port = '{mtls}'
 pg_http_test.expired_port = '{exp}'
 pg_http_test.untrusted_port = '{unt}'
 pg_http_test.h2_port = '{h2}'
+pg_http_test.mtls_port = '{clientcert}'
+pg_http_test.tls_dir = '{tls}'
 """.format(work=self.work, port=self.pg_port, hb=self.httpbin_port, mock=self.mock_port,
            tls=self.tls, hbs=self.httpbin_tls_port, mtls=self.mock_tls_port,
-           exp=self.expired_port, unt=self.untrusted_port, h2=self.h2_port))
-        subprocess.run(self.pg_cmd([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
-                                    "-l", os.path.join(self.work, "postgres.log"), "start"]),
-                       check=True, stdout=subprocess.DEVNULL)
+           exp=self.expired_port, unt=self.untrusted_port, h2=self.h2_port,
+           clientcert=self.mtls_port))
+        # Proxies in the server's environment point at the mock server (which
+        # answers proxy-form requests): pg_http must ignore them unless
+        # pg_http.proxy_from_environment says otherwise.
+        env = dict(os.environ)
+        proxy = "http://127.0.0.1:%d" % self.mock_port
+        env.update(http_proxy=proxy, HTTPS_PROXY=proxy, https_proxy=proxy, ALL_PROXY=proxy)
+        env.pop("NO_PROXY", None)
+        env.pop("no_proxy", None)
+        keep_env = (["runuser", "-u", "postgres", "-w",
+                     "http_proxy,https_proxy,HTTPS_PROXY,ALL_PROXY", "--"]
+                    if self.as_postgres else [])
+        subprocess.run(keep_env + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
+                                   "-l", os.path.join(self.work, "postgres.log"), "start"],
+                       check=True, stdout=subprocess.DEVNULL, env=env)
         self.pg_started = True
         self.transport = self.psql("CREATE EXTENSION pg_http; SELECT http.transport(); "
                                    "DROP EXTENSION pg_http;", db="postgres").strip().splitlines()[-1]

@@ -22,3 +22,36 @@ SELECT (r).body::jsonb->>'deflated' AS deflated
 SELECT t.err($$SELECT http.get('$$ || :'httpbin' || $$/gzip', NULL, '{"decompress": true, "max_response_bytes": 100}')$$);
 -- without it, nothing is asked for and nothing is decoded
 SELECT (http.get(:'httpbin' || '/headers')).body::jsonb->'headers' ? 'Accept-Encoding' AS asked;
+
+-- the limit applies to the decoded bytes: a limit between the compressed and
+-- the decoded size passes without decoding and fails with it
+SELECT length((http.request_bytes('GET', :'httpbin' || '/gzip')).body) AS c,
+       length((http.get(:'httpbin' || '/gzip', NULL, '{"decompress": true}')).body) AS d \gset
+SELECT :c < :d AS compressed_is_smaller;
+SELECT (http.request_bytes('GET', :'httpbin' || '/gzip', NULL, NULL,
+                           jsonb_build_object('max_response_bytes', (:c + :d) / 2))).status AS without_decoding;
+SELECT t.errmsg(format('SELECT http.get(%L, NULL, %L)', :'httpbin' || '/gzip',
+                       jsonb_build_object('decompress', true, 'max_response_bytes', (:c + :d) / 2)));
+
+-- client certificates (pg_http.client_cert/client_key, superuser settings)
+SELECT current_setting('pg_http_test.mtls_port') AS mtls_port,
+       current_setting('pg_http_test.tls_dir') AS tls_dir \gset
+SELECT (r).status, (r).body FROM (SELECT http.get('https://localhost:' || :'mtls_port' || '/') r) s;
+SELECT set_config('pg_http.client_cert', :'tls_dir' || '/client.pem', false) IS NOT NULL AS cert,
+       set_config('pg_http.client_key', :'tls_dir' || '/client.key', false) IS NOT NULL AS key;
+SELECT (r).status, (r).body FROM (SELECT http.get('https://localhost:' || :'mtls_port' || '/', NULL, '{"keepalive": false}') r) s;
+SET pg_http.client_key = '/nonexistent/client.key';
+SELECT t.errmsg(format('SELECT http.get(%L, NULL, ''{"keepalive": false}'')', 'https://localhost:' || :'mtls_port' || '/'));
+RESET pg_http.client_cert;
+RESET pg_http.client_key;
+
+-- proxies: the server's environment names one (the mock server, which answers
+-- proxy-form requests itself), and it is ignored unless a superuser says so
+SELECT (http.get(:'httpbin' || '/get')).status AS direct;
+SET pg_http.proxy_from_environment = on;
+SELECT t.scrub((http.get('http://anything.invalid/path', NULL, '{"keepalive": false}')).body) AS via_environment;
+RESET pg_http.proxy_from_environment;
+SELECT set_config('pg_http.proxy', current_setting('pg_http_test.mock'), false) IS NOT NULL AS set;
+SELECT t.scrub((http.get('http://anything.invalid/other', NULL, '{"keepalive": false}')).body) AS via_setting;
+RESET pg_http.proxy;
+SELECT t.errmsg('SELECT http.get(''http://anything.invalid/path'')') AS without_proxy;

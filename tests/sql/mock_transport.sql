@@ -10,4 +10,8 @@ SELECT (http.get(current_setting('pg_http_test.mock') || '/status/200', NULL, '{
 -- and a redirect to https stops at that hop
 SELECT t.err(format('SELECT http.get(%L, NULL, ''{"max_redirects": 2}'')',
                     current_setting('pg_http_test.mock') || '/redir/x?to=https://127.0.0.1/'));
+-- a proxy it cannot use is not silently bypassed
+SET pg_http.proxy = 'http://127.0.0.1:3128';
+SELECT t.err('SELECT http.get(''http://127.0.0.1/'')');
+RESET pg_http.proxy;
 SELECT http.transport();
