@@ -182,10 +182,7 @@ HttpEngineAcquireSocket(HttpExchange *x)
 {
 	if (AcquireExternalFD())
 		return true;
-	HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES,
-					 "too many open descriptors for another HTTP connection",
-					 "This backend has no descriptor left within max_files_per_process.");
-	HttpExchangeSetHint(x, "Lower pg_http.max_concurrency or the size of the batch.");
+	HttpFailNoDescriptors(x);
 	return false;
 }
 

@@ -150,6 +150,30 @@ extern void HttpExchangeDone(HttpExchange *x);
 extern const char *HttpTransportName(void);
 extern uint32 HttpTransportFeatures(void);
 
+/* errors.c: failures every transport words the same way */
+typedef enum HttpTlsFailure
+{
+	HTTP_TLS_UNTRUSTED,
+	HTTP_TLS_EXPIRED,
+	HTTP_TLS_WRONG_NAME
+} HttpTlsFailure;
+
+extern void HttpFailResolve(HttpExchange *x, const char *why);
+extern void HttpFailConnect(HttpExchange *x, const char *address, const char *why);
+extern void HttpFailSend(HttpExchange *x, const char *why);
+extern void HttpFailRecv(HttpExchange *x, const char *why);
+extern void HttpFailNoResponse(HttpExchange *x);
+extern void HttpFailResendRefused(HttpExchange *x);
+extern void HttpFailTruncated(HttpExchange *x);
+extern void HttpFailProtocol(HttpExchange *x, const char *what);
+extern void HttpFailTooLarge(HttpExchange *x);
+extern void HttpFailHeaderLimit(HttpExchange *x, int http1_error);
+extern bool HttpIsHeaderLimit(int http1_error);
+extern void HttpFailNoDescriptors(HttpExchange *x);
+extern void HttpFailTlsVerify(HttpExchange *x, HttpTlsFailure why);
+extern void HttpFailTlsHandshake(HttpExchange *x, const char *why);
+extern void HttpFailTlsSetup(HttpExchange *x, const char *why);
+
 /* marshal.c */
 extern void HttpHeaderAdd(HttpHeaderList *l, const char *name, size_t name_len,
 						  const char *value, size_t value_len);

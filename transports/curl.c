@@ -400,7 +400,6 @@ error_text(CurlX *cx, CURLcode rc)
 static void
 fail_tls_verify(CurlX *cx)
 {
-	HttpExchange *x = cx->x;
 	long		verify = 0;
 
 	curl_easy_getinfo(cx->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
@@ -412,23 +411,11 @@ fail_tls_verify(CurlX *cx)
 	 * tells it apart.
 	 */
 	if (strstr(cx->errbuf, "target host name") != NULL || verify == 62 || verify == 64)
-		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-						 "TLS certificate of the server does not match the host name",
-						 "Host \"%s\" port %d presented a certificate that is not valid for \"%s\".",
-						 x->req->host, x->req->port, x->req->host);
+		HttpFailTlsVerify(cx->x, HTTP_TLS_WRONG_NAME);
 	else if (verify == 9 || verify == 10)
-		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-						 "TLS certificate of the server has expired or is not yet valid",
-						 "Host \"%s\" port %d presented a certificate outside its validity period.",
-						 x->req->host, x->req->port);
+		HttpFailTlsVerify(cx->x, HTTP_TLS_EXPIRED);
 	else
-	{
-		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-						 "TLS certificate of the server is not trusted",
-						 "Host \"%s\" port %d presented a certificate that does not chain to a trusted authority.",
-						 x->req->host, x->req->port);
-		HttpExchangeSetHint(x, "Set pg_http.ca_file to the certificates of the authority that signed it (superuser).");
-	}
+		HttpFailTlsVerify(cx->x, HTTP_TLS_UNTRUSTED);
 }
 
 /* Record the outcome of a finished transfer on x. */
@@ -453,44 +440,18 @@ finish(CurlX *cx, CURLcode rc)
 	}
 
 	if (cx->too_large || rc == CURLE_FILESIZE_EXCEEDED)
-	{
-		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "HTTP response too large",
-						 "The response body from host \"%s\" exceeds the limit of " INT64_FORMAT " bytes.",
-						 req->host, req->opt.max_response_bytes);
-		HttpExchangeSetHint(x, "Raise the \"max_response_bytes\" option, or pg_http.max_response_bytes (superuser).");
-	}
-	else if (cx->header_error == HTTP1_E_LINE_TOO_LONG ||
-			 cx->header_error == HTTP1_E_HEADERS_TOO_LARGE ||
-			 cx->header_error == HTTP1_E_TOO_MANY_HEADERS)
-	{
-		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "HTTP response header section too large",
-						 "Host \"%s\": %s (limits: %d bytes, %d fields).",
-						 req->host, Http1ErrorMessage(cx->header_error),
-						 http_max_header_bytes, http_max_headers);
-		HttpExchangeSetHint(x, "A superuser can raise pg_http.max_header_bytes or pg_http.max_headers.");
-	}
+		HttpFailTooLarge(x);
+	else if (HttpIsHeaderLimit(cx->header_error))
+		HttpFailHeaderLimit(x, cx->header_error);
 	else if (cx->header_error)
-		HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid HTTP response",
-						 "Host \"%s\": %s.", req->host, Http1ErrorMessage(cx->header_error));
+		HttpFailProtocol(x, Http1ErrorMessage(cx->header_error));
 	else if (cx->resend_refused)
-	{
-		HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE,
-						 "server closed the connection without a response",
-						 "The server closed a reused connection to host \"%s\" port %d after the %s request was sent; "
-						 "it was not sent again because the server may have acted on it.",
-						 req->host, req->port, req->method);
-		HttpExchangeSetHint(x, "Repeat the call if the request is safe to repeat, or set the \"keepalive\" option to false.");
-	}
+		HttpFailResendRefused(x);
 	else if (x->refused.ss_family != AF_UNSPEC &&
 			 (cx->sockets_opened == 0 || rc == CURLE_ABORTED_BY_CALLBACK))
 		HttpPolicyReportRefusal(x);
 	else if (cx->no_fds)
-	{
-		HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES,
-						 "too many open descriptors for another HTTP connection",
-						 "This backend has no descriptor left within max_files_per_process.");
-		HttpExchangeSetHint(x, "Lower pg_http.max_concurrency or the size of the batch.");
-	}
+		HttpFailNoDescriptors(x);
 	else if (cx->oom || rc == CURLE_OUT_OF_MEMORY)
 		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory",
 						 "Failed while receiving the response from host \"%s\".", req->host);
@@ -498,45 +459,28 @@ finish(CurlX *cx, CURLcode rc)
 		switch (rc)
 		{
 			case CURLE_COULDNT_RESOLVE_HOST:
-				HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-								 "could not resolve host name",
-								 "Host \"%s\": %s.", req->host, error_text(cx, rc));
+				HttpFailResolve(x, error_text(cx, rc));
 				break;
 			case CURLE_COULDNT_CONNECT:
 				curl_easy_getinfo(cx->easy, CURLINFO_OS_ERRNO, &l);
 				HttpFormatAddress((struct sockaddr *) &cx->last_addr, addr, sizeof(addr));
-				HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-								 "could not connect to HTTP server",
-								 "Connection to host \"%s\" port %d (address %s) failed: %s.",
-								 req->host, req->port, addr,
-								 l ? strerror((int) l) : error_text(cx, rc));
+				HttpFailConnect(x, addr, l ? strerror((int) l) : error_text(cx, rc));
 				break;
 			case CURLE_GOT_NOTHING:
-				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE,
-								 "server closed the connection without a response",
-								 "Host \"%s\" port %d closed the connection before sending any response byte.",
-								 req->host, req->port);
+				HttpFailNoResponse(x);
 				break;
 			case CURLE_PARTIAL_FILE:
-				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE,
-								 "server closed the connection before the response was complete",
-								 "Host \"%s\" port %d: %s.", req->host, req->port,
-								 Http1ErrorMessage(HTTP1_E_TRUNCATED));
+				HttpFailTruncated(x);
 				break;
 			case CURLE_RECV_ERROR:
 				/* libcurl reports a broken chunked body as a receive error */
 				if (strstr(cx->errbuf, "chunked-encoding") != NULL)
-					HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid HTTP response",
-									 "Host \"%s\": %s.", req->host, error_text(cx, rc));
+					HttpFailProtocol(x, error_text(cx, rc));
 				else
-					HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE, "could not receive HTTP response",
-									 "Connection to host \"%s\" port %d: %s.",
-									 req->host, req->port, error_text(cx, rc));
+					HttpFailRecv(x, error_text(cx, rc));
 				break;
 			case CURLE_SEND_ERROR:
-				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE, "could not send HTTP request",
-								 "Connection to host \"%s\" port %d: %s.",
-								 req->host, req->port, error_text(cx, rc));
+				HttpFailSend(x, error_text(cx, rc));
 				break;
 			case CURLE_PEER_FAILED_VERIFICATION:
 				fail_tls_verify(cx);
@@ -545,22 +489,17 @@ finish(CurlX *cx, CURLcode rc)
 			case CURLE_SSL_CERTPROBLEM:
 			case CURLE_SSL_CIPHER:
 			case CURLE_SSL_ENGINE_NOTFOUND:
-				HttpExchangeFail(x, ERRCODE_CONFIG_FILE_ERROR, "could not set up TLS",
-								 "%s.", error_text(cx, rc));
-				HttpExchangeSetHint(x, "Check pg_http.ca_file, pg_http.client_cert and pg_http.client_key.");
+				HttpFailTlsSetup(x, error_text(cx, rc));
 				break;
 			case CURLE_SSL_CONNECT_ERROR:
-				HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-								 "TLS handshake failed",
-								 "Host \"%s\" port %d: %s.", req->host, req->port, error_text(cx, rc));
+				HttpFailTlsHandshake(x, error_text(cx, rc));
 				break;
 			case CURLE_WEIRD_SERVER_REPLY:
 			case CURLE_UNSUPPORTED_PROTOCOL:
 			case CURLE_HTTP2:
 			case CURLE_HTTP2_STREAM:
 			case CURLE_BAD_CONTENT_ENCODING:
-				HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid HTTP response",
-								 "Host \"%s\": %s.", req->host, error_text(cx, rc));
+				HttpFailProtocol(x, error_text(cx, rc));
 				break;
 			default:
 				HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE, "HTTP request failed",

@@ -89,12 +89,26 @@ sx_watch(StreamX *sx, uint32 events)
 		elog(ERROR, "could not watch socket %d: %m", sx->conn->sock);
 }
 
+/* Read from a connection through its byte layer: TLS or the socket itself. */
+static inline ssize_t
+conn_read(HttpConn *c, HttpExchange *x, char *buf, size_t len)
+{
+	return c->tls ? HttpStreamImpl.read(c, x, buf, len) : HttpStreamPlainRead(c, x, buf, len);
+}
+
+/* Write to a connection through its byte layer. */
+static inline ssize_t
+conn_write(HttpConn *c, HttpExchange *x, const char *buf, size_t len)
+{
+	return c->tls ? HttpStreamImpl.write(c, x, buf, len) : HttpStreamPlainWrite(c, x, buf, len);
+}
+
 /* Close a connection and free it; it must not be watched afterwards. */
 static void
 conn_close(HttpConn *c, bool orderly)
 {
 	(void) HttpEngineWatch(c->sock, 0, NULL);
-	if (HttpStreamImpl.close)
+	if (c->tls && HttpStreamImpl.close)
 		HttpStreamImpl.close(c, orderly);
 	close(c->sock);
 	HttpEngineReleaseSocket();
@@ -129,7 +143,7 @@ pool_take(const HttpRequest *req)
 		pool_count--;
 		if (TimestampDifferenceExceeds(c->idle_since, now, http_keepalive_idle_ms) ||
 			!socket_idle_ok(c->sock) ||
-			(HttpStreamImpl.idle_ok && !HttpStreamImpl.idle_ok(c)))
+			(c->tls && HttpStreamImpl.idle_ok && !HttpStreamImpl.idle_ok(c)))
 		{
 			conn_close(c, true);
 			continue;
@@ -329,17 +343,6 @@ build_request(StreamX *sx)
 	pfree(hs);
 }
 
-/* Fail x because its connection broke; the byte layer said why. */
-static void
-fail_io(StreamX *sx, const char *msg)
-{
-	HttpExchange *x = sx->x;
-
-	HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE, msg,
-					 "Connection to host \"%s\" port %d: %s.",
-					 x->req->host, x->req->port, sx->conn->error);
-}
-
 /*
  * A pooled connection turned out dead before the response began.  Retry on
  * a fresh connection to the same address when that cannot repeat a request
@@ -357,12 +360,7 @@ retry_fresh(StreamX *sx, bool request_maybe_received)
 		return false;
 	if (request_maybe_received && !method_idempotent(x->req->method))
 	{
-		HttpExchangeFail(x, ERRCODE_CONNECTION_FAILURE,
-						 "server closed the connection without a response",
-						 "The server closed a reused connection to host \"%s\" port %d after the %s request was sent; "
-						 "it was not sent again because the server may have acted on it.",
-						 x->req->host, x->req->port, x->req->method);
-		HttpExchangeSetHint(x, "Repeat the call if the request is safe to repeat, or set the \"keepalive\" option to false.");
+		HttpFailResendRefused(x);
 		return true;
 	}
 
@@ -413,7 +411,7 @@ tcp_connected(StreamX *sx)
 
 	memcpy(&x->resp.peer, &c->peer, c->peer_len);
 	x->resp.peer_len = c->peer_len;
-	if (HttpStreamImpl.open != NULL)
+	if (c->tls)
 	{
 		if (!HttpStreamImpl.open(c, x))
 			return;
@@ -483,11 +481,7 @@ connect_next(StreamX *sx)
 		char		addr[INET6_ADDRSTRLEN + 8];
 
 		HttpFormatAddress((struct sockaddr *) &sx->addrs[sx->naddrs - 1].sa, addr, sizeof(addr));
-		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-						 "could not connect to HTTP server",
-						 "Connection to host \"%s\" port %d (address %s) failed: %s.",
-						 x->req->host, x->req->port, addr,
-						 strerror(sx->last_errno ? sx->last_errno : ECONNREFUSED));
+		HttpFailConnect(x, addr, strerror(sx->last_errno ? sx->last_errno : ECONNREFUSED));
 	}
 }
 
@@ -545,9 +539,7 @@ use_addresses(StreamX *sx, struct addrinfo *res)
 	else if (x->refused.ss_family != AF_UNSPEC)
 		HttpPolicyReportRefusal(x);	/* none allowed */
 	else
-		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-						 "could not resolve host name",
-						 "Host \"%s\" has no IPv4 or IPv6 address.", x->req->host);
+		HttpFailResolve(x, "no IPv4 or IPv6 address");
 }
 
 /* The resolver thread answered. */
@@ -564,10 +556,7 @@ resolve_done(StreamX *sx)
 	HttpEngineReleaseSocket();
 	if (rc != 0)
 	{
-		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-						 "could not resolve host name",
-						 "Host \"%s\": %s.", x->req->host,
-						 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		HttpFailResolve(x, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		if (res)
 			freeaddrinfo(res);
 		return;
@@ -605,27 +594,12 @@ stream_complete(StreamX *sx, bool leftover)
 static void
 parse_failed(StreamX *sx, int err)
 {
-	HttpExchange *x = sx->x;
-
 	if (sx->too_large)
-	{
-		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "HTTP response too large",
-						 "The response body from host \"%s\" exceeds the limit of " INT64_FORMAT " bytes.",
-						 x->req->host, sx->limit);
-		HttpExchangeSetHint(x, "Raise the \"max_response_bytes\" option, or pg_http.max_response_bytes (superuser).");
-	}
-	else if (err == HTTP1_E_LINE_TOO_LONG || err == HTTP1_E_HEADERS_TOO_LARGE ||
-			 err == HTTP1_E_TOO_MANY_HEADERS)
-	{
-		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "HTTP response header section too large",
-						 "Host \"%s\": %s (limits: %d bytes, %d fields).",
-						 x->req->host, Http1ErrorMessage(err),
-						 http_max_header_bytes, http_max_headers);
-		HttpExchangeSetHint(x, "A superuser can raise pg_http.max_header_bytes or pg_http.max_headers.");
-	}
+		HttpFailTooLarge(sx->x);
+	else if (HttpIsHeaderLimit(err))
+		HttpFailHeaderLimit(sx->x, err);
 	else
-		HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid HTTP response",
-						 "Host \"%s\": %s.", x->req->host, Http1ErrorMessage(err));
+		HttpFailProtocol(sx->x, Http1ErrorMessage(err));
 }
 
 /* The peer ended the stream. */
@@ -639,16 +613,10 @@ stream_eof(StreamX *sx)
 	else if (rc == HTTP1_E_EMPTY)
 	{
 		if (!retry_fresh(sx, true))
-			HttpExchangeFail(sx->x, ERRCODE_CONNECTION_FAILURE,
-							 "server closed the connection without a response",
-							 "Host \"%s\" port %d closed the connection before sending any response byte.",
-							 sx->x->req->host, sx->x->req->port);
+			HttpFailNoResponse(sx->x);
 	}
 	else
-		HttpExchangeFail(sx->x, ERRCODE_CONNECTION_FAILURE,
-						 "server closed the connection before the response was complete",
-						 "Host \"%s\" port %d: %s.", sx->x->req->host, sx->x->req->port,
-						 Http1ErrorMessage(rc));
+		HttpFailTruncated(sx->x);
 }
 
 /* Read and parse what is there. */
@@ -659,7 +627,7 @@ stream_recv(StreamX *sx)
 
 	while (sx->x->state == HTTP_X_RUNNING)
 	{
-		ssize_t		n = HttpStreamImpl.read(sx->conn, sx->x, read_buf, sizeof(read_buf));
+		ssize_t		n = conn_read(sx->conn, sx->x, read_buf, sizeof(read_buf));
 		ssize_t		used;
 
 		if (n > 0)
@@ -678,7 +646,7 @@ stream_recv(StreamX *sx)
 			/* yield now and then on a fast stream; level-triggered, we'll be back */
 			budget += (size_t) n;
 			if (budget >= READ_BUDGET &&
-				(HttpStreamImpl.pending == NULL || !HttpStreamImpl.pending(sx->conn)))
+				!(sx->conn->tls && HttpStreamImpl.pending(sx->conn)))
 				return;
 			continue;
 		}
@@ -689,7 +657,7 @@ stream_recv(StreamX *sx)
 		else if (n == HTTP_IO_WANT_WRITE)
 			sx_watch(sx, HTTP_WATCH_WRITE);
 		else if (!retry_fresh(sx, true))
-			fail_io(sx, "could not receive HTTP response");
+			HttpFailRecv(sx->x, sx->conn->error);
 		return;
 	}
 }
@@ -714,7 +682,7 @@ stream_send(StreamX *sx)
 			p = sx->body + (sx->sent - sx->out_len);
 			len = sx->body_len - (sx->sent - sx->out_len);
 		}
-		n = HttpStreamImpl.write(sx->conn, sx->x, p, len);
+		n = conn_write(sx->conn, sx->x, p, len);
 		if (n > 0)
 		{
 			sx->sent += (size_t) n;
@@ -726,7 +694,7 @@ stream_send(StreamX *sx)
 			sx_watch(sx, HTTP_WATCH_READ);
 		/* a write error on a stale pooled connection: nothing was received */
 		else if (!retry_fresh(sx, false))
-			fail_io(sx, "could not send HTTP request");
+			HttpFailSend(sx->x, sx->conn->error);
 		return;
 	}
 	sx->sent_all = true;

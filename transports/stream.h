@@ -42,8 +42,8 @@ typedef struct HttpConn
 typedef struct HttpStreamOps
 {
 	/*
-	 * A TCP connection for x is up: set up the byte layer (TLS: a session
-	 * with SNI and verification for x's host).  false: x was failed.
+	 * A TCP connection for x is up: set up TLS (a session with SNI and
+	 * verification for x's host).  false: x was failed.
 	 */
 	bool		(*open) (HttpConn *c, HttpExchange *x);
 
@@ -69,7 +69,10 @@ typedef struct HttpStreamOps
 	bool		(*pending) (HttpConn *c);
 } HttpStreamOps;
 
-/* The byte layer of the compiled-in transport. */
+/*
+ * The TLS byte layer of the compiled-in transport (all NULL without TLS).
+ * Plain connections use HttpStreamPlainRead/Write directly.
+ */
 extern const HttpStreamOps HttpStreamImpl;
 
 /* The vtable entries that mock.c and mbedtls.c put in HttpTransportImpl. */
