@@ -154,6 +154,7 @@ async def handle(conn, req):
         stats["connections"] = 1  # this one
         stats["requests"] = {}
         stats["bodies"] = {}
+        stats["tls_resumed"] = 0
         w.write(response(200, b"reset"))
         return True
 
@@ -340,6 +341,9 @@ async def handle(conn, req):
 
 async def client(reader, writer):
     stats["connections"] += 1
+    ssl_object = writer.get_extra_info("ssl_object")
+    if ssl_object is not None and ssl_object.session_reused:
+        stats["tls_resumed"] = stats.get("tls_resumed", 0) + 1
     conn = Conn(reader, writer)
     try:
         while True:
@@ -366,13 +370,45 @@ async def client(reader, writer):
             pass
 
 
+async def raw_client(mode, reader, writer):
+    """Misbehave at the TLS layer: the client speaks first (ClientHello)."""
+    stats["connections"] += 1
+    try:
+        await reader.read(1)        # the ClientHello has started
+        if mode == "garbage":
+            writer.write(b"HTTP/1.1 200 OK\r\n\r\nthis is no ServerHello" * 4)
+            await writer.drain()
+            await asyncio.sleep(2)
+        elif mode == "drop":
+            await asyncio.sleep(0.05)
+        elif mode == "silent":
+            await asyncio.sleep(30)
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--raw", choices=["garbage", "drop", "silent"],
+                    help="no HTTP at all: misbehave as soon as a client speaks")
     args = ap.parse_args()
+
+    if args.raw:
+        server = await asyncio.start_server(lambda r, w: raw_client(args.raw, r, w),
+                                            "127.0.0.1", args.port)
+        port = server.sockets[0].getsockname()[1]
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(str(port))
+        os.replace(args.port_file + ".tmp", args.port_file)
+        async with server:
+            await server.serve_forever()
+        return
 
     ctx = None
     if args.tls_cert:

@@ -12,6 +12,12 @@ import time
 import psycopg2
 import psycopg2.errors
 
+
+
+class Skip(Exception):
+    """A scenario that does not apply to this transport: reported as such,
+    never counted as passed."""
+
 DB = "pg_http_scenarios"
 
 
@@ -49,17 +55,24 @@ def backend_rss_kb(pid):
     return vals["RssAnon"], vals["VmRSS"]
 
 
+def needs_tls(env):
+    if env.transport == "mock":
+        raise Skip("the mock transport has no TLS")
+
+
 def cancel_during(env, path, phase_wait=0.3):
     """Run http.get(path) in one session, cancel it from another while it
-    waits; return (seconds from cancel to error, wait_event_type, wait_event)."""
+    waits; return (seconds from cancel to error, wait_event_type, wait_event).
+    path is a mock server path, or a whole URL."""
     victim = connect(env)
     watcher = connect(env)
     pid = one(victim, "SELECT pg_backend_pid()")
     outcome = {}
+    url = path if "://" in path else mock_url(env, path)
 
     def run():
         try:
-            one(victim, "SELECT http.get(%s)", (mock_url(env, path),))
+            one(victim, "SELECT http.get(%s)", (url,))
             outcome["error"] = None
         except psycopg2.Error as e:
             outcome["error"] = e
@@ -106,6 +119,54 @@ def scenario_cancel_backend_while_reading_body(env):
     took, _ = cancel_during(env, "/drip?bytes=100&interval_ms=100")
     assert took < 0.5, "cancel took %.3f s" % took
     return "cancel returned after %.1f ms" % (took * 1000)
+
+
+def scenario_cancel_backend_while_resolving(env):
+    """The same while the resolver hangs (*.slow.test, tests/slowdns.c)."""
+    took, _ = cancel_during(env, "http://cancel.slow.test/")
+    assert took < 0.5, "cancel took %.3f s" % took
+    return "cancel returned after %.1f ms" % (took * 1000)
+
+
+def scenario_cancel_backend_during_tls_handshake(env):
+    """The same while a server never answers the ClientHello."""
+    needs_tls(env)
+    took, _ = cancel_during(env, "https://localhost:%d/" % env.tls_silent_port)
+    assert took < 0.5, "cancel took %.3f s" % took
+    return "cancel returned after %.1f ms" % (took * 1000)
+
+
+def scenario_tls_failures_leave_no_descriptors(env):
+    """Every kind of TLS failure, 20 times each in one backend: descriptors
+    come back to where they were."""
+    needs_tls(env)
+    conn = connect(env)
+    pid = one(conn, "SELECT pg_backend_pid()")
+    urls = {
+        "untrusted": "https://localhost:%d/" % env.untrusted_port,
+        "expired": "https://localhost:%d/" % env.expired_port,
+        "wrong name": "https://127.0.0.1:%d/get" % env.httpbin_tls_port,
+        "garbage": "https://localhost:%d/" % env.tls_garbage_port,
+        "dropped": "https://localhost:%d/" % env.tls_drop_port,
+        "silent": "https://localhost:%d/" % env.tls_silent_port,
+    }
+    one(conn, "SELECT http.get(%s)", ("https://localhost:%d/status/200" % env.mock_tls_port,))
+    fds0 = backend_fds(pid)
+    seen = {}
+    for _ in range(20):
+        for what, url in urls.items():
+            try:
+                one(conn, "SELECT http.get(%s, NULL, '{\"timeout_ms\": 200, \"keepalive\": false}')", (url,))
+                raise AssertionError("%s: no error" % what)
+            except psycopg2.Error as e:
+                assert e.pgcode in ("08001", "08T00"), "%s: %s %s" % (what, e.pgcode, e)
+                seen[what] = e.pgcode
+    fds1 = backend_fds(pid)
+    assert one(conn, "SELECT (http.get(%s)).status",
+               ("https://localhost:%d/status/200" % env.mock_tls_port,)) == 200
+    conn.close()
+    assert fds1 == fds0, "descriptors went from %d to %d" % (fds0, fds1)
+    return "fds %d -> %d after 120 failed handshakes; %s" % (fds0, fds1, seen)
 
 
 def scenario_statement_timeout_overshoot(env):

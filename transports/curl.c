@@ -637,6 +637,8 @@ curl_start(HttpExchange *x)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, cx);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* never wait for a resolver thread when a transfer is abandoned */
+	curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* redirect.c follows */
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cx->errbuf);

@@ -35,7 +35,8 @@ DECLARE
   p text;
 BEGIN
   FOREACH p IN ARRAY ARRAY['httpbin_port', 'mock_port', 'httpbin_tls_port', 'mock_tls_port',
-                           'expired_port', 'untrusted_port', 'h2_port'] LOOP
+                           'expired_port', 'untrusted_port', 'h2_port', 'mtls_port',
+                           'tls_garbage_port', 'tls_drop_port'] LOOP
     s := replace(s, current_setting('pg_http_test.' || p), upper(p));
   END LOOP;
   RETURN s;

@@ -65,3 +65,14 @@ RESET ROLE;
 REVOKE ALL ON SCHEMA t FROM regress_http_tls;
 REVOKE ALL ON FUNCTION t.err(text) FROM regress_http_tls;
 DROP ROLE regress_http_tls;
+
+-- servers that break the handshake: clear errors, on time
+SELECT what, t.errmsg(format('SELECT http.get(%L, NULL, ''{"timeout_ms": 3000}'')', url))
+  FROM (VALUES ('garbage instead of a ServerHello', 'https://localhost:' || current_setting('pg_http_test.tls_garbage_port') || '/'),
+               ('dropped during the handshake', 'https://localhost:' || current_setting('pg_http_test.tls_drop_port') || '/')) v(what, url);
+
+-- a new connection to a host resumes the last TLS session (counted by the server)
+SELECT t.mock_tls_reset();
+SELECT count(*) FROM generate_series(1, 3)
+ WHERE (http.get('https://localhost:' || :'mock_tls_port' || '/status/200', NULL, '{"keepalive": false}')).status = 200;
+SELECT (t.mock_tls_stats()->>'tls_resumed')::int >= 3 AS resumed;
