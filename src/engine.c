@@ -137,8 +137,12 @@ HttpEngineWatch(pgsocket sock, uint32 events, void *arg)
 	}
 	w = &watches[sock];
 
-	if (events == w->events && arg == w->arg)
+	/* the callback argument lives here, not in the kernel: no syscall for it */
+	if (events == w->events)
+	{
+		w->arg = events ? arg : NULL;
 		return true;
+	}
 	if (events == 0)
 		op = EPOLL_CTL_DEL;
 	else if (w->events == 0)
@@ -159,11 +163,43 @@ HttpEngineWatch(pgsocket sock, uint32 events, void *arg)
 	 * ADD or MOD can fail only on a bad descriptor or out of memory.
 	 */
 	if (epoll_ctl(mux_fd, op, sock, &ev) != 0 && op != EPOLL_CTL_DEL)
-		return false;
+	{
+		/*
+		 * The table and the kernel disagree if a descriptor was closed and
+		 * its number reused behind our back: believe the kernel.
+		 */
+		if (op == EPOLL_CTL_MOD && errno == ENOENT)
+			op = EPOLL_CTL_ADD;
+		else if (op == EPOLL_CTL_ADD && errno == EEXIST)
+			op = EPOLL_CTL_MOD;
+		else
+			return false;
+		if (epoll_ctl(mux_fd, op, sock, &ev) != 0)
+			return false;
+	}
 
 	w->events = events;
 	w->arg = events ? arg : NULL;
 	return true;
+}
+
+/* See transport.h. */
+void
+HttpEngineIdle(pgsocket sock)
+{
+	if (sock >= 0 && sock < nwatches)
+		watches[sock].arg = NULL;
+}
+
+/* See transport.h. */
+void
+HttpEngineForget(pgsocket sock)
+{
+	if (sock >= 0 && sock < nwatches)
+	{
+		watches[sock].events = 0;
+		watches[sock].arg = NULL;
+	}
 }
 
 /* See transport.h. */
@@ -489,6 +525,45 @@ HttpEngineRun(HttpExchange **xs, int n)
 		current_run = NULL;
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Line buffers for the HTTP/1.1 parser (max_header_bytes + 1 bytes each),
+ * kept for reuse: allocating and freeing 64 kB per call made malloc move
+ * the heap top up and down with two brk() calls every time.
+ */
+#define LINEBUF_CACHE 8
+static char *linebuf_cache[LINEBUF_CACHE];
+static int	linebuf_cached = 0;
+static int	linebuf_size = 0;
+
+/* See pg_http.h. */
+char *
+HttpLineBufferGet(void)
+{
+	if (linebuf_size != http_max_header_bytes + 1)
+	{
+		/* the limit changed: drop buffers of the old size */
+		while (linebuf_cached > 0)
+			pfree(linebuf_cache[--linebuf_cached]);
+		linebuf_size = http_max_header_bytes + 1;
+	}
+	if (linebuf_cached > 0)
+		return linebuf_cache[--linebuf_cached];
+	return MemoryContextAlloc(TopMemoryContext, linebuf_size);
+}
+
+/* See pg_http.h. */
+void
+HttpLineBufferPut(char *buf)
+{
+	if (buf == NULL)
+		return;
+	if (linebuf_cached < LINEBUF_CACHE && GetMemoryChunkSpace(buf) >= (Size) linebuf_size &&
+		linebuf_size == http_max_header_bytes + 1)
+		linebuf_cache[linebuf_cached++] = buf;
+	else
+		pfree(buf);
 }
 
 /* See pg_http.h. */

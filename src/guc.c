@@ -27,7 +27,7 @@ int			http_max_response_bytes = 64 * 1024 * 1024;
 int			http_max_header_bytes = 64 * 1024;
 int			http_max_headers = 100;
 int			http_max_redirects = 10;
-int			http_max_concurrency = 64;
+int			http_max_concurrency = 128;
 bool		http_keepalive = true;
 int			http_keepalive_idle_ms = 30000;
 int			http_pool_size = 16;
@@ -101,9 +101,9 @@ HttpGucInit(void)
 
 	DefineCustomIntVariable("pg_http.max_concurrency",
 							"Requests of one batch that run at the same time in a backend.",
-							"Each needs a socket; the backend has at most max_files_per_process descriptors.",
+							"Each needs a socket; PostgreSQL lets a backend hold about a third of max_files_per_process for such descriptors.",
 							&http_max_concurrency,
-							64, 1, 512,
+							128, 1, 256,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 

@@ -148,6 +148,8 @@ extern void HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
 extern void HttpExchangeSetHint(HttpExchange *x, const char *hint);
 extern void HttpExchangeDone(HttpExchange *x);
 extern const char *HttpTransportName(void);
+extern char *HttpLineBufferGet(void);
+extern void HttpLineBufferPut(char *buf);
 extern uint32 HttpTransportFeatures(void);
 
 /* errors.c: failures every transport words the same way */

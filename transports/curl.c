@@ -115,17 +115,59 @@ grow_no_throw(char **buf, size_t *cap, size_t used, size_t need)
 	return true;
 }
 
-/* CURLMOPT_SOCKETFUNCTION: watch what curl asks for. */
+/* The engine's arg for a socket curl is waiting on (idle ones have NULL). */
+#define CURL_WATCHED ((void *) &multi)
+
+/*
+ * Sockets opened by opensocket_cb, which curl closes through closesocket_cb:
+ * only these may stay registered while idle.  curl closes others (its
+ * resolver's socketpair) itself, and those must really be removed, or a new
+ * descriptor with the same number would look registered already.
+ */
+#define OWN_SOCKETS_MAX 65536
+static uint8 own_sockets[OWN_SOCKETS_MAX / 8];
+
+static inline bool
+own_socket(curl_socket_t s)
+{
+	return s >= 0 && s < OWN_SOCKETS_MAX && (own_sockets[s / 8] & (1 << (s % 8)));
+}
+
+static inline void
+set_own_socket(curl_socket_t s, bool own)
+{
+	if (s < 0 || s >= OWN_SOCKETS_MAX)
+		return;
+	if (own)
+		own_sockets[s / 8] |= (uint8) (1 << (s % 8));
+	else
+		own_sockets[s / 8] &= (uint8) ~(1 << (s % 8));
+}
+
+/*
+ * CURLMOPT_SOCKETFUNCTION: watch what curl asks for.  When curl stops
+ * watching a socket (after every transfer on a kept-alive connection), the
+ * socket stays registered as idle rather than being removed and added back
+ * for the next transfer.
+ */
 static int
 socket_cb(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp)
 {
 	uint32		events = 0;
 
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (own_socket(s))
+			HttpEngineIdle(s);
+		else
+			(void) HttpEngineWatch(s, 0, NULL);
+		return 0;
+	}
 	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
 		events |= HTTP_WATCH_READ;
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		events |= HTTP_WATCH_WRITE;
-	return HttpEngineWatch(s, events, NULL) ? 0 : -1;
+	return HttpEngineWatch(s, events, CURL_WATCHED) ? 0 : -1;
 }
 
 /* CURLMOPT_TIMERFUNCTION: curl wants to be called back after ms. */
@@ -162,6 +204,7 @@ opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 		return CURL_SOCKET_BAD;
 	}
 	cx->sockets_opened++;
+	set_own_socket(s, true);
 	memcpy(&cx->last_addr, &addr->addr,
 		   Min((size_t) addr->addrlen, sizeof(cx->last_addr)));
 	return s;
@@ -171,7 +214,8 @@ opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 static int
 closesocket_cb(void *clientp, curl_socket_t s)
 {
-	(void) HttpEngineWatch(s, 0, NULL);
+	HttpEngineForget(s);		/* close() takes it out of epoll */
+	set_own_socket(s, false);
 	close(s);
 	ReleaseExternalFD();
 	return 0;
@@ -618,7 +662,7 @@ curl_start(HttpExchange *x)
 	cx->x = x;
 	initStringInfo(&x->resp.body);
 
-	cx->linebuf = palloc(http_max_header_bytes + 1);
+	cx->linebuf = HttpLineBufferGet();
 
 	e = n_idle_easy > 0 ? idle_easy[--n_idle_easy] : curl_easy_init();
 	if (e == NULL)
@@ -716,6 +760,12 @@ curl_socket_ready(void *arg, pgsocket sock, uint32 ready)
 	int			mask = 0;
 	int			running;
 
+	/* an idle socket curl no longer waits on fired: stop watching it */
+	if (arg == NULL)
+	{
+		(void) HttpEngineWatch(sock, 0, NULL);
+		return;
+	}
 	if (ready & HTTP_WATCH_READ)
 		mask |= CURL_CSELECT_IN;
 	if (ready & HTTP_WATCH_WRITE)
@@ -758,6 +808,8 @@ curl_release(HttpExchange *x)
 			curl_easy_cleanup(cx->easy);
 	}
 	curl_slist_free_all(cx->hdrs);
+	HttpLineBufferPut(cx->linebuf);
+	cx->linebuf = NULL;
 	x->tp = NULL;
 }
 

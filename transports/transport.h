@@ -59,9 +59,24 @@ extern const HttpTransport HttpTransportImpl;
 
 /*
  * Watch sock for ready (HTTP_WATCH_* bits); 0 stops watching it.  Never
- * throws; false if the socket could not be watched.
+ * throws; false if the socket could not be watched.  Changing only arg
+ * costs no system call, so a transport may keep an idle socket watched
+ * (with its own marker as arg) between exchanges.
  */
 extern bool HttpEngineWatch(pgsocket sock, uint32 events, void *arg);
+
+/*
+ * Keep sock registered as it is, but with arg NULL: the transport no longer
+ * waits on it, and will deregister it if it fires (socket_ready with arg
+ * NULL).  Saves the remove-and-add pair when the socket is used again.
+ */
+extern void HttpEngineIdle(pgsocket sock);
+
+/*
+ * Forget sock without a system call: for a socket about to be closed, which
+ * removes it from epoll anyway.
+ */
+extern void HttpEngineForget(pgsocket sock);
 
 /* Call timer_fired after ms milliseconds; -1 cancels the timer. */
 extern void HttpEngineSetTimer(long ms);

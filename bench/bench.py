@@ -1,0 +1,456 @@
+#!/usr/bin/env python3
+"""pg_http benchmarks: latency and throughput, with floors and peers.
+
+  bench/run                       every transport, 5 s x 3 repetitions per item
+  bench/run --transport mbedtls   one transport (repeat the flag for more)
+  bench/run --smoke               a few seconds per item: proves the scripts work
+  bench/run --duration 10 --reps 5
+
+It sets up everything on loopback: a throwaway cluster (or --pg-host/--pg-port
+for a given one), nginx with bench/nginx.conf.in (tiny fixed response,
+keep-alive; HTTP, HTTPS and HTTP/2 with a certificate made for the run) and
+the mock server's delay endpoint for fan-out.  It builds and installs each
+transport in turn, runs the pgbench scripts in bench/sql (-n -M prepared,
+fixed duration, the median of the repetitions), and always measures in the
+same run: the database floor (SELECT 1), the HTTP floor (wrk against the
+same URL with the same connection count), the PL/Python peer (urllib in a
+plpython3u function) and pgsql-http if it is installed in the cluster.
+
+Output: a markdown table printed and written to bench/results/latest.md (or
+smoke.md), with the machine described, and a PNG plot (latest.png).
+Absolute times vary from run to run on shared machines: read the ratios.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import pwd
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from run import free_port, make_test_pki, wait_port  # noqa: E402
+
+TRANSPORTS = ["mock", "mbedtls", "curl"]
+def _body_1k():
+    """A JSON document of exactly 1024 bytes."""
+    doc = {"data": [{"id": i, "name": "item %03d" % i, "ok": True} for i in range(21)], "pad": ""}
+    doc["pad"] = "x" * (1024 - len(json.dumps(doc)))
+    return json.dumps(doc)
+
+
+BODY = _body_1k()
+assert len(BODY) == 1024
+
+# (key, title, clients, script, url kind, wrk extras)
+ITEMS = [
+    ("get1", "GET keep-alive, 1 client", 1, "get.sql", "http", {}),
+    ("get8", "GET keep-alive, 8 clients", 8, "get.sql", "http", {}),
+    ("post1k", "POST 1 KB JSON, 1 client", 1, "post.sql", "http", {"lua": "post.lua"}),
+    ("https1", "HTTPS GET keep-alive, 1 client", 1, "get.sql", "https", {}),
+    ("https_new", "HTTPS GET, new connection per call", 1, "get_new_connection.sql", "https",
+     {"headers": ["Connection: close"]}),
+    ("batch100", "batch of 100 requests to a 100 ms endpoint", 1, "batch.sql", "delay", None),
+]
+
+PEER_SCRIPTS = {
+    "PL/Python": {"get.sql": "plpython_get.sql", "post.sql": "plpython_post.sql",
+                  "get_new_connection.sql": "plpython_get.sql"},
+    "pgsql-http": {"get.sql": "pgsql_http_get.sql", "post.sql": "pgsql_http_post.sql",
+                   "get_new_connection.sql": "pgsql_http_get.sql"},
+}
+
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.procs = []
+        self.pg_started = False
+        self.work = os.path.join(ROOT, "build-bench-work")
+        self.as_postgres = os.geteuid() == 0
+        pg_config = shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
+        self.bindir = sh([pg_config, "--bindir"]).strip()
+        self.results = []          # dicts: item, who, lat_ms, tps
+        self.floors = {}           # (item, what) -> (lat_ms, tps)
+
+    # -- set-up ----------------------------------------------------------------
+    def start_process(self, args, name):
+        log = open(os.path.join(self.work, name + ".log"), "w")
+        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.work,
+                             start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def setup(self):
+        if os.path.exists(self.work):
+            shutil.rmtree(self.work)
+        os.makedirs(os.path.join(self.work, "tmp"))
+        os.chmod(self.work, 0o755)
+        self.tls = os.path.join(self.work, "tls")
+        make_test_pki(self.tls)
+
+        self.http_port, self.https_port, self.h2_port = free_port(), free_port(), free_port()
+        with open(os.path.join(BENCH, "nginx.conf.in")) as f:
+            conf = f.read()
+        for k, v in (("@WORK@", self.work), ("@TLS@", self.tls), ("@HTTP_PORT@", self.http_port),
+                     ("@HTTPS_PORT@", self.https_port), ("@H2_PORT@", self.h2_port)):
+            conf = conf.replace(k, str(v))
+        with open(os.path.join(self.work, "nginx.conf"), "w") as f:
+            f.write(conf)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        ngx = self.start_process([nginx, "-c", os.path.join(self.work, "nginx.conf"),
+                                  "-e", os.path.join(self.work, "nginx-error.log")], "nginx")
+        wait_port(self.http_port, ngx, "nginx")
+
+        port_file = os.path.join(self.work, "mock.port")
+        mock = self.start_process([sys.executable, os.path.join(ROOT, "tests", "mockserver.py"),
+                                   "--port-file", port_file], "mockserver")
+        deadline = time.time() + 15
+        while not os.path.exists(port_file):
+            if mock.poll() is not None or time.time() > deadline:
+                raise RuntimeError("the mock server did not start")
+            time.sleep(0.05)
+        self.mock_port = int(open(port_file).read())
+
+        if self.args.pg_host:
+            self.pg_host, self.pg_port = self.args.pg_host, self.args.pg_port
+        else:
+            self.start_cluster()
+        self.psql("DROP DATABASE IF EXISTS pg_http_bench", db="postgres")
+        self.psql("CREATE DATABASE pg_http_bench", db="postgres")
+        with open(os.path.join(BENCH, "sql", "setup.sql")) as f:
+            self.psql(f.read())
+        self.has_pgsql_http = self.psql(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'http'").strip() == "1"
+        if self.has_pgsql_http:
+            self.psql("CREATE EXTENSION IF NOT EXISTS http")
+
+    def start_cluster(self):
+        data = os.path.join(self.work, "data")
+        if self.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.work, pw.pw_uid, pw.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
+        subprocess.run(run_as + [os.path.join(self.bindir, "initdb"), "-D", data, "-A", "trust",
+                                 "-U", "postgres", "--no-sync"], check=True, stdout=subprocess.DEVNULL)
+        self.pg_host, self.pg_port = self.work, free_port()
+        with open(os.path.join(data, "postgresql.conf"), "a") as f:
+            f.write("""
+listen_addresses = ''
+unix_socket_directories = '{work}'
+port = {port}
+max_connections = 50
+shared_buffers = 128MB
+pg_http.allowed_hosts = '127.0.0.1, localhost'
+pg_http.ca_file = '{tls}/ca.pem'
+""".format(work=self.work, port=self.pg_port, tls=self.tls))
+        subprocess.run(run_as + [os.path.join(self.bindir, "pg_ctl"), "-D", data, "-w", "-l",
+                                 os.path.join(self.work, "postgres.log"), "start"],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.data = data
+        self.pg_started = True
+
+    def stop(self):
+        if self.pg_started:
+            run_as = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
+            subprocess.run(run_as + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
+                                     "-m", "fast", "-w", "stop"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(10)
+
+    def psql(self, sql, db="pg_http_bench"):
+        return sh([os.path.join(self.bindir, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                   "-h", self.pg_host, "-p", str(self.pg_port), "-U", "postgres", "-d", db], input=sql)
+
+    def build(self, transport):
+        b = os.path.join(ROOT, self.args.build_prefix + transport)
+        if not self.args.no_build:
+            if not os.path.exists(os.path.join(b, "build.ninja")):
+                sh(["meson", "setup", b, "-Dtransport=" + transport])
+            sh(["ninja", "-C", b])
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        sh(sudo + ["ninja", "-C", b, "install"])
+        got = self.psql("SELECT http.transport()").strip()
+        if got != transport:
+            raise RuntimeError("installed transport is %s, not %s" % (got, transport))
+
+    # -- measuring ---------------------------------------------------------------
+    def url(self, kind):
+        return {"http": "http://127.0.0.1:%d/" % self.http_port,
+                "https": "https://localhost:%d/" % self.https_port,
+                "delay": "http://127.0.0.1:%d/delay/100" % self.mock_port}[kind]
+
+    def defines(self, kind):
+        d = ["-D", "url=" + self.url(kind), "-D", "body=" + BODY]
+        if kind == "delay":
+            d += ["-D", "requests=" + json.dumps([{"url": self.url("delay")}] * 100)]
+        return d
+
+    def pgbench_once(self, script, clients, defines):
+        r = subprocess.run([os.path.join(self.bindir, "pgbench"), "-n", "-M", "prepared",
+                            "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(self.args.duration),
+                            "-f", os.path.join(BENCH, "sql", script), "-h", self.pg_host,
+                            "-p", str(self.pg_port), "-U", "postgres"] + defines + ["pg_http_bench"],
+                           capture_output=True, text=True)
+        out = r.stdout
+        if r.returncode != 0:
+            raise RuntimeError("pgbench %s failed:\n%s%s" % (script, r.stdout[-2000:], r.stderr[-2000:]))
+        lat = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
+        tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+        failed = re.search(r"number of failed transactions: (\d+)", out)
+        if failed and int(failed.group(1)) > 0:
+            raise RuntimeError("%s had failed transactions:\n%s" % (script, out))
+        return lat, tps
+
+    def wrk_once(self, url, conns, extra):
+        args = ["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", "%ds" % self.args.duration, url]
+        env = dict(os.environ)
+        if extra.get("lua"):
+            args += ["-s", os.path.join(BENCH, extra["lua"])]
+            env["BENCH_BODY"] = BODY
+        for h in extra.get("headers", []):
+            args += ["-H", h]
+        out = sh(args, env=env)
+        m = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", out)
+        lat = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        if re.search(r"Non-2xx or 3xx responses|Socket errors", out):
+            raise RuntimeError("wrk saw errors:\n" + out)
+        return lat, rps
+
+    def median(self, fn):
+        runs = [fn() for _ in range(self.args.reps)]
+        return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+    def record(self, item, who, lat, tps):
+        self.results.append({"item": item, "who": who, "lat_ms": lat, "tps": tps})
+        print("  %-10s %-22s %9.3f ms %10.1f calls/s" % (item, who, lat, tps), flush=True)
+
+    def measure_floors(self):
+        print("floors:", flush=True)
+        for c in (1, 8):
+            self.floors[("select1", c)] = self.median(
+                lambda: self.pgbench_once("select1.sql", c, []))
+            print("  SELECT 1, %d client(s): %.3f ms, %.0f tps" % ((c,) + self.floors[("select1", c)]))
+        for key, _, clients, script, kind, extra in ITEMS:
+            if extra is None:
+                continue
+            self.floors[("wrk", key)] = self.median(lambda: self.wrk_once(self.url(kind), clients, extra))
+            print("  wrk %-10s %.3f ms, %.0f req/s" % ((key,) + self.floors[("wrk", key)]))
+
+    def measure_peers(self):
+        peers = ["PL/Python"] + (["pgsql-http"] if self.has_pgsql_http else [])
+        for peer in peers:
+            print("%s:" % peer, flush=True)
+            for key, _, clients, script, kind, extra in ITEMS:
+                pscript = PEER_SCRIPTS[peer].get(script)
+                if pscript is None:
+                    continue
+                lat, tps = self.median(lambda: self.pgbench_once(pscript, clients, self.defines(kind)))
+                self.record(key, peer, lat, tps)
+
+    def measure_transport(self, t):
+        print("%s:" % t, flush=True)
+        self.build(t)
+        for key, _, clients, script, kind, extra in ITEMS:
+            if kind == "https" and t == "mock":
+                continue                # no TLS in the mock transport
+            lat, tps = self.median(lambda: self.pgbench_once(script, clients, self.defines(kind)))
+            self.record(key, t, lat, tps)
+        if t == "curl":
+            # HTTP/2 over TLS, keep-alive: what curl adds over the others
+            h2 = ["-D", "url=https://localhost:%d/" % self.h2_port]
+            lat, tps = self.median(lambda: self.pgbench_once("get.sql", 1, h2))
+            self.record("h2", t, lat, tps)
+
+    # -- report ----------------------------------------------------------------
+    def lookup(self, item, who):
+        for r in self.results:
+            if r["item"] == item and r["who"] == who:
+                return r
+        return None
+
+    def evaluate(self):
+        """Ratios and the issue's targets, row by row."""
+        s1 = self.floors[("select1", 1)][0]
+        rows = []
+        for r in self.results:
+            item, who = r["item"], r["who"]
+            row = dict(r)
+            row["floor"] = row["ratio"] = row["vs_py"] = None
+            row["target"] = ""
+            row["met"] = None
+            if ("wrk", item) in self.floors and item != "get8":
+                row["floor"] = s1 + self.floors[("wrk", item)][0]
+                row["ratio"] = r["lat_ms"] / row["floor"]
+            py = self.lookup(item, "PL/Python")
+            if py and who != "PL/Python":
+                row["vs_py"] = py["lat_ms"] / r["lat_ms"]
+            if who in TRANSPORTS:
+                if item == "get1":
+                    limit = 1.5 if who == "curl" else 1.3
+                    row["target"] = "<= %.1fx floor, >= 2x faster than PL/Python" % limit
+                    row["met"] = row["ratio"] <= limit and (row["vs_py"] or 0) >= 2
+                elif item == "get8":
+                    combined = 1.0 / (1.0 / self.floors[("select1", 8)][1] +
+                                      1.0 / self.floors[("wrk", "get8")][1])
+                    row["floor_tps"] = combined
+                    row["ratio"] = r["tps"] / combined
+                    row["target"] = ">= 0.6 x combined floor throughput"
+                    row["met"] = row["ratio"] >= 0.6
+                elif item == "https1":
+                    plain = self.lookup("get1", who)
+                    row["vs_plain"] = r["lat_ms"] / plain["lat_ms"]
+                    row["target"] = "<= 1.3x own plain-HTTP latency (%.2fx)" % row["vs_plain"]
+                    row["met"] = row["vs_plain"] <= 1.3
+                elif item == "batch100":
+                    row["target"] = "<= 150 ms per call"
+                    row["met"] = r["lat_ms"] <= 150
+            rows.append(row)
+        return rows
+
+    def machine(self):
+        cpu = "?"
+        for line in sh(["lscpu"]).splitlines():
+            if line.startswith("Model name"):
+                cpu = line.split(":", 1)[1].strip()
+        mbed = "?"
+        try:
+            with open("/usr/include/mbedtls/version.h") as f:
+                mbed = re.search(r'MBEDTLS_VERSION_STRING\s+"([^"]+)"', f.read()).group(1)
+        except OSError:
+            pass
+        return {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "postgres": self.psql("SHOW server_version").strip(),
+            "libcurl": sh(["curl-config", "--version"]).strip(),
+            "mbedtls": mbed,
+            "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
+            "pg_http": subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                                      capture_output=True, text=True).stdout.strip(),
+        }
+
+    def report(self, rows):
+        m = self.machine()
+        titles = {k: t for k, t, *_ in ITEMS}
+        titles["h2"] = "HTTPS GET over HTTP/2, keep-alive, 1 client"
+        out = ["# pg_http benchmark%s" % (" (smoke run: not for quoting)" if self.args.smoke else ""),
+               "",
+               "%s; %s, %d cores, Linux %s; PostgreSQL %s; %s; mbedTLS %s; %s; pg_http %s." % (
+                   m["date"], m["cpu"], m["cores"], m["kernel"], m["postgres"], m["libcurl"],
+                   m["mbedtls"], m["nginx"], m["pg_http"]),
+               "pgbench -n -M prepared, %d s per run, median of %d; wrk with the same connection "
+               "count against the same URL (nginx, tiny response, keep-alive)." % (
+                   self.args.duration, self.args.reps),
+               "",
+               "Floors: SELECT 1 = %.3f ms (1 client), %.0f tps (8 clients)." % (
+                   self.floors[("select1", 1)][0], self.floors[("select1", 8)][1]),
+               "A 1-client floor is SELECT 1 latency + wrk latency for the same URL.",
+               "",
+               "| work | who | latency ms | calls/s | floor ms | ratio to floor | x faster than PL/Python | target | met |",
+               "|---|---|---:|---:|---:|---:|---:|---|---|"]
+        for key, _, *_ in ITEMS + [("h2", None)]:
+            for r in rows:
+                if r["item"] != key:
+                    continue
+                out.append("| %s | %s | %.3f | %.0f | %s | %s | %s | %s | %s |" % (
+                    titles[key], r["who"], r["lat_ms"], r["tps"],
+                    "%.3f" % r["floor"] if r["floor"] else (
+                        "%.0f/s" % r["floor_tps"] if r.get("floor_tps") else ""),
+                    "%.2f" % r["ratio"] if r["ratio"] else "",
+                    "%.1f" % r["vs_py"] if r["vs_py"] else "",
+                    r["target"], "" if r["met"] is None else ("yes" if r["met"] else "**no**")))
+        out += ["", "wrk floors: " + "; ".join(
+            "%s %.3f ms, %.0f req/s" % (k[1], v[0], v[1]) for k, v in self.floors.items() if k[0] == "wrk")]
+        text = "\n".join(out) + "\n"
+        print(text)
+        name = "smoke" if self.args.smoke else "latest"
+        os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
+        with open(os.path.join(BENCH, "results", name + ".md"), "w") as f:
+            f.write(text)
+        with open(os.path.join(BENCH, "results", name + ".json"), "w") as f:
+            json.dump({"machine": m, "rows": rows,
+                       "floors": {"%s/%s" % k: v for k, v in self.floors.items()}}, f, indent=1)
+        self.plot(rows, name, titles)
+
+    def plot(self, rows, name, titles):
+        """Latency per work item, one bar per transport and peer (log scale)."""
+        whos = [w for w in TRANSPORTS + ["PL/Python", "pgsql-http"]
+                if any(r["who"] == w for r in rows)]
+        items = [k for k, *_ in ITEMS]
+        dat = os.path.join(self.work, "plot.dat")
+        with open(dat, "w") as f:
+            f.write("item floor " + " ".join('"%s"' % w for w in whos) + "\n")
+            for k in items:
+                floor = next((r["floor"] for r in rows if r["item"] == k and r["floor"]), None)
+                vals = []
+                for w in whos:
+                    r = self.lookup(k, w)
+                    vals.append("%.4f" % r["lat_ms"] if r else "NaN")
+                f.write('"%s" %s %s\n' % (k, "%.4f" % floor if floor else "NaN", " ".join(vals)))
+        png = os.path.join(BENCH, "results", name + ".png")
+        script = """
+set terminal pngcairo size 1100,560 font "Sans,10"
+set output "{png}"
+set title "pg_http: latency per call (lower is better; log scale)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set ylabel "ms per call"
+set key outside right top
+set grid ytics
+set xtics rotate by -20
+plot for [i=2:{n}] "{dat}" using i:xtic(1) title columnhead(i)
+""".format(png=png, dat=dat, n=2 + len(whos))
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--transport", action="append", choices=TRANSPORTS)
+    ap.add_argument("--duration", type=int, default=5, help="seconds per run")
+    ap.add_argument("--reps", type=int, default=3, help="runs per measurement (median)")
+    ap.add_argument("--smoke", action="store_true", help="2 s, 1 run: prove the scripts work")
+    ap.add_argument("--build-prefix", default="build-bench-",
+                    help="build directory per transport: <prefix><transport>")
+    ap.add_argument("--no-build", action="store_true", help="install existing builds as they are")
+    ap.add_argument("--pg-host", help="use this cluster (socket dir or host) instead of a new one")
+    ap.add_argument("--pg-port", type=int, default=5432)
+    args = ap.parse_args()
+    if args.smoke:
+        args.duration, args.reps = 2, 1
+    transports = args.transport or TRANSPORTS
+
+    b = Bench(args)
+    try:
+        b.setup()
+        b.measure_floors()
+        b.measure_peers()
+        for t in transports:
+            b.measure_transport(t)
+        b.report(b.evaluate())
+    finally:
+        b.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+-- pg_http GET (url: plain or https, keep-alive)
+SELECT (http.get(:url)).status;

@@ -1,0 +1,1 @@
+SELECT status FROM http_post(:url, :body, 'application/json');

@@ -1,0 +1,1 @@
+SELECT bench.py_http(:url, 'POST', :body);

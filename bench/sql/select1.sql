@@ -1,0 +1,2 @@
+-- the database floor
+SELECT 1;
