@@ -85,7 +85,9 @@ engine_init(void)
 		engine_set = CreateWaitEventSet(TopMemoryContext, 3);
 #endif
 		AddWaitEventToSet(engine_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(engine_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		/* a single-user backend has no postmaster to watch */
+		if (IsUnderPostmaster)
+			AddWaitEventToSet(engine_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		AddWaitEventToSet(engine_set, WL_SOCKET_READABLE, mux_fd, NULL, NULL);
 	}
 	PG_CATCH();

@@ -163,73 +163,93 @@ HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb)
 	}
 }
 
-/* Order headers by lower-case name, then by arrival (qsort is not stable). */
-typedef struct SortedHeader
+/*
+ * jsonb's key order: shorter first, then bytewise; equal names keep their
+ * arrival order (the sort below is stable).
+ */
+static inline bool
+header_key_before(const char *a, size_t alen, const char *b, size_t blen)
 {
-	char	   *lname;
-	int			pos;
-} SortedHeader;
-
-static int
-sorted_header_cmp(const void *a, const void *b)
-{
-	const SortedHeader *x = a,
-			   *y = b;
-	int			c = strcmp(x->lname, y->lname);
-
-	return c != 0 ? c : x->pos - y->pos;
+	if (alen != blen)
+		return alen < blen;
+	return memcmp(a, b, alen) < 0;
 }
 
 /*
  * See pg_http.h.  Names are lower-cased (HTTP names are case-insensitive,
  * and HTTP/2 sends them lower-case anyway); a name seen once maps to its
  * string value, a repeated name to an array of its values in arrival order.
+ *
+ * The object is built already in jsonb's key order, with each name once, and
+ * handed to JsonbValueToJsonb directly: pushJsonbValue would sort and
+ * de-duplicate the keys again, and this runs on every response.
  */
 Jsonb *
 HttpHeadersToJsonb(const HttpHeaderList *l)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue *res;
-	SortedHeader *s = palloc(sizeof(SortedHeader) * Max(l->n, 1));
+	int			n = l->n;
+	char	  **names = palloc(sizeof(char *) * Max(n, 1));
+	size_t	   *lens = palloc(sizeof(size_t) * Max(n, 1));
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * Max(n, 1));
+	int			npairs = 0;
+	JsonbValue	obj;
 
-	for (int i = 0; i < l->n; i++)
+	/* lower-cased names, and an insertion sort of their indexes (n is small) */
+	for (int i = 0; i < n; i++)
 	{
-		s[i].lname = ascii_case(l->items[i].name, false);
-		s[i].pos = i;
+		int			j;
+
+		names[i] = ascii_case(l->items[i].name, false);
+		lens[i] = strlen(names[i]);
+		for (j = i; j > 0 && header_key_before(names[i], lens[i], names[order[j - 1]], lens[order[j - 1]]); j--)
+			order[j] = order[j - 1];
+		order[j] = i;
 	}
-	qsort(s, l->n, sizeof(SortedHeader), sorted_header_cmp);
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < l->n;)
+	for (int i = 0; i < n;)
 	{
-		JsonbValue	k,
-					v;
+		int			first = order[i];
 		int			j = i + 1;
+		JsonbPair  *p = &pairs[npairs++];
 
-		while (j < l->n && strcmp(s[j].lname, s[i].lname) == 0)
+		while (j < n && lens[order[j]] == lens[first] &&
+			   memcmp(names[order[j]], names[first], lens[first]) == 0)
 			j++;
-		k.type = jbvString;
-		k.val.string.val = s[i].lname;
-		k.val.string.len = strlen(s[i].lname);
-		pushJsonbValue(&state, WJB_KEY, &k);
-		if (j - i > 1)
-			pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-		for (int m = i; m < j; m++)
+		p->key.type = jbvString;
+		p->key.val.string.val = names[first];
+		p->key.val.string.len = (int) lens[first];
+		p->order = npairs - 1;
+		if (j - i == 1)
 		{
-			const char *val = l->items[s[m].pos].value;
-
-			v.type = jbvString;
-			v.val.string.val = (char *) val;
-			v.val.string.len = strlen(val);
-			pushJsonbValue(&state, j - i > 1 ? WJB_ELEM : WJB_VALUE, &v);
+			p->value.type = jbvString;
+			p->value.val.string.val = l->items[first].value;
+			p->value.val.string.len = (int) strlen(l->items[first].value);
 		}
-		if (j - i > 1)
-			pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		else
+		{
+			JsonbValue *elems = palloc(sizeof(JsonbValue) * (j - i));
+
+			for (int k = i; k < j; k++)
+			{
+				const char *v = l->items[order[k]].value;
+
+				elems[k - i].type = jbvString;
+				elems[k - i].val.string.val = (char *) v;
+				elems[k - i].val.string.len = (int) strlen(v);
+			}
+			p->value.type = jbvArray;
+			p->value.val.array.nElems = j - i;
+			p->value.val.array.elems = elems;
+			p->value.val.array.rawScalar = false;
+		}
 		i = j;
 	}
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	pfree(s);
-	return JsonbValueToJsonb(res);
+
+	obj.type = jbvObject;
+	obj.val.object.nPairs = npairs;
+	obj.val.object.pairs = pairs;
+	return JsonbValueToJsonb(&obj);
 }
 
 /* See pg_http.h. */
@@ -396,34 +416,76 @@ url_error_detail(HttpUrlError err, size_t errpos)
 					errpos + 1);
 }
 
+/* Append a port number as decimal (no printf: this runs on every call). */
+static void
+append_port(StringInfo s, int port)
+{
+	char		digits[8];
+	int			n = 0;
+
+	do
+		digits[n++] = (char) ('0' + port % 10);
+	while ((port /= 10) > 0);
+	appendStringInfoChar(s, ':');
+	while (n > 0)
+		appendStringInfoChar(s, digits[--n]);
+}
+
 /* Fill host, authority and display URL of req from a parsed host. */
 static void
 set_host(HttpRequest *req, const HttpUrl *u, int port, bool tls)
 {
-	char		text[HTTP_URL_MAX_HOST + 2];
 	bool		default_port = port == (tls ? 443 : 80);
+	StringInfoData auth;
 
-	HttpUrlHostText(u, text, sizeof(text));
 	if (u->host_kind == HTTP_HOST_NAME)
 	{
-		size_t		n = strlen(text);
+		size_t		n = u->host_len;
+		char	   *h;
 
 		/* names compare lower-case and without the root's dot */
-		if (n > 1 && text[n - 1] == '.')
-			text[n - 1] = '\0';
-		req->host = ascii_case(text, false);
+		if (n > 1 && u->host[n - 1] == '.')
+			n--;
+		h = palloc(n + 1);
+		for (size_t i = 0; i < n; i++)
+			h[i] = pg_ascii_tolower((unsigned char) u->host[i]);
+		h[n] = '\0';
+		req->host = h;
 	}
 	else
+	{
+		char		text[HTTP_URL_MAX_HOST + 2];
+
+		HttpUrlHostText(u, text, sizeof(text));
 		req->host = pstrdup(text);
+	}
 	req->host_kind = u->host_kind;
 	memcpy(req->addr, u->addr, sizeof(req->addr));
 	req->port = port;
 	req->tls = tls;
+
+	initStringInfo(&auth);
 	if (u->host_kind == HTTP_HOST_IPV6)
-		req->authority = default_port ? psprintf("[%s]", req->host)
-			: psprintf("[%s]:%d", req->host, port);
-	else
-		req->authority = default_port ? req->host : psprintf("%s:%d", req->host, port);
+		appendStringInfoChar(&auth, '[');
+	appendStringInfoString(&auth, req->host);
+	if (u->host_kind == HTTP_HOST_IPV6)
+		appendStringInfoChar(&auth, ']');
+	if (!default_port)
+		append_port(&auth, port);
+	req->authority = auth.data;
+}
+
+/* Set the display URL from what is set. */
+static void
+set_display_url(HttpRequest *req)
+{
+	StringInfoData url;
+
+	initStringInfo(&url);
+	appendStringInfoString(&url, req->tls ? "https://" : "http://");
+	appendStringInfoString(&url, req->authority);
+	appendStringInfoString(&url, req->target);
+	req->url = url.data;
 }
 
 /* See pg_http.h: "scheme://authority", the real one (not a Host override). */
@@ -438,13 +500,6 @@ HttpRequestOrigin(const HttpRequest *req)
 			: psprintf("%s://[%s]:%d", scheme, req->host, req->port);
 	return default_port ? psprintf("%s://%s", scheme, req->host)
 		: psprintf("%s://%s:%d", scheme, req->host, req->port);
-}
-
-/* Set the display URL from what is set. */
-static void
-set_display_url(HttpRequest *req)
-{
-	req->url = psprintf("%s://%s%s", req->tls ? "https" : "http", req->authority, req->target);
 }
 
 /* See pg_http.h. */

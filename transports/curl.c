@@ -571,6 +571,8 @@ drain_messages(void)
 	}
 }
 
+static void curl_timer_fired(void);
+
 /* Set up curl and the multi handle once per backend. */
 static void
 curl_init(void)
@@ -751,6 +753,13 @@ curl_start(HttpExchange *x)
 		return;
 	}
 	cx->added = true;
+
+	/*
+	 * curl now wants a 0 ms timer: run it at once, so that the request goes
+	 * out (on a kept-alive connection) before the engine's first wait,
+	 * rather than after a trip through it.
+	 */
+	curl_timer_fired();
 }
 
 /* See transport.h: readiness on one of curl's sockets. */
