@@ -144,6 +144,101 @@ AS 'MODULE_PATHNAME', 'pg_http_version'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION http.version() IS 'The version of the pg_http library';
 
+-- Per-role host ACLs.  Once any entry exists, every request must be covered
+-- by an entry for the current user, a role it has the privileges of, or
+-- PUBLIC (role 0).  Managed by superusers through http.acl_grant and
+-- http.acl_revoke; read through http.acls.
+CREATE TABLE http.acl (
+	role oid NOT NULL,			-- 0: PUBLIC
+	pattern text NOT NULL,		-- host, *.domain, *, address or CIDR range
+	ports text NOT NULL DEFAULT '1-65535',
+	granted_by oid NOT NULL DEFAULT 0,
+	granted_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (role, pattern, ports)
+);
+REVOKE ALL ON TABLE http.acl FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('http.acl', '');
+COMMENT ON TABLE http.acl IS 'pg_http per-role host ACL entries (use http.acl_grant / http.acl_revoke)';
+
+-- Every backend caches the entries; this tells them all to reload at commit.
+CREATE FUNCTION http.acl_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_http_acl_changed'
+LANGUAGE C;
+CREATE TRIGGER acl_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON http.acl
+	FOR EACH STATEMENT EXECUTE FUNCTION http.acl_changed();
+
+-- Check an entry the way the policy will read it; raises 22023 if it cannot.
+CREATE FUNCTION http.acl_check_entry(pattern text, ports text) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_http_acl_check_entry'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION http.acl_grant(role name, host_pattern text, ports text DEFAULT '1-65535')
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	r oid;
+BEGIN
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'only superusers can grant pg_http ACL entries'
+			USING ERRCODE = '42501';
+	END IF;
+	IF role IS NULL OR host_pattern IS NULL OR ports IS NULL THEN
+		RAISE EXCEPTION 'role, host_pattern and ports must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF lower(role) = 'public' THEN
+		r := 0;
+	ELSE
+		SELECT oid INTO r FROM pg_catalog.pg_roles WHERE rolname = role;
+		IF r IS NULL THEN
+			RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = '42704';
+		END IF;
+	END IF;
+	PERFORM http.acl_check_entry(host_pattern, ports);
+	INSERT INTO http.acl (role, pattern, ports, granted_by)
+		VALUES (r, host_pattern, ports,
+				(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user))
+		ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION http.acl_grant(name, text, text)
+IS 'Let a role (or PUBLIC) reach hosts matching a pattern on some ports (superuser only)';
+
+CREATE FUNCTION http.acl_revoke(role name, host_pattern text, ports text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	r oid;
+	n integer;
+BEGIN
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'only superusers can revoke pg_http ACL entries'
+			USING ERRCODE = '42501';
+	END IF;
+	IF lower(role) = 'public' THEN
+		r := 0;
+	ELSE
+		SELECT oid INTO r FROM pg_catalog.pg_roles WHERE rolname = role;
+		IF r IS NULL THEN
+			RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = '42704';
+		END IF;
+	END IF;
+	DELETE FROM http.acl a
+	 WHERE a.role = r AND a.pattern = host_pattern AND (acl_revoke.ports IS NULL OR a.ports = acl_revoke.ports);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION http.acl_revoke(name, text, text)
+IS 'Remove ACL entries of a role for a pattern (all ports unless given); returns how many (superuser only)';
+
+-- What is granted: all entries for superusers, one's own (and PUBLIC's) for others.
+CREATE VIEW http.acls WITH (security_barrier) AS
+	SELECT CASE WHEN a.role = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.role) END AS role,
+		   a.pattern, a.ports, pg_catalog.pg_get_userbyid(a.granted_by) AS granted_by, a.granted_at
+	  FROM http.acl a
+	 WHERE a.role = 0 OR pg_catalog.pg_has_role(current_user, a.role, 'USAGE')
+		OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);
+GRANT SELECT ON http.acls TO PUBLIC;
+COMMENT ON VIEW http.acls IS 'pg_http ACL entries visible to the current user';
+
 -- Network functions are not for everyone: grant them explicitly.
 REVOKE ALL ON FUNCTION
 	http_request(text, integer, text, text, text, jsonb, boolean, integer),
@@ -159,5 +254,8 @@ REVOKE ALL ON FUNCTION
 	http.put(text, text, text, jsonb, jsonb),
 	http.patch(text, jsonb, jsonb, jsonb),
 	http.patch(text, text, text, jsonb, jsonb),
-	http.batch(jsonb, jsonb)
+	http.batch(jsonb, jsonb),
+	http.acl_grant(name, text, text),
+	http.acl_revoke(name, text, text),
+	http.acl_changed()
 FROM PUBLIC;

@@ -11,9 +11,13 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "netaddr.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "commands/trigger.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -33,11 +37,12 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 #endif
 
-/* Module load: define the settings. */
+/* Module load: define the settings, hook the ACL cache's invalidation. */
 void
 _PG_init(void)
 {
 	HttpGucInit();
+	HttpPolicyInit();
 }
 
 /* A text argument that must not be NULL, as a C string. */
@@ -94,7 +99,8 @@ raise_exchange_error(HttpExchange *x)
 			(errcode(x->err_code),
 			 errmsg_internal("%s", x->err_msg),
 			 x->err_detail ? errdetail_internal("%s", x->err_detail) : 0,
-			 x->err_hint ? errhint("%s", x->err_hint) : 0));
+			 x->err_hint ? errhint("%s", x->err_hint) : 0,
+			 errhidestmt(x->req != NULL && x->req->has_secrets)));
 }
 
 /* The (blessed) row type of the function's result, cached per call site. */
@@ -532,6 +538,41 @@ pg_http_batch(PG_FUNCTION_ARGS)
 	rsinfo->setResult = store;
 	rsinfo->setDesc = td;
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pg_http_acl_changed);
+/* Trigger on http.acl: every backend's ACL cache reloads after commit. */
+Datum
+pg_http_acl_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "http.acl_changed() must be called as a trigger");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_acl_check_entry);
+/* http.acl_check_entry(pattern, ports): the rule text, or 22023. */
+Datum
+pg_http_acl_check_entry(PG_FUNCTION_ARGS)
+{
+	char	   *pattern = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *ports = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *rule = HttpAclEntryText(pattern, ports);
+	const char *err = NULL;
+	size_t		errpos = 0;
+
+	if (strchr(pattern, ',') || strchr(ports, ',') ||
+		HttpHostRulesParse(rule, NULL, 0, &err, &errpos) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid pg_http ACL entry \"%s\" for ports \"%s\"", pattern, ports),
+				 err ? errdetail("%c%s.", pg_ascii_toupper((unsigned char) err[0]), err + 1)
+				 : errdetail("An entry is one host pattern and one port or port range."),
+				 errhint("Patterns are host names, *.domain, *, addresses or CIDR ranges; ports are N or N-M.")));
+	PG_RETURN_TEXT_P(cstring_to_text(rule));
 }
 
 PG_FUNCTION_INFO_V1(pg_http_transport);

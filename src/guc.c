@@ -38,6 +38,9 @@ char	   *http_client_cert = NULL;
 char	   *http_client_key = NULL;
 char	   *http_proxy = NULL;
 bool		http_proxy_from_environment = false;
+bool		http_acl_superuser_bypass = false;
+int			http_max_timeout_ms = 300000;
+int			http_max_url_length = 8192;
 
 /* Define the settings; called once from _PG_init. */
 void
@@ -186,6 +189,30 @@ HttpGucInit(void)
 							 false,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_http.acl_superuser_bypass",
+							 "Let superusers reach hosts no pg_http ACL entry grants them.",
+							 "Only matters once http.acl has entries.",
+							 &http_acl_superuser_bypass,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.max_timeout",
+							"Longest timeout a request may ask for.",
+							"pg_http.timeout, the timeout argument and the \"timeout_ms\" option must stay within it.",
+							&http_max_timeout_ms,
+							300000, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.max_url_length",
+							"Longest URL accepted, in bytes.",
+							NULL,
+							&http_max_url_length,
+							8192, 64, 1024 * 1024,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_http");

@@ -99,7 +99,8 @@ add_request_header(HttpHeaderList *l, const char *name, int name_len,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for HTTP header \"%.*s\"", name_len, name),
-				 errdetail("Header values must not contain CR, LF, NUL or other control characters.")));
+				 errdetail("Header values must not contain CR, LF, NUL or other control characters."),
+				 errhidestmt(true)));
 	HttpHeaderAdd(l, name, name_len, value, value_len);
 }
 
@@ -508,13 +509,22 @@ HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len)
 {
 	HttpUrl		u;
 	size_t		errpos = 0;
-	HttpUrlError err = HttpUrlParse(url, len, &u, &errpos);
+	HttpUrlError err;
 
+	if (len > (size_t) http_max_url_length)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("URL too long"),
+				 errdetail("The URL has %zu bytes; the limit is %d.", len, http_max_url_length),
+				 errhint("A superuser can raise pg_http.max_url_length."),
+				 errhidestmt(memchr(url, '@', len) != NULL)));
+	err = HttpUrlParse(url, len, &u, &errpos);
 	if (err != HTTP_URL_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid URL"),
 				 errdetail_internal("%s", url_error_detail(err, errpos)),
+				 errhidestmt(memchr(url, '@', len) != NULL),
 				 err == HTTP_URL_E_PATH_CHAR || err == HTTP_URL_E_PERCENT ?
 				 errhint("Percent-encode spaces, control characters and non-ASCII characters in the path and query.") : 0));
 
@@ -570,6 +580,13 @@ HttpRequestSetParts(HttpRequest *req, const char *host, int port,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("port %d is out of range", port),
 				 errdetail("Ports go from 1 to 65535.")));
+	if (strlen(host) + strlen(path) + 16 > (size_t) http_max_url_length)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("URL too long"),
+				 errdetail("The host and path have %zu bytes; the limit is %d.",
+						   strlen(host) + strlen(path), http_max_url_length),
+				 errhint("A superuser can raise pg_http.max_url_length.")));
 	err = HttpUrlCheckTarget(path, strlen(path), &errpos);
 	if (err != HTTP_URL_OK)
 		ereport(ERROR,
@@ -598,6 +615,10 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 				 errmsg("invalid HTTP method \"%s\"", req->method),
 				 errdetail("A method is a token such as GET, POST or PROPFIND.")));
 	req->method = ascii_case(req->method, true);
+
+	/* credentials in the request: keep the statement out of the server log */
+	req->has_secrets = req->basic_auth != NULL || HttpHeaderGet(l, "Authorization") ||
+		HttpHeaderGet(l, "Proxy-Authorization") || HttpHeaderGet(l, "Cookie");
 
 	/* framing is ours: the body decides its length */
 	if (HttpHeaderGet(l, "Content-Length") || HttpHeaderGet(l, "Transfer-Encoding"))
@@ -652,6 +673,14 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 				 errmsg("HTTPS is not supported by the \"%s\" transport", HttpTransportName()),
 				 errdetail("The request was for %s.", req->url),
 				 errhint("Rebuild pg_http with -Dtransport=curl or -Dtransport=mbedtls.")));
+
+	if (req->opt.timeout_ms > http_max_timeout_ms)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("timeout of %d ms exceeds pg_http.max_timeout", req->opt.timeout_ms),
+				 errdetail("The limit is %d ms; it covers pg_http.timeout, the timeout argument and the \"timeout_ms\" option.",
+						   http_max_timeout_ms),
+				 errhint("Ask for less, or have a superuser raise pg_http.max_timeout.")));
 
 	HttpPolicyCheckRequest(req);
 }

@@ -58,6 +58,9 @@ typedef struct HttpOptions
 	bool		decompress;		/* ask for and decode gzip/deflate/br/zstd */
 } HttpOptions;
 
+/* The ACL rules that apply to one user (policy.c), snapshot for a request. */
+typedef struct HttpAclSet HttpAclSet;
+
 typedef struct HttpRequest
 {
 	char	   *method;
@@ -74,6 +77,9 @@ typedef struct HttpRequest
 	const char *body;			/* NULL: no body */
 	size_t		body_len;
 	HttpOptions opt;
+	bool		has_secrets;	/* credentials in URL or headers: keep the
+								 * statement out of the server log */
+	const HttpAclSet *acl;		/* the caller's ACL rules (NULL: none in use) */
 } HttpRequest;
 
 typedef struct HttpResponse
@@ -139,6 +145,9 @@ extern char *http_client_cert;
 extern char *http_client_key;
 extern char *http_proxy;
 extern bool http_proxy_from_environment;
+extern bool http_acl_superuser_bypass;
+extern int	http_max_timeout_ms;
+extern int	http_max_url_length;
 extern void HttpGucInit(void);
 
 /* engine.c */
@@ -203,6 +212,8 @@ extern bool HttpPolicyCheckExchange(HttpExchange *x);
 extern bool HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report);
 extern void HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa);
 extern void HttpPolicyReportRefusal(HttpExchange *x);
+extern void HttpPolicyInit(void);
+extern char *HttpAclEntryText(const char *pattern, const char *ports);
 extern bool HttpAllowedHostsCheck(char **newval, void **extra, GucSource source);
 extern void HttpAllowedHostsAssign(const char *newval, void *extra);
 extern bool HttpDeniedHostsCheck(char **newval, void **extra, GucSource source);

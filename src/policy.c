@@ -14,7 +14,17 @@
  *    here): denied ranges, then the reserved-range guard, which only an
  *    address or CIDR entry of pg_http.allowed_hosts can open.
  *
- * The rule lists are parsed once, in the settings' check hooks.
+ * 3. Per-role ACLs (http.acl): once any entry exists, a request must be
+ *    covered by an entry for the current user, a role whose privileges it
+ *    has, or PUBLIC; address and CIDR entries also open private addresses
+ *    for those roles.  pg_http.allowed_hosts stays a ceiling for everyone
+ *    and pg_http.denied_hosts still wins.
+ *
+ * The rule lists are parsed once, in the settings' check hooks; ACL entries
+ * are read once per backend and again only after a change (a trigger on
+ * http.acl sends a relcache invalidation), never per call.  Each request
+ * carries a snapshot of its caller's ACL rules, because the address guard
+ * runs inside transport callbacks where no catalog may be read.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +33,16 @@
 
 #include <arpa/inet.h>
 
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 /* A parsed rule list, kept as the setting's "extra" (malloc'd by guc). */
 typedef struct HostRules
@@ -34,6 +53,31 @@ typedef struct HostRules
 
 static HostRules *allowed_rules = NULL;
 static HostRules *denied_rules = NULL;
+
+/* The rules of http.acl that apply to one user. */
+struct HttpAclSet
+{
+	Oid			user;
+	int			n;
+	HttpHostRule rules[FLEXIBLE_ARRAY_MEMBER];
+};
+
+/* Every entry of http.acl, cached per backend. */
+typedef struct AclEntry
+{
+	Oid			role;			/* InvalidOid: PUBLIC */
+	HttpHostRule rule;
+} AclEntry;
+
+static MemoryContext acl_cxt = NULL;
+static bool acl_valid = false;
+static Oid	acl_relid = InvalidOid;
+static AclEntry *acl_entries = NULL;
+static int	acl_count = 0;
+static HttpAclSet *acl_user_set = NULL;	/* for acl_user_set->user */
+
+static const HttpAclSet *acl_for_current_user(void);
+static bool acl_covers_request(const HttpAclSet *acl, const HttpRequest *req);
 
 /* Parse a rule list for a check hook; false with a GUC error on bad input. */
 static bool
@@ -140,7 +184,8 @@ typedef enum RequestVerdict
 {
 	REQUEST_ALLOWED,
 	REQUEST_DENIED,				/* by pg_http.denied_hosts */
-	REQUEST_NOT_ALLOWED			/* not in pg_http.allowed_hosts */
+	REQUEST_NOT_ALLOWED,		/* not in pg_http.allowed_hosts */
+	REQUEST_NOT_GRANTED			/* no ACL entry for the caller */
 } RequestVerdict;
 
 /* Judge a request by its host and port. */
@@ -152,13 +197,25 @@ judge_request(const HttpRequest *req)
 	if (allowed_rules != NULL && allowed_rules->n > 0 &&
 		!rules_cover_request(allowed_rules, req))
 		return REQUEST_NOT_ALLOWED;
+	if (req->acl != NULL && !acl_covers_request(req->acl, req))
+		return REQUEST_NOT_GRANTED;
 	return REQUEST_ALLOWED;
+}
+
+/* The name of the role an ACL set is for. */
+static const char *
+acl_role_name(const HttpRequest *req)
+{
+	const char *name = GetUserNameFromId(req->acl->user, true);
+
+	return name ? name : "?";
 }
 
 /* See pg_http.h. */
 void
 HttpPolicyCheckRequest(HttpRequest *req)
 {
+	req->acl = acl_for_current_user();
 	switch (judge_request(req))
 	{
 		case REQUEST_ALLOWED:
@@ -167,14 +224,25 @@ HttpPolicyCheckRequest(HttpRequest *req)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("host \"%s\" is denied by pg_http.denied_hosts", req->host),
-					 errdetail("The request was for %s.", req->url)));
+					 errdetail("The request was for %s.", req->url),
+					 errhidestmt(req->has_secrets)));
 			break;
 		case REQUEST_NOT_ALLOWED:
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("host \"%s\" is not allowed by pg_http.allowed_hosts", req->host),
 					 errdetail("The request was for %s on port %d.", req->url, req->port),
-					 errhint("A superuser can add the host to pg_http.allowed_hosts.")));
+					 errhint("A superuser can add the host to pg_http.allowed_hosts."),
+					 errhidestmt(req->has_secrets)));
+			break;
+		case REQUEST_NOT_GRANTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("host \"%s\" is not granted to role \"%s\" by any pg_http ACL entry",
+							req->host, acl_role_name(req)),
+					 errdetail("The request was for %s on port %d.", req->url, req->port),
+					 errhint("A superuser can grant it with http.acl_grant()."),
+					 errhidestmt(req->has_secrets)));
 			break;
 	}
 }
@@ -199,6 +267,13 @@ HttpPolicyCheckExchange(HttpExchange *x)
 							 psprintf("host \"%s\" is not allowed by pg_http.allowed_hosts", req->host),
 							 "The request was for %s on port %d.", req->url, req->port);
 			HttpExchangeSetHint(x, "A superuser can add the host to pg_http.allowed_hosts.");
+			return false;
+		case REQUEST_NOT_GRANTED:
+			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
+							 psprintf("host \"%s\" is not granted to role \"%s\" by any pg_http ACL entry",
+									  req->host, acl_role_name(req)),
+							 "The request was for %s on port %d.", req->url, req->port);
+			HttpExchangeSetHint(x, "A superuser can grant it with http.acl_grant().");
 			return false;
 	}
 	return false;
@@ -228,6 +303,161 @@ HttpPolicyReportRefusal(HttpExchange *x)
 	if (x->refused.ss_family == AF_UNSPEC)
 		elog(ERROR, "no refused address to report");
 	(void) HttpPolicyCheckAddress(x, (struct sockaddr *) &x->refused, true);
+}
+
+/* Relcache callback: http.acl changed (or everything is being reset). */
+static void
+acl_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == acl_relid)
+		acl_valid = false;
+}
+
+/* See pg_http.h: register the ACL cache's invalidation; from _PG_init. */
+void
+HttpPolicyInit(void)
+{
+	CacheRegisterRelcacheCallback(acl_invalidate, (Datum) 0);
+}
+
+/*
+ * See pg_http.h: the rule text for an ACL entry, "pattern:ports", with a bare
+ * IPv6 pattern bracketed so that it can carry ports.
+ */
+char *
+HttpAclEntryText(const char *pattern, const char *ports)
+{
+	const char *colon = strchr(pattern, ':');
+
+	if (colon != NULL && pattern[0] != '[')
+	{
+		const char *slash = strchr(pattern, '/');
+
+		if (slash)
+			return psprintf("[%.*s]%s:%s", (int) (slash - pattern), pattern, slash, ports);
+		return psprintf("[%s]:%s", pattern, ports);
+	}
+	return psprintf("%s:%s", pattern, ports);
+}
+
+/* (Re)read http.acl into the cache. */
+static void
+acl_load(void)
+{
+	Oid			nsp = get_namespace_oid("http", true);
+	MemoryContext old;
+
+	if (acl_cxt == NULL)
+		acl_cxt = AllocSetContextCreate(TopMemoryContext, "pg_http ACL", ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(acl_cxt);
+	acl_entries = NULL;
+	acl_count = 0;
+	acl_user_set = NULL;
+	acl_relid = OidIsValid(nsp) ? get_relname_relid("acl", nsp) : InvalidOid;
+
+	if (OidIsValid(acl_relid))
+	{
+		Oid			save_userid;
+		int			save_sec;
+		volatile int rc = 0;
+
+		/*
+		 * Callers may not read http.acl (only its owner may); the policy
+		 * must.  Read it as the bootstrap superuser, in a restricted context.
+		 */
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		PG_TRY();
+		{
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			rc = SPI_execute("SELECT role, pattern, ports FROM http.acl", true, 0);
+		}
+		PG_FINALLY();
+		{
+			SetUserIdAndSecContext(save_userid, save_sec);
+		}
+		PG_END_TRY();
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not read http.acl");
+		old = MemoryContextSwitchTo(acl_cxt);
+		acl_entries = palloc(sizeof(AclEntry) * Max(SPI_processed, 1));
+		MemoryContextSwitchTo(old);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			bool		isnull;
+			Oid			role = DatumGetObjectId(SPI_getbinval(tup, td, 1, &isnull));
+			char	   *text = HttpAclEntryText(SPI_getvalue(tup, td, 2), SPI_getvalue(tup, td, 3));
+			const char *err;
+			size_t		errpos;
+
+			/* entries were checked when granted; skip one that no longer parses */
+			if (HttpHostRulesParse(text, &acl_entries[acl_count].rule, 1, &err, &errpos) == 1)
+				acl_entries[acl_count++].role = role;
+		}
+		SPI_finish();
+	}
+	acl_valid = true;
+}
+
+/*
+ * The ACL rules of the current user, or NULL when ACLs are not in use (no
+ * entry at all) or a superuser may bypass them.
+ */
+static const HttpAclSet *
+acl_for_current_user(void)
+{
+	Oid			user = GetUserId();
+	MemoryContext old;
+
+	if (!acl_valid)
+		acl_load();
+	if (acl_count == 0 || (http_acl_superuser_bypass && superuser()))
+		return NULL;
+	if (acl_user_set != NULL && acl_user_set->user == user)
+		return acl_user_set;
+
+	old = MemoryContextSwitchTo(acl_cxt);
+	acl_user_set = palloc(offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * acl_count);
+	MemoryContextSwitchTo(old);
+	acl_user_set->user = user;
+	acl_user_set->n = 0;
+	for (int i = 0; i < acl_count; i++)
+		if (acl_entries[i].role == InvalidOid || has_privs_of_role(user, acl_entries[i].role))
+			acl_user_set->rules[acl_user_set->n++] = acl_entries[i].rule;
+	return acl_user_set;
+}
+
+/* Does the ACL set cover the request's host and port? */
+static bool
+acl_covers_request(const HttpAclSet *acl, const HttpRequest *req)
+{
+	HttpAddr	a;
+	bool		numeric = request_addr(req, &a);
+
+	for (int i = 0; i < acl->n; i++)
+	{
+		const HttpHostRule *rule = &acl->rules[i];
+
+		if (numeric && rule->kind != HTTP_RULE_ANY ?
+			HttpHostRuleMatchAddr(rule, &a, req->port) :
+			HttpHostRuleMatchName(rule, req->host, req->port))
+			return true;
+	}
+	return false;
+}
+
+/* Does the ACL set open this (reserved) address? */
+static bool
+acl_covers_addr(const HttpAclSet *acl, const HttpAddr *a, int port)
+{
+	for (int i = 0; acl != NULL && i < acl->n; i++)
+		if (HttpHostRuleMatchAddr(&acl->rules[i], a, port))
+			return true;
+	return false;
 }
 
 /* See pg_http.h. */
@@ -262,7 +492,8 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 	}
 
 	reserved = HttpAddrReserved(&a);
-	if (reserved != NULL && !rules_cover_addr(allowed_rules, &a, port))
+	if (reserved != NULL && !rules_cover_addr(allowed_rules, &a, port) &&
+		!acl_covers_addr(x->req->acl, &a, port))
 	{
 		if (report)
 		{
@@ -271,7 +502,7 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 							 "address is refused by the private-address guard",
 							 "Host \"%s\" resolved to %s, which is %s.",
 							 x->req->host, text, reserved);
-			HttpExchangeSetHint(x, "A superuser can allow the address or its range in pg_http.allowed_hosts.");
+			HttpExchangeSetHint(x, "A superuser can allow the address or its range in pg_http.allowed_hosts, or grant it to the role with http.acl_grant().");
 		}
 		return false;
 	}

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 REGRESS_COMMON = [
     "install", "seed", "methods", "headers", "status", "bodies", "errors",
     "network_errors", "timeouts", "batch", "privileges", "settings", "policy",
-    "keepalive", "redirects", "malformed", "dns",
+    "keepalive", "redirects", "malformed", "dns", "acl",
 ]
 REGRESS_BY_TRANSPORT = {
     "mock": ["mock_transport"],

@@ -237,3 +237,66 @@ def scenario_ten_thousand_calls_leave_no_trace(env):
     assert anon1 - anon0 < 1024, "private memory grew by %d kB" % (anon1 - anon0)
     return "fds %d -> %d; RssAnon %+d kB, VmRSS %+d kB; %s" % (
         fds0, fds1, anon1 - anon0, rss1 - rss0, kinds)
+
+
+def scenario_acl_change_reaches_running_backends(env):
+    """A grant or revoke in one session applies at once in another session
+    that already cached the ACL entries (the trigger's invalidation)."""
+    a, b = connect(env), connect(env)
+    url = mock_url(env, "/status/200")
+    try:
+        one(b, "SELECT http.acl_grant('public', '127.0.0.1', %s)", (str(env.mock_port),))
+        assert one(a, "SELECT (http.get(%s)).status", (url,)) == 200      # a caches it
+        one(b, "SELECT http.acl_revoke('public', '127.0.0.1')")
+        one(b, "SELECT http.acl_grant('public', 'example.invalid')")      # still in use
+        try:
+            one(a, "SELECT http.get(%s)", (url,))
+            raise AssertionError("the revoke did not reach the running backend")
+        except psycopg2.Error as e:
+            assert e.pgcode == "42501", "%s: %s" % (e.pgcode, e)
+        one(b, "SELECT http.acl_grant('public', '127.0.0.1', %s)", (str(env.mock_port),))
+        assert one(a, "SELECT (http.get(%s)).status", (url,)) == 200
+    finally:
+        one(b, "DELETE FROM http.acl")
+        a.close()
+        b.close()
+
+
+def scenario_secrets_stay_out_of_errors_and_log(env):
+    """Failing requests that carry an Authorization header, a cookie or URL
+    credentials: the secrets appear neither in the error nor in the server log."""
+    secrets = ["SeCrEtToKeN-4711", "c00kie-S3cret", "pa55-w0rd-XYZ"]
+    conn = connect(env)
+    log = os.path.join(env.work, "postgres.log")
+    before = os.path.getsize(log)
+    calls = [
+        ("SELECT http.get('http://127.0.0.1:1/', %s)",
+         ('{"Authorization": "Bearer SeCrEtToKeN-4711", "Cookie": "s=c00kie-S3cret"}',)),
+        ("SELECT http.get('http://user:pa55-w0rd-XYZ@127.0.0.1:1/')", None),
+        ("SELECT http.get('http://user:pa55-w0rd-XYZ@127.0.0.1:%s/delay/2000', NULL, '{\"timeout_ms\": 50}')"
+         % env.mock_port, None),
+        ("SELECT http.get('http://127.0.0.1:1/', '{\"Authorization\": \"Bearer SeCrEtToKeN-4711\\r\\nX: y\"}')", None),
+        ("SELECT http.get('http://user:pa55-w0rd-XYZ@[bad/')", None),
+        ("SELECT http_request('127.0.0.1', 1, '/', 'GET', NULL, "
+         "'{\"Authorization\": \"Bearer SeCrEtToKeN-4711\"}'::jsonb, false, 5)", None),
+    ]
+    seen = []
+    for sql, args in calls:
+        try:
+            one(conn, sql, args)
+            raise AssertionError("no error for %s" % sql)
+        except psycopg2.Error as e:
+            text = "%s %s %s" % (e.pgerror, e.diag.message_detail, e.diag.message_hint)
+            for s in secrets:
+                assert s not in text, "secret in the error: %s" % text
+            seen.append(e.pgcode)
+    conn.close()
+    time.sleep(0.5)     # let the log catch up
+    with open(log, errors="replace") as f:
+        f.seek(before)
+        logged = f.read()
+    for s in secrets:
+        assert s not in logged, "secret %s in the server log:\n%s" % (s, logged[-3000:])
+    assert "ERROR:" in logged, "the failures were not logged at all"
+    return "%d failing calls (%s); the log grew by %d bytes, none of them a secret" % (
+        len(calls), ",".join(seen), len(logged))
