@@ -54,6 +54,9 @@ static TimestampTz transport_timer = 0; /* 0: none */
 static EngineRun *current_run = NULL;
 static uint32 engine_wait_event = PG_WAIT_EXTENSION;
 
+/* Marks the resolver's completion descriptor among the watches (dns.c). */
+char		HttpDnsWatchMark;
+
 #define MUX_EVENTS 64
 
 /* Build the per-backend WaitEventSet and mux on first use. */
@@ -290,6 +293,7 @@ engine_release(EngineRun *run, HttpExchange *x)
 		return;
 	x->released = true;
 	run->active--;
+	HttpDnsAbandon(x);
 	HttpTransportImpl.release(x);
 }
 
@@ -464,7 +468,9 @@ engine_dispatch(void)
 			if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 				ready |= HTTP_WATCH_WRITE;
 			ready &= w->events;
-			if (ready)
+			if (ready && w->arg == HTTP_DNS_WATCH)
+				HttpDnsDispatch();
+			else if (ready)
 				HttpTransportImpl.socket_ready(w->arg, fd, ready);
 		}
 	} while (n == MUX_EVENTS);

@@ -41,6 +41,7 @@ bool		http_proxy_from_environment = false;
 bool		http_acl_superuser_bypass = false;
 int			http_max_timeout_ms = 300000;
 int			http_max_url_length = 8192;
+int			http_dns_cache_ttl_ms = 30000;
 
 /* Define the settings; called once from _PG_init. */
 void
@@ -108,6 +109,14 @@ HttpGucInit(void)
 							&http_max_concurrency,
 							128, 1, 256,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.dns_cache_ttl",
+							"How long a backend reuses a host name's addresses.",
+							"The addresses are still judged by the policy on every use. 0 resolves every time.",
+							&http_dns_cache_ttl_ms,
+							30000, 0, 3600 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_http.keepalive",

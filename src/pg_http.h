@@ -15,6 +15,7 @@
 
 #include "postgres.h"
 
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include "lib/stringinfo.h"
@@ -117,6 +118,7 @@ typedef struct HttpExchange
 	TimestampTz deadline;
 	TimestampTz finished;
 	void	   *tp;				/* transport's private state */
+	void	   *dns;			/* name resolution in progress (dns.c) */
 	struct sockaddr_storage refused;	/* an address the guard refused */
 
 	/* failure, for ereport or a batch row */
@@ -148,6 +150,7 @@ extern bool http_proxy_from_environment;
 extern bool http_acl_superuser_bypass;
 extern int	http_max_timeout_ms;
 extern int	http_max_url_length;
+extern int	http_dns_cache_ttl_ms;
 extern void HttpGucInit(void);
 
 /* engine.c */
@@ -202,6 +205,21 @@ extern char *HttpRequestOrigin(const HttpRequest *req);
 extern text *HttpBodyToText(HttpExchange *x);
 extern const char *HttpContentType(const HttpResponse *resp);
 extern void HttpFormatAddress(const struct sockaddr *sa, char *buf, size_t len);
+
+/* dns.c: name resolution for every transport */
+typedef void (*HttpDnsCallback) (HttpExchange *x, int rc, struct addrinfo *res);
+struct addrinfo;
+
+/* The engine's watch argument for the resolver's completion descriptor. */
+extern char HttpDnsWatchMark;
+#define HTTP_DNS_WATCH ((void *) &HttpDnsWatchMark)
+
+extern bool HttpDnsStart(HttpExchange *x, HttpDnsCallback done);
+extern void HttpDnsAbandon(HttpExchange *x);
+extern void HttpDnsDispatch(void);
+extern int	HttpDnsFilter(HttpExchange *x, struct addrinfo *res, int port,
+						  void (*add) (HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg),
+						  void *arg, int max);
 
 /* redirect.c */
 extern bool HttpRedirectPrepare(HttpExchange *x);

@@ -331,6 +331,41 @@ async def handle(conn, req):
         await asyncio.sleep(float(q.get("after", "0.05")))
         return False
 
+    if p == "/trailers-huge":
+        w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n")
+        for i in range(n):
+            w.write(b"X-Trailer-%d: %s\r\n" % (i, b"t" * 1000))
+        w.write(b"\r\n")
+        return True
+
+    if p == "/100-then-hang":
+        w.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await w.drain()
+        await asyncio.sleep(float(q.get("hold", "5")))
+        return False
+
+    if p == "/gzip-bomb":
+        import gzip
+        size = int(q.get("mb", "10")) << 20
+        body = gzip.compress(b"\0" * size, compresslevel=9)
+        w.write(response(200, body, [("Content-Type", "application/octet-stream"),
+                                     ("Content-Encoding", "gzip")]))
+        return True
+
+    if p == "/half-close":
+        # a close-delimited response, then only our side is shut down
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhalf-closed body")
+        await w.drain()
+        w.write_eof()
+        await asyncio.sleep(0.5)
+        return False
+
+    if p == "/half-close-before":
+        # shut down our side without answering, keep reading
+        w.write_eof()
+        await asyncio.sleep(0.5)
+        return False
+
     if p.startswith("/never-read"):
         await asyncio.sleep(float(q.get("hold", "5")))
         return False

@@ -39,6 +39,15 @@ REGRESS_COMMON = [
     "network_errors", "timeouts", "batch", "privileges", "settings", "policy",
     "keepalive", "redirects", "malformed", "dns", "acl",
 ]
+
+
+def run_matrix(env, results):
+    import matrix
+    for name, ok, note in matrix.run(env):
+        if ok is None:
+            results.skip("matrix-" + env.transport, name, note)
+        else:
+            results.add("matrix-" + env.transport, name, ok, note)
 REGRESS_BY_TRANSPORT = {
     "mock": ["mock_transport"],
     "curl": ["tls", "curl_transport"],
@@ -279,6 +288,18 @@ class Environment:
         self.tls_drop_port = self.start_mock("raw-drop", "--raw", "drop")
         self.tls_silent_port = self.start_mock("raw-silent", "--raw", "silent")
 
+        # a listener that never accepts, its backlog full: connects hang
+        self.blackhole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.blackhole.bind(("127.0.0.1", 0))
+        self.blackhole.listen(0)
+        self.blackhole_port = self.blackhole.getsockname()[1]
+        self.blackhole_fill = []
+        for _ in range(4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", self.blackhole_port))
+            self.blackhole_fill.append(s)
+
         # a real httpbin, over http and over https
         gunicorn = shutil.which("gunicorn") or "/usr/bin/gunicorn"
         if not os.path.exists(gunicorn):
@@ -367,6 +388,9 @@ pg_http_test.tls_dir = '{tls}'
         self.pg_started = True
         self.transport = self.psql("CREATE EXTENSION pg_http; SELECT http.transport(); "
                                    "DROP EXTENSION pg_http;", db="postgres").strip().splitlines()[-1]
+        # the database of the matrix and the scenarios (regress makes its own)
+        self.psql("CREATE DATABASE pg_http_scenarios;")
+        self.psql("CREATE EXTENSION pg_http;", db="pg_http_scenarios")
 
     def stop(self):
         if self.pg_started:
@@ -460,8 +484,6 @@ def run_regress(env, results):
 
 def run_scenarios(env, results):
     import scenarios
-    env.psql("CREATE DATABASE pg_http_scenarios;")
-    env.psql("CREATE EXTENSION pg_http;", db="pg_http_scenarios")
     for name in sorted(n for n in dir(scenarios) if n.startswith("scenario_")):
         fn = getattr(scenarios, name)
         t0 = time.time()
@@ -479,7 +501,7 @@ def run_scenarios(env, results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--suites", default="unit,regress,scenarios")
+    ap.add_argument("--suites", default="unit,regress,matrix,scenarios")
     ap.add_argument("--keep", action="store_true",
                     help="leave the cluster and servers running (for debugging)")
     args = ap.parse_args()
@@ -488,7 +510,7 @@ def main():
 
     if "unit" in suites:
         run_unit(args.build_dir, results)
-    if suites & {"regress", "scenarios"}:
+    if suites & {"regress", "scenarios", "matrix"}:
         try:
             with Environment(args.build_dir, keep=args.keep) as env:
                 print("# transport %s; cluster on %s port %d; httpbin port %d; mock port %d"
@@ -496,6 +518,8 @@ def main():
                       flush=True)
                 if "regress" in suites:
                     run_regress(env, results)
+                if "matrix" in suites:
+                    run_matrix(env, results)
                 if "scenarios" in suites:
                     run_scenarios(env, results)
         except Exception as e:

@@ -300,3 +300,29 @@ def scenario_secrets_stay_out_of_errors_and_log(env):
     assert "ERROR:" in logged, "the failures were not logged at all"
     return "%d failing calls (%s); the log grew by %d bytes, none of them a secret" % (
         len(calls), ",".join(seen), len(logged))
+
+
+def scenario_resolver_flood_is_bounded(env):
+    """With the resolver hanging, a batch of 100 names starts at most 64
+    lookups; the rest fail at once with 53000; calls by address still work;
+    once the lookups return, names resolve again."""
+    conn = connect(env)
+    try:
+        rows = None
+        with conn.cursor() as cur:
+            cur.execute("""SELECT count(*) FILTER (WHERE sqlstate = '53000'),
+                                  count(*) FILTER (WHERE sqlstate = '08T00'), count(*)
+                             FROM http.batch((SELECT jsonb_agg(jsonb_build_object(
+                                     'url', 'http://n' || g || '.slow.test/',
+                                     'options', '{"timeout_ms": 300}'::jsonb))
+                                   FROM generate_series(1, 100) g))""")
+            rows = cur.fetchone()
+        refused, timed_out, total = rows
+        assert total == 100 and timed_out == 64 and refused == 36, rows
+        assert one(conn, "SELECT (http.get(%s)).status", (mock_url(env, "/status/200"),)) == 200
+        time.sleep(5.5)     # the hung lookups give up (tests/slowdns.c sleeps 5 s)
+        assert one(conn, "SELECT (http.get(%s)).status",
+                   ("http://localhost:%d/status/200" % env.mock_port,)) == 200
+        return "64 lookups started, 36 refused at once, addresses unaffected"
+    finally:
+        conn.close()

@@ -43,6 +43,7 @@ typedef struct CurlX
 	HttpExchange *x;
 	CURL	   *easy;
 	struct curl_slist *hdrs;
+	struct curl_slist *resolve; /* our answer for the host name */
 	bool		added;			/* in the multi handle */
 	char		errbuf[CURL_ERROR_SIZE];
 
@@ -51,6 +52,7 @@ typedef struct CurlX
 	size_t		hlen;
 	size_t		hcap;
 	bool		in_headers;		/* between a status line and its empty line */
+	size_t		trailer_bytes;	/* after the final header section */
 
 	/*
 	 * HTTP/1.x header sections also go through the codec's parser, which
@@ -268,11 +270,23 @@ prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int
 	return CURL_PREREQFUNC_OK;
 }
 
-/* Parser callback: the final response's header section is complete. */
+/*
+ * Parser callback: the final response's header section is complete.  A body
+ * announced larger than the limit is refused now, as the other transports
+ * do (not with decompression, where the limit is on decoded bytes).
+ */
 static int
 parser_headers_done(void *ctx)
 {
-	((CurlX *) ctx)->final_headers = true;
+	CurlX	   *cx = ctx;
+
+	cx->final_headers = true;
+	if (!cx->x->req->opt.decompress &&
+		cx->parser.content_length > cx->x->req->opt.max_response_bytes)
+	{
+		cx->too_large = true;
+		return 1;
+	}
 	return 0;
 }
 
@@ -331,7 +345,16 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		return len;
 	}
 	if (!cx->in_headers)
-		return len;				/* trailers after a chunked body */
+	{
+		/* trailers after a chunked body: not reported, but limited like headers */
+		cx->trailer_bytes += len;
+		if (cx->trailer_bytes > (size_t) http_max_header_bytes)
+		{
+			cx->header_error = HTTP1_E_HEADERS_TOO_LARGE;
+			return 0;
+		}
+		return len;
+	}
 	if (n == 0)
 	{
 		cx->in_headers = false;
@@ -572,6 +595,8 @@ drain_messages(void)
 }
 
 static void curl_timer_fired(void);
+static void curl_launch(CurlX *cx);
+static void curl_resolved(HttpExchange *x, int rc, struct addrinfo *res);
 
 /* Set up curl and the multi handle once per backend. */
 static void
@@ -646,6 +671,63 @@ build_headers(CurlX *cx, const char *url_authority)
 	if (!req->opt.keepalive && !add_header(cx, "Connection: close"))
 		return false;
 	return true;
+}
+
+/* Hand the transfer to curl and let it start at once. */
+static void
+curl_launch(CurlX *cx)
+{
+	if (curl_multi_add_handle(multi, cx->easy) != CURLM_OK)
+	{
+		HttpExchangeFail(cx->x, ERRCODE_OUT_OF_MEMORY, "out of memory", "Could not add a libcurl transfer.");
+		return;
+	}
+	cx->added = true;
+
+	/*
+	 * curl now wants a 0 ms timer: run it at once, so that the request goes
+	 * out (on a kept-alive connection) before the engine's first wait,
+	 * rather than after a trip through it.
+	 */
+	curl_timer_fired();
+}
+
+/* dns.c callback: one allowed address for CURLOPT_RESOLVE. */
+static void
+add_resolved(HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg)
+{
+	StringInfo	list = arg;
+	char		text[INET6_ADDRSTRLEN + 8];
+
+	HttpFormatAddress(sa, text, sizeof(text));
+	appendStringInfo(list, sa->sa_family == AF_INET6 ? "%s[%s]" : "%s%s",
+					 list->data[list->len - 1] == ':' ? "" : ",", text);
+}
+
+/* dns.c callback: the name resolved (or did not); give curl what is allowed. */
+static void
+curl_resolved(HttpExchange *x, int rc, struct addrinfo *res)
+{
+	CurlX	   *cx = x->tp;
+	StringInfoData list;
+
+	if (rc != 0)
+	{
+		HttpFailResolve(x, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return;
+	}
+	initStringInfo(&list);
+	appendStringInfo(&list, "%s:%d:", x->req->host, x->req->port);
+	if (HttpDnsFilter(x, res, x->req->port, add_resolved, &list, 16) == 0)
+		return;
+	cx->resolve = curl_slist_append(NULL, list.data);
+	if (cx->resolve == NULL)
+	{
+		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory", "Could not pass the addresses to libcurl.");
+		return;
+	}
+	curl_easy_setopt(cx->easy, CURLOPT_RESOLVE, cx->resolve);
+	curl_launch(cx);
 }
 
 /* Start a transfer for x. */
@@ -744,22 +826,15 @@ curl_start(HttpExchange *x)
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	}
 	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long) Max(http_keepalive_idle_ms / 1000, 1));
-	if (req->opt.max_response_bytes > 0)
-		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->opt.max_response_bytes);
-
-	if (curl_multi_add_handle(multi, e) != CURLM_OK)
-	{
-		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory", "Could not add a libcurl transfer.");
-		return;
-	}
-	cx->added = true;
-
 	/*
-	 * curl now wants a 0 ms timer: run it at once, so that the request goes
-	 * out (on a kept-alive connection) before the engine's first wait,
-	 * rather than after a trip through it.
+	 * A name is resolved by pg_http (dns.c: bounded, abandonable, judged by
+	 * the policy), and curl is given the addresses: it starts no resolver
+	 * thread of its own.  Through a proxy, the proxy resolves the target.
 	 */
-	curl_timer_fired();
+	if (req->host_kind == HTTP_HOST_NAME && http_proxy[0] == '\0' && !http_proxy_from_environment)
+		(void) HttpDnsStart(x, curl_resolved);
+	else
+		curl_launch(cx);
 }
 
 /* See transport.h: readiness on one of curl's sockets. */
@@ -817,6 +892,7 @@ curl_release(HttpExchange *x)
 			curl_easy_cleanup(cx->easy);
 	}
 	curl_slist_free_all(cx->hdrs);
+	curl_slist_free_all(cx->resolve);
 	HttpLineBufferPut(cx->linebuf);
 	cx->linebuf = NULL;
 	x->tp = NULL;

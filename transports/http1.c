@@ -162,7 +162,7 @@ Http1ParserInit(Http1Parser *p, const Http1Callbacks *cb, void *ctx,
  */
 static int
 next_line(Http1Parser *p, const char *data, size_t len, size_t *used,
-		  const char **line, size_t *linelen)
+		  const char **line, size_t *linelen, size_t *raw)
 {
 	const char *lf = memchr(data, '\n', len);
 	size_t		take = lf ? (size_t) (lf - data) + 1 : len;
@@ -179,6 +179,7 @@ next_line(Http1Parser *p, const char *data, size_t len, size_t *used,
 		return 0;
 	}
 
+	*raw = p->linelen + take;	/* the whole line as it came, terminator included */
 	n = p->linelen + take - 1;	/* without the LF */
 	if (n > p->limits.max_line + 1)
 		return HTTP1_E_LINE_TOO_LONG;
@@ -582,6 +583,7 @@ Http1Parse(Http1Parser *p, const char *data, size_t len)
 		const char *line = NULL;
 		size_t		linelen = 0;
 		size_t		used = 0;
+		size_t		raw = 0;
 		int			rc;
 
 		switch (p->state)
@@ -593,15 +595,21 @@ Http1Parse(Http1Parser *p, const char *data, size_t len)
 				if (p->state == ST_STATUS && p->linelen < 5 &&
 					(rc = check_status_prefix(p, data + pos, len - pos)) != HTTP1_OK)
 					return rc;
-				rc = next_line(p, data + pos, len - pos, &used, &line, &linelen);
+				rc = next_line(p, data + pos, len - pos, &used, &line, &linelen, &raw);
 				if (rc < 0)
-					return rc;
-				if (p->state != ST_CHUNK_SIZE &&
-					(rc = count_section_bytes(p, used)) != HTTP1_OK)
 					return rc;
 				pos += used;
 				if (line == NULL)
 					break;		/* need more input */
+
+				/*
+				 * Count a line against the section limit only once it is
+				 * complete (a partial line is bounded by max_line): the
+				 * verdict must not depend on how the bytes were split.
+				 */
+				if (p->state != ST_CHUNK_SIZE &&
+					(rc = count_section_bytes(p, raw)) != HTTP1_OK)
+					return rc;
 
 				if (p->state == ST_STATUS)
 				{

@@ -1,13 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * resolve.c
- *	  Host name resolution in a helper thread (see resolve.h).
+ *	  Host name resolution in helper threads (see resolve.h).
  *
- * The resolver is shared by the backend and the thread and freed by
- * whichever lets go of it last.  The thread reports through a pipe: the
- * backend owns the read end, the thread the write end.  No PostgreSQL
- * header may be included here: nothing in this file may call into the
- * server from the helper thread.
+ * A thread fills in its resolver and then writes the resolver's address to
+ * the completion pipe: a write of a pointer is atomic (it is below
+ * PIPE_BUF), and the write/read pair orders the thread's stores before the
+ * backend's loads, so no lock is needed.  Only the backend frees resolvers,
+ * when it reads them back, abandoned or not.  No PostgreSQL header may be
+ * included here: nothing in this file may call into the server from a
+ * helper thread.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,40 +26,37 @@
 
 struct HttpResolver
 {
-	pthread_mutex_t lock;
-	int			refs;			/* 2 while both sides hold it */
-	int			rfd;			/* read end: the backend's */
-	int			wfd;			/* write end: the thread's */
+	void	   *owner;			/* backend side only; NULL when abandoned */
 	int			rc;				/* getaddrinfo's result */
 	struct addrinfo *res;
 	char		host[];
 };
 
-/* Drop one reference; the last one frees everything left. */
-static void
-resolver_unref(HttpResolver *r)
-{
-	bool		last;
+static int	done_pipe[2] = {-1, -1};
+static int	pending = 0;
 
-	pthread_mutex_lock(&r->lock);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&r->lock);
-	if (!last)
-		return;
-	if (r->res)
-		freeaddrinfo(r->res);
-	pthread_mutex_destroy(&r->lock);
-	free(r);
+/* See resolve.h. */
+int
+HttpResolveFd(void)
+{
+	int			flags;
+
+	if (done_pipe[0] >= 0)
+		return done_pipe[0];
+	if (pipe2(done_pipe, O_CLOEXEC) != 0)
+		return -1;
+	/* the backend never waits on it; threads may wait to write */
+	flags = fcntl(done_pipe[0], F_GETFL);
+	fcntl(done_pipe[0], F_SETFL, flags | O_NONBLOCK);
+	return done_pipe[0];
 }
 
-/* The helper thread: resolve, report, let go. */
+/* The helper thread: resolve, then report the resolver itself. */
 static void *
 resolver_main(void *arg)
 {
 	HttpResolver *r = arg;
 	struct addrinfo hints;
-	struct addrinfo *res = NULL;
-	int			rc;
 	ssize_t		w;
 
 	memset(&hints, 0, sizeof(hints));
@@ -65,48 +64,37 @@ resolver_main(void *arg)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	/* no AI_ADDRCONFIG: it hides loopback answers on loopback-only hosts */
-	rc = getaddrinfo(r->host, NULL, &hints, &res);
+	r->rc = getaddrinfo(r->host, NULL, &hints, &r->res);
 
-	pthread_mutex_lock(&r->lock);
-	r->rc = rc;
-	r->res = res;
-	pthread_mutex_unlock(&r->lock);
-
-	/* EPIPE if the backend gave up: harmless, SIGPIPE is blocked here */
 	do
-		w = write(r->wfd, "", 1);
+		w = write(done_pipe[1], &r, sizeof(r));
 	while (w < 0 && errno == EINTR);
-	close(r->wfd);
-	resolver_unref(r);
 	return NULL;
 }
 
 /* See resolve.h. */
 HttpResolver *
-HttpResolveStart(const char *host, int *fd)
+HttpResolveStart(const char *host, void *owner)
 {
 	size_t		len = strlen(host);
-	HttpResolver *r = malloc(sizeof(HttpResolver) + len + 1);
-	int			p[2];
+	HttpResolver *r;
 	pthread_attr_t attr;
 	pthread_t	tid;
 	sigset_t	all,
 				old;
 	int			err;
 
-	if (r == NULL)
-		return NULL;
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (pending >= HTTP_RESOLVE_MAX_PENDING)
 	{
-		err = errno;
-		free(r);
-		errno = err;
+		errno = EAGAIN;
 		return NULL;
 	}
-	pthread_mutex_init(&r->lock, NULL);
-	r->refs = 2;
-	r->rfd = p[0];
-	r->wfd = p[1];
+	if (HttpResolveFd() < 0)
+		return NULL;
+	r = malloc(sizeof(HttpResolver) + len + 1);
+	if (r == NULL)
+		return NULL;
+	r->owner = owner;
 	r->rc = 0;
 	r->res = NULL;
 	memcpy(r->host, host, len + 1);
@@ -121,30 +109,55 @@ HttpResolveStart(const char *host, int *fd)
 	pthread_attr_destroy(&attr);
 	if (err != 0)
 	{
-		close(p[0]);
-		close(p[1]);
-		pthread_mutex_destroy(&r->lock);
 		free(r);
 		errno = err;
 		return NULL;
 	}
-	*fd = p[0];
+	pending++;
 	return r;
 }
 
 /* See resolve.h. */
-int
-HttpResolveFinish(HttpResolver *r, struct addrinfo **res)
+HttpResolver *
+HttpResolveNextDone(void)
 {
-	int			rc;
+	HttpResolver *r;
+	ssize_t		n;
 
-	pthread_mutex_lock(&r->lock);
-	rc = r->rc;
+	if (done_pipe[0] < 0)
+		return NULL;
+	do
+		n = read(done_pipe[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(r))
+		return NULL;
+	pending--;
+	if (r->owner == NULL)
+	{
+		/* nobody wants it any more */
+		if (r->res)
+			freeaddrinfo(r->res);
+		free(r);
+		return HttpResolveNextDone();
+	}
+	return r;
+}
+
+/* See resolve.h. */
+void *
+HttpResolveOwner(HttpResolver *r)
+{
+	return r->owner;
+}
+
+/* See resolve.h. */
+int
+HttpResolveTake(HttpResolver *r, struct addrinfo **res)
+{
+	int			rc = r->rc;
+
 	*res = r->res;
-	r->res = NULL;				/* now the caller's */
-	pthread_mutex_unlock(&r->lock);
-	close(r->rfd);
-	resolver_unref(r);
+	free(r);
 	return rc;
 }
 
@@ -152,6 +165,12 @@ HttpResolveFinish(HttpResolver *r, struct addrinfo **res)
 void
 HttpResolveAbandon(HttpResolver *r)
 {
-	close(r->rfd);
-	resolver_unref(r);
+	r->owner = NULL;
+}
+
+/* See resolve.h. */
+int
+HttpResolvePending(void)
+{
+	return pending;
 }

@@ -6,8 +6,10 @@
  * getaddrinfo() can block for as long as the system resolver likes, which
  * would make a statement deaf to cancels and timeouts.  It runs instead in a
  * short-lived helper thread that has every signal blocked and touches no
- * PostgreSQL state; the backend waits on a descriptor like on any socket and
- * may walk away at any time.  Numeric hosts never get here.
+ * PostgreSQL state.  Finished resolutions are announced on one completion
+ * descriptor per backend, which the backend watches like any socket; it may
+ * walk away from a resolution at any time, and an abandoned one holds no
+ * descriptor while its thread finishes.  Numeric hosts never get here.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,22 +18,40 @@
 
 #include <netdb.h>
 
+/* Most resolutions (abandoned ones included) outstanding at once. */
+#define HTTP_RESOLVE_MAX_PENDING 64
+
 typedef struct HttpResolver HttpResolver;
 
 /*
- * Start resolving host (for TCP).  On success *fd becomes readable once the
- * answer is in.  Returns NULL with errno set if no thread could be started.
+ * The completion descriptor (readable when a resolution finished), made on
+ * first call; -1 with errno if it could not be.  It is never closed.
  */
-extern HttpResolver *HttpResolveStart(const char *host, int *fd);
+extern int	HttpResolveFd(void);
 
 /*
- * Take the answer (only after *fd became readable): returns getaddrinfo's
- * result code and the list in *res (for freeaddrinfo).  Closes *fd and
- * frees the resolver.
+ * Start resolving host (for TCP) on behalf of owner.  Returns NULL with
+ * errno set if no thread could be started, or EAGAIN when
+ * HTTP_RESOLVE_MAX_PENDING resolutions are already outstanding.
  */
-extern int	HttpResolveFinish(HttpResolver *r, struct addrinfo **res);
+extern HttpResolver *HttpResolveStart(const char *host, void *owner);
 
-/* Give up waiting: closes *fd; the thread frees the rest when it ends. */
+/* The next finished resolution, or NULL when none is waiting. */
+extern HttpResolver *HttpResolveNextDone(void);
+
+/* Who asked for it: NULL once abandoned. */
+extern void *HttpResolveOwner(HttpResolver *r);
+
+/*
+ * Take the answer of a finished resolution: getaddrinfo's result code, and
+ * the list in *res (for freeaddrinfo).  Frees the resolver.
+ */
+extern int	HttpResolveTake(HttpResolver *r, struct addrinfo **res);
+
+/* Give up on a resolution; it is freed once it finishes. */
 extern void HttpResolveAbandon(HttpResolver *r);
+
+/* Resolutions started and not yet collected. */
+extern int	HttpResolvePending(void);
 
 #endif							/* PG_HTTP_RESOLVE_H */

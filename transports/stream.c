@@ -15,13 +15,13 @@
 #include "pg_http.h"
 #include "stream.h"
 #include "http1.h"
-#include "resolve.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "storage/fd.h"
 #include "utils/memutils.h"
 
 /* Phases of an exchange. */
@@ -51,8 +51,6 @@ typedef struct StreamX
 {
 	HttpExchange *x;
 	Phase		phase;
-	HttpResolver *resolver;
-	int			resolve_fd;
 	Addr	   *addrs;
 	int			naddrs;
 	int			next_addr;
@@ -516,69 +514,40 @@ connect_done(StreamX *sx)
 	connect_next(sx);
 }
 
-/* Add addresses the policy allows; fail x if none is left. */
+/* dns.c callback: add one allowed address to the list to try. */
+static void
+add_address(HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg)
+{
+	StreamX    *sx = arg;
+	Addr	   *a = &sx->addrs[sx->naddrs++];
+
+	memcpy(&a->sa, sa, len);
+	a->len = len;
+}
+
+/* Try the addresses the policy allows; fail x if none is left. */
 static void
 use_addresses(StreamX *sx, struct addrinfo *res)
 {
-	HttpExchange *x = sx->x;
-
 	sx->addrs = palloc(sizeof(Addr) * MAX_ADDRS);
 	sx->naddrs = 0;
 	sx->next_addr = 0;
-	for (struct addrinfo *ai = res; ai != NULL && sx->naddrs < MAX_ADDRS; ai = ai->ai_next)
-	{
-		Addr	   *a = &sx->addrs[sx->naddrs];
-
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-			ai->ai_addrlen > sizeof(a->sa))
-			continue;
-		memcpy(&a->sa, ai->ai_addr, ai->ai_addrlen);
-		a->len = ai->ai_addrlen;
-		if (a->sa.ss_family == AF_INET)
-			((struct sockaddr_in *) &a->sa)->sin_port = htons(x->req->port);
-		else
-			((struct sockaddr_in6 *) &a->sa)->sin6_port = htons(x->req->port);
-		if (HttpPolicyCheckAddress(x, (struct sockaddr *) &a->sa, false))
-			sx->naddrs++;
-		else
-			HttpPolicyNoteRefusal(x, (struct sockaddr *) &a->sa);
-	}
-	if (sx->naddrs > 0)
+	if (HttpDnsFilter(sx->x, res, sx->x->req->port, add_address, sx, MAX_ADDRS) > 0)
 		connect_next(sx);
-	else if (x->refused.ss_family != AF_UNSPEC)
-		HttpPolicyReportRefusal(x);	/* none allowed */
-	else
-		HttpFailResolve(x, "no IPv4 or IPv6 address");
 }
 
-/* The resolver thread answered. */
+/* dns.c callback: the name resolved (or did not). */
 static void
-resolve_done(StreamX *sx)
+resolved(HttpExchange *x, int rc, struct addrinfo *res)
 {
-	HttpExchange *x = sx->x;
-	struct addrinfo *res = NULL;
-	int			rc;
+	StreamX    *sx = x->tp;
 
-	(void) HttpEngineWatch(sx->resolve_fd, 0, NULL);
-	rc = HttpResolveFinish(sx->resolver, &res);
-	sx->resolver = NULL;
-	HttpEngineReleaseSocket();
 	if (rc != 0)
 	{
 		HttpFailResolve(x, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		if (res)
-			freeaddrinfo(res);
 		return;
 	}
-	PG_TRY();
-	{
-		use_addresses(sx, res);
-	}
-	PG_FINALLY();
-	{
-		freeaddrinfo(res);
-	}
-	PG_END_TRY();
+	use_addresses(sx, res);
 }
 
 /* The response is complete: pool or close the connection, finish x. */
@@ -719,7 +688,6 @@ HttpStreamStart(HttpExchange *x)
 	StreamX    *sx = palloc0(sizeof(StreamX));
 
 	sx->x = x;
-	sx->resolve_fd = -1;
 	sx->linebuf = HttpLineBufferGet();
 	sx->limit = req->opt.max_response_bytes;
 	x->tp = sx;
@@ -772,20 +740,9 @@ HttpStreamStart(HttpExchange *x)
 		return;
 	}
 
-	/* the pipe's read end is ours to account */
-	if (!HttpEngineAcquireSocket(x))
-		return;
-	sx->resolver = HttpResolveStart(req->host, &sx->resolve_fd);
-	if (sx->resolver == NULL)
-	{
-		HttpEngineReleaseSocket();
-		HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES, "could not start host name resolution",
-						 "%s.", strerror(errno));
-		return;
-	}
+	/* the answer may come at once, from the cache */
 	sx->phase = PH_RESOLVE;
-	if (!HttpEngineWatch(sx->resolve_fd, HTTP_WATCH_READ, sx))
-		elog(ERROR, "could not watch descriptor %d: %m", sx->resolve_fd);
+	(void) HttpDnsStart(x, resolved);
 }
 
 /* An idle pooled socket became readable: the server closed it (or misbehaves). */
@@ -826,8 +783,7 @@ HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready)
 	switch (sx->phase)
 	{
 		case PH_RESOLVE:
-			resolve_done(sx);
-			break;
+			break;				/* answers come through the resolver's descriptor */
 		case PH_CONNECT:
 			connect_done(sx);
 			break;
@@ -856,13 +812,6 @@ HttpStreamRelease(HttpExchange *x)
 
 	if (sx == NULL)
 		return;
-	if (sx->resolver != NULL)
-	{
-		(void) HttpEngineWatch(sx->resolve_fd, 0, NULL);
-		HttpResolveAbandon(sx->resolver);
-		HttpEngineReleaseSocket();
-		sx->resolver = NULL;
-	}
 	if (sx->conn != NULL)
 	{
 		/* half-used: never back to the pool */

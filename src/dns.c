@@ -1,0 +1,254 @@
+/*-------------------------------------------------------------------------
+ *
+ * dns.c
+ *	  Host name resolution for every transport, through the engine.
+ *
+ * Names are resolved by transports/resolve.c's helper threads; this file
+ * connects them to exchanges.  The completion descriptor is watched by the
+ * engine, which hands its wake-ups here; each finished resolution goes to the
+ * exchange that asked for it, or is dropped if that exchange has gone.  The
+ * curl transport uses this too (and gives curl the addresses), so every
+ * transport resolves the same way: bounded, cancellable, judged once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "transport.h"
+#include "resolve.h"
+
+#include "storage/fd.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#define DNS_CACHE_SLOTS		32
+#define DNS_CACHE_ADDRS		16
+
+/* A resolved name, kept for pg_http.dns_cache_ttl. */
+typedef struct DnsCacheEntry
+{
+	char		host[HTTP_URL_MAX_HOST + 1];
+	TimestampTz expires;		/* 0: free slot */
+	int			n;
+	struct sockaddr_storage addr[DNS_CACHE_ADDRS];
+	socklen_t	len[DNS_CACHE_ADDRS];
+} DnsCacheEntry;
+
+static DnsCacheEntry *dns_cache = NULL;
+
+/* One resolution asked for by an exchange. */
+typedef struct DnsRequest
+{
+	HttpExchange *x;
+	HttpDnsCallback done;
+	HttpResolver *resolver;
+} DnsRequest;
+
+static bool dns_watched = false;
+
+/* A fresh cached answer for host, or NULL. */
+static DnsCacheEntry *
+cache_lookup(const char *host)
+{
+	TimestampTz now;
+
+	if (dns_cache == NULL || http_dns_cache_ttl_ms <= 0)
+		return NULL;
+	now = GetCurrentTimestamp();
+	for (int i = 0; i < DNS_CACHE_SLOTS; i++)
+		if (dns_cache[i].expires > now && strcmp(dns_cache[i].host, host) == 0)
+			return &dns_cache[i];
+	return NULL;
+}
+
+/* Remember an answer (the soonest-expiring slot makes room). */
+static void
+cache_store(const char *host, struct addrinfo *res)
+{
+	DnsCacheEntry *e;
+
+	if (http_dns_cache_ttl_ms <= 0 || strlen(host) > HTTP_URL_MAX_HOST)
+		return;
+	if (dns_cache == NULL)
+		dns_cache = MemoryContextAllocZero(TopMemoryContext, sizeof(DnsCacheEntry) * DNS_CACHE_SLOTS);
+	e = &dns_cache[0];
+	for (int i = 0; i < DNS_CACHE_SLOTS; i++)
+	{
+		if (strcmp(dns_cache[i].host, host) == 0)
+		{
+			e = &dns_cache[i];
+			break;
+		}
+		if (dns_cache[i].expires < e->expires)
+			e = &dns_cache[i];
+	}
+	strlcpy(e->host, host, sizeof(e->host));
+	e->n = 0;
+	for (struct addrinfo *ai = res; ai != NULL && e->n < DNS_CACHE_ADDRS; ai = ai->ai_next)
+	{
+		if (ai->ai_addrlen > sizeof(e->addr[0]))
+			continue;
+		memcpy(&e->addr[e->n], ai->ai_addr, ai->ai_addrlen);
+		e->len[e->n++] = ai->ai_addrlen;
+	}
+	e->expires = e->n > 0 ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), http_dns_cache_ttl_ms) : 0;
+}
+
+/* Answer from the cache: the same callback, at once. */
+static void
+answer_from_cache(HttpExchange *x, HttpDnsCallback done, DnsCacheEntry *e)
+{
+	struct addrinfo *ais = palloc0(sizeof(struct addrinfo) * e->n);
+
+	for (int i = 0; i < e->n; i++)
+	{
+		ais[i].ai_family = e->addr[i].ss_family;
+		ais[i].ai_socktype = SOCK_STREAM;
+		ais[i].ai_protocol = IPPROTO_TCP;
+		ais[i].ai_addrlen = e->len[i];
+		ais[i].ai_addr = (struct sockaddr *) &e->addr[i];
+		ais[i].ai_next = i + 1 < e->n ? &ais[i + 1] : NULL;
+	}
+	done(x, 0, ais);
+	pfree(ais);
+}
+
+/*
+ * See pg_http.h.  The callback may run before this returns (an answer from
+ * the cache); otherwise it runs from the engine's loop.
+ */
+bool
+HttpDnsStart(HttpExchange *x, HttpDnsCallback done)
+{
+	DnsRequest *d;
+	DnsCacheEntry *cached = cache_lookup(x->req->host);
+
+	if (cached != NULL)
+	{
+		answer_from_cache(x, done, cached);
+		return true;
+	}
+
+	if (HttpResolveFd() < 0)
+	{
+		HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES, "could not start host name resolution",
+						 "%s.", strerror(errno));
+		return false;
+	}
+	if (!dns_watched)
+	{
+		/* the completion pipe lives as long as the backend: two descriptors */
+		ReserveExternalFD();
+		ReserveExternalFD();
+		if (!HttpEngineWatch(HttpResolveFd(), HTTP_WATCH_READ, HTTP_DNS_WATCH))
+			elog(ERROR, "could not watch the resolver's descriptor: %m");
+		dns_watched = true;
+	}
+
+	/* lookups that returned while nobody was waiting still count: collect them */
+	if (HttpResolvePending() >= HTTP_RESOLVE_MAX_PENDING)
+		HttpDnsDispatch();
+
+	d = palloc0(sizeof(DnsRequest));
+	d->x = x;
+	d->done = done;
+	d->resolver = HttpResolveStart(x->req->host, d);
+	if (d->resolver == NULL)
+	{
+		if (errno == EAGAIN)
+		{
+			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES, "too many host name resolutions in progress",
+							 "%d resolutions have not returned yet; the system resolver may be unreachable.",
+							 HttpResolvePending());
+			HttpExchangeSetHint(x, "Check the DNS configuration of the database server, or use addresses.");
+		}
+		else
+			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES, "could not start host name resolution",
+							 "%s.", strerror(errno));
+		pfree(d);
+		return false;
+	}
+	x->dns = d;
+	return true;
+}
+
+/* See pg_http.h. */
+void
+HttpDnsAbandon(HttpExchange *x)
+{
+	DnsRequest *d = x->dns;
+
+	if (d == NULL)
+		return;
+	HttpResolveAbandon(d->resolver);
+	x->dns = NULL;
+}
+
+/* See pg_http.h: the completion descriptor is readable. */
+void
+HttpDnsDispatch(void)
+{
+	HttpResolver *r;
+
+	while ((r = HttpResolveNextDone()) != NULL)
+	{
+		DnsRequest *d = HttpResolveOwner(r);
+		HttpExchange *x = d->x;
+		struct addrinfo *res = NULL;
+		int			rc = HttpResolveTake(r, &res);
+
+		/* an exchange that moved on abandoned it, so this one still waits */
+		Assert(x->dns == d);
+		x->dns = NULL;
+		PG_TRY();
+		{
+			if (rc == 0)
+				cache_store(x->req->host, res);
+			if (x->state == HTTP_X_RUNNING)
+				d->done(x, rc, res);
+		}
+		PG_FINALLY();
+		{
+			if (res)
+				freeaddrinfo(res);
+		}
+		PG_END_TRY();
+	}
+}
+
+/* See pg_http.h: check each address, call add for the allowed ones. */
+int
+HttpDnsFilter(HttpExchange *x, struct addrinfo *res, int port,
+			  void (*add) (HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg),
+			  void *arg, int max)
+{
+	int			n = 0;
+
+	for (struct addrinfo *ai = res; ai != NULL && n < max; ai = ai->ai_next)
+	{
+		struct sockaddr_storage ss;
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			ai->ai_addrlen > sizeof(ss))
+			continue;
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *) &ss)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *) &ss)->sin6_port = htons(port);
+		if (HttpPolicyCheckAddress(x, (struct sockaddr *) &ss, false))
+		{
+			add(x, (struct sockaddr *) &ss, ai->ai_addrlen, arg);
+			n++;
+		}
+		else
+			HttpPolicyNoteRefusal(x, (struct sockaddr *) &ss);
+	}
+	if (n == 0)
+	{
+		if (x->refused.ss_family != AF_UNSPEC)
+			HttpPolicyReportRefusal(x);
+		else
+			HttpFailResolve(x, "no IPv4 or IPv6 address");
+	}
+	return n;
+}
