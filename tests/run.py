@@ -199,9 +199,10 @@ def find_pg_config(build_dir):
 class Environment:
     """The throwaway cluster, httpbin and the mock server."""
 
-    def __init__(self, build_dir, keep=False):
+    def __init__(self, build_dir, keep=False, valgrind=False):
         self.build_dir = os.path.abspath(build_dir)
         self.keep = keep
+        self.valgrind = valgrind
         self.procs = []
         self.pg_started = False
         pg_config = find_pg_config(self.build_dir)
@@ -382,9 +383,25 @@ pg_http_test.tls_dir = '{tls}'
         keep_env = (["runuser", "-u", "postgres", "-w",
                      "http_proxy,https_proxy,HTTPS_PROXY,ALL_PROXY,LD_PRELOAD", "--"]
                     if self.as_postgres else [])
-        subprocess.run(keep_env + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
-                                   "-l", os.path.join(self.work, "postgres.log"), "start"],
-                       check=True, stdout=subprocess.DEVNULL, env=env)
+        if self.valgrind:
+            # every backend is a fork of the postmaster: all run under memcheck
+            log = open(os.path.join(self.work, "postgres.log"), "w")
+            self.pg_proc = subprocess.Popen(
+                keep_env + ["valgrind", "--tool=memcheck", "--error-limit=no", "--num-callers=40",
+                            "--track-origins=yes", "--leak-check=full", "--show-leak-kinds=definite",
+                            "--log-file=%s/valgrind.%%p.log" % self.work,
+                            os.path.join(self.bindir, "postgres"), "-D", self.data],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            deadline = time.time() + 180
+            while subprocess.run([os.path.join(self.bindir, "pg_isready"), "-q", "-h", self.work,
+                                  "-p", str(self.pg_port)]).returncode != 0:
+                if self.pg_proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("postgres under valgrind did not start")
+                time.sleep(1)
+        else:
+            subprocess.run(keep_env + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
+                                       "-l", os.path.join(self.work, "postgres.log"), "start"],
+                           check=True, stdout=subprocess.DEVNULL, env=env)
         self.pg_started = True
         self.transport = self.psql("CREATE EXTENSION pg_http; SELECT http.transport(); "
                                    "DROP EXTENSION pg_http;", db="postgres").strip().splitlines()[-1]
@@ -498,12 +515,57 @@ def run_scenarios(env, results):
             results.add("scenarios-" + env.transport, name[len("scenario_"):], False, str(e)[:300])
 
 
+class InfoResults(Results):
+    """Under valgrind, suite outputs and timings are shown, not judged."""
+
+    def add(self, suite, name, ok, note=""):
+        print("info - %s/%s: %s%s" % (suite, name, "as expected" if ok else "differs",
+                                       (" (" + note + ")") if note else ""), flush=True)
+
+
+def valgrind_verdict(build_dir, results):
+    """Under valgrind, what counts is memcheck: errors whose stack passes
+    through pg_http.so (PostgreSQL's own, like uninitialised padding written
+    to disk, are not ours)."""
+    import glob
+    logs = glob.glob(os.path.join(os.path.abspath(build_dir), "testrun", "valgrind.*.log"))
+    ours, theirs, backends = [], 0, 0
+    outside = re.compile(r"(vgpreload|/libc\.so|/ld-linux|libc-start|\(in /usr/libexec/valgrind)")
+    for path in logs:
+        with open(path, errors="replace") as f:
+            text = f.read()
+        backends += 1
+        for record in re.split(r"\n==\d+== \n", text):
+            frames = re.findall(r"==\d+==\s+(?:at|by) 0x[0-9A-F]+: (.*)", record)
+            if "definitely lost" in record:
+                # a block allocated under our call chain and never freed is ours
+                mine = any("pg_http.so" in f for f in frames)
+            elif re.search(r"(Invalid (read|write|free)|uninitialised|Conditional jump|"
+                           r"Mismatched free|overlap|Syscall param)", record):
+                inner = [f for f in frames if not outside.search(f)]
+                mine = bool(inner) and "pg_http.so" in inner[0]
+            else:
+                continue
+            if mine:
+                ours.append(record)
+            else:
+                theirs += 1
+    for rec in ours[:5]:
+        print("---- memcheck error in pg_http ----\n" + rec[:4000])
+    results.add("valgrind", "processes checked", backends > 0, "%d process logs" % backends)
+    results.add("valgrind", "no memcheck errors in pg_http", not ours,
+                "%d in pg_http, %d elsewhere (PostgreSQL's own)" % (len(ours), theirs))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--suites", default="unit,regress,matrix,scenarios")
     ap.add_argument("--keep", action="store_true",
                     help="leave the cluster and servers running (for debugging)")
+    ap.add_argument("--valgrind", action="store_true",
+                    help="run the server under valgrind memcheck; test outputs and timings are "
+                         "not judged, only memcheck errors in pg_http's code")
     args = ap.parse_args()
     suites = set(args.suites.split(","))
     results = Results()
@@ -512,20 +574,23 @@ def main():
         run_unit(args.build_dir, results)
     if suites & {"regress", "scenarios", "matrix"}:
         try:
-            with Environment(args.build_dir, keep=args.keep) as env:
+            with Environment(args.build_dir, keep=args.keep, valgrind=args.valgrind) as env:
                 print("# transport %s; cluster on %s port %d; httpbin port %d; mock port %d"
                       % (env.transport, env.work, env.pg_port, env.httpbin_port, env.mock_port),
                       flush=True)
+                judged = InfoResults() if args.valgrind else results
                 if "regress" in suites:
-                    run_regress(env, results)
+                    run_regress(env, judged)
                 if "matrix" in suites:
-                    run_matrix(env, results)
+                    run_matrix(env, judged)
                 if "scenarios" in suites:
-                    run_scenarios(env, results)
+                    run_scenarios(env, judged)
         except Exception as e:
             traceback.print_exc(file=sys.stdout)
             results.add("environment", "setup", False, str(e)[:300])
 
+    if args.valgrind and not results.failures:
+        valgrind_verdict(args.build_dir, results)
     if results.skipped:
         print("# skipped (not counted): " + ", ".join(results.skipped))
     if results.failures:
