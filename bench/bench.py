@@ -389,6 +389,24 @@ pg_http.ca_file = '{tls}/ca.pem'
             json.dump({"machine": m, "rows": rows,
                        "floors": {"%s/%s" % k: v for k, v in self.floors.items()}}, f, indent=1)
         self.plot(rows, name, titles)
+        if not self.args.smoke and not self.args.transport:
+            self.update_readme(text)
+
+    @staticmethod
+    def update_readme(text):
+        """Replace the README's table between its bench markers with this run's."""
+        path = os.path.join(BENCH, "..", "README.md")
+        begin, end = "<!-- bench:begin -->\n", "<!-- bench:end -->"
+        readme = open(path).read()
+        if begin not in readme or end not in readme:
+            print("bench: README has no bench markers; not updated", file=sys.stderr)
+            return
+        head, rest = readme.split(begin, 1)
+        tail = rest.split(end, 1)[1]
+        body = text.split("\n", 2)[2].strip()   # without the title line
+        with open(path, "w") as f:
+            f.write(head + begin + body + "\n\n![latency per call](bench/results/latest.png)\n"
+                    + end + tail)
 
     def plot(self, rows, name, titles):
         """Latency per work item, one bar per transport and peer (log scale)."""
