@@ -239,6 +239,98 @@ CREATE VIEW http.acls WITH (security_barrier) AS
 GRANT SELECT ON http.acls TO PUBLIC;
 COMMENT ON VIEW http.acls IS 'pg_http ACL entries visible to the current user';
 
+-- The outbox: requests queued by http.enqueue(), sent by the delivery workers
+-- after the queuing transaction commits, and their outcomes.  WAL-logged, so
+-- a crash loses nothing that committed.  Rows are written only by pg_http's
+-- own code; each role reads its own rows (row security), superusers all.
+CREATE TABLE http.queue (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	owner oid NOT NULL,			-- the role that queued it; sent with its rights
+	request jsonb NOT NULL,		-- the request document (as http.request(jsonb))
+	host text NOT NULL,			-- host:port, for per-host caps and stats
+	state text NOT NULL DEFAULT 'queued'
+		CHECK (state IN ('queued', 'sending', 'delivered', 'failed')),
+	max_attempts integer NOT NULL,
+	backoff_ms integer NOT NULL,
+	backoff_max_ms integer NOT NULL,
+	retry_4xx boolean NOT NULL DEFAULT false,
+	idempotency_key text,
+	callback regprocedure,
+	attempts integer NOT NULL DEFAULT 0,
+	next_at timestamptz NOT NULL,	-- not sent before this
+	worker integer,				-- the worker slot sending it (state 'sending')
+	possible_duplicate boolean NOT NULL DEFAULT false,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	first_sent_at timestamptz,
+	last_sent_at timestamptz,
+	finished_at timestamptz,	-- when the final outcome was known
+	status integer,
+	response_headers jsonb,
+	response_body text,
+	response_version text,
+	error_code text,
+	error text,
+	callback_error text
+);
+CREATE INDEX queue_due ON http.queue (next_at, id) WHERE state = 'queued';
+CREATE INDEX queue_sending ON http.queue (worker) WHERE state = 'sending';
+CREATE INDEX queue_finished ON http.queue (finished_at) WHERE state IN ('delivered', 'failed');
+ALTER TABLE http.queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY queue_owner ON http.queue FOR SELECT
+	USING (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user));
+REVOKE ALL ON TABLE http.queue FROM PUBLIC;
+GRANT SELECT ON TABLE http.queue TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('http.queue', '');
+COMMENT ON TABLE http.queue IS 'pg_http outbox: queued requests and their outcomes (written by http.enqueue and the delivery workers)';
+
+CREATE FUNCTION http.enqueue(request jsonb) RETURNS bigint
+AS 'MODULE_PATHNAME', 'pg_http_enqueue'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION http.enqueue(jsonb)
+IS 'Queue a request document; it is sent after this transaction commits. Returns its id';
+
+CREATE FUNCTION http.enqueue(method text, url text, body text DEFAULT NULL,
+							 headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	SELECT http.enqueue(pg_catalog.jsonb_build_object('method', method, 'url', url, 'body', body,
+													  'headers', headers, 'options', options));
+END;
+COMMENT ON FUNCTION http.enqueue(text, text, text, jsonb, jsonb)
+IS 'Queue a request; it is sent after this transaction commits. Returns its id';
+
+-- Outcomes, for the role that queued them.
+CREATE VIEW http.results WITH (security_invoker = true) AS
+	SELECT id, pg_catalog.pg_get_userbyid(owner) AS owner, state, status,
+		   response_headers AS headers, response_body AS body, response_version AS version,
+		   attempts, possible_duplicate, error_code, error, callback_error,
+		   created_at, first_sent_at, finished_at,
+		   finished_at - created_at AS delivery_time,
+		   request->>'method' AS method, request->>'url' AS url
+	  FROM http.queue;
+GRANT SELECT ON http.results TO PUBLIC;
+COMMENT ON VIEW http.results IS 'Queued requests and their outcomes, one row per request';
+
+CREATE FUNCTION http.await(id bigint, timeout_ms integer DEFAULT 30000) RETURNS http.results
+AS 'MODULE_PATHNAME', 'pg_http_await'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION http.await(bigint, integer)
+IS 'Wait until a queued request is delivered or failed (or the timeout passes); returns its row';
+
+CREATE VIEW http.queue_stats WITH (security_invoker = true) AS
+	SELECT host,
+		   count(*) FILTER (WHERE state = 'queued') AS queued,
+		   count(*) FILTER (WHERE state = 'sending') AS in_flight,
+		   count(*) FILTER (WHERE state = 'delivered') AS delivered,
+		   count(*) FILTER (WHERE state = 'failed') AS failed,
+		   coalesce(sum(greatest(attempts - 1, 0)), 0) AS retries,
+		   count(*) FILTER (WHERE possible_duplicate) AS possible_duplicates,
+		   min(next_at) FILTER (WHERE state = 'queued') AS next_attempt_at
+	  FROM http.queue
+	 GROUP BY ROLLUP (host);
+GRANT SELECT ON http.queue_stats TO PUBLIC;
+COMMENT ON VIEW http.queue_stats IS 'Queue counts per host:port (host NULL: all hosts)';
+
 -- Network functions are not for everyone: grant them explicitly.
 REVOKE ALL ON FUNCTION
 	http_request(text, integer, text, text, text, jsonb, boolean, integer),
@@ -255,6 +347,9 @@ REVOKE ALL ON FUNCTION
 	http.patch(text, jsonb, jsonb, jsonb),
 	http.patch(text, text, text, jsonb, jsonb),
 	http.batch(jsonb, jsonb),
+	http.enqueue(jsonb),
+	http.enqueue(text, text, text, jsonb, jsonb),
+	http.await(bigint, integer),
 	http.acl_grant(name, text, text),
 	http.acl_revoke(name, text, text),
 	http.acl_changed()

@@ -12,6 +12,7 @@
  */
 #include "pg_http.h"
 #include "netaddr.h"
+#include "queue.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -43,6 +44,7 @@ _PG_init(void)
 {
 	HttpGucInit();
 	HttpPolicyInit();
+	HttpQueueInit();
 }
 
 /* A text argument that must not be NULL, as a C string. */
@@ -163,6 +165,18 @@ response_values(HttpExchange *x, bool bytes, Datum *values, bool *nulls)
 	values[5] = CStringGetTextDatum(r->version == 20 ? "2" : r->version == 10 ? "1.0" : "1.1");
 	values[6] = Float8GetDatum((double) (x->finished - x->started) / 1000.0);
 	return true;
+}
+
+/* See queue.h. */
+HeapTupleHeader
+HttpResponseRow(HttpExchange *x, TupleDesc td)
+{
+	Datum		values[RESPONSE_NATTS];
+	bool		nulls[RESPONSE_NATTS];
+
+	if (!response_values(x, false, values, nulls))
+		return NULL;
+	return heap_form_tuple(td, values, nulls)->t_data;
 }
 
 /* Run one request and return its response row; errors are raised. */

@@ -199,15 +199,20 @@ HttpDnsDispatch(void)
 		/* an exchange that moved on abandoned it, so this one still waits */
 		Assert(x->dns == d);
 		x->dns = NULL;
+		MemoryContext old = CurrentMemoryContext;
+
 		PG_TRY();
 		{
 			if (rc == 0)
 				cache_store(x->req->host, res);
+			/* allocate where the exchange lives (see HttpExchange.cxt) */
+			MemoryContextSwitchTo(GetMemoryChunkContext(d));
 			if (x->state == HTTP_X_RUNNING)
 				d->done(x, rc, res);
 		}
 		PG_FINALLY();
 		{
+			MemoryContextSwitchTo(old);
 			if (res)
 				freeaddrinfo(res);
 		}

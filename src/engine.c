@@ -44,6 +44,7 @@ typedef struct EngineRun
 	int			n;
 	int			next;			/* first exchange not yet started */
 	int			active;			/* started and not yet released */
+	int			finished;		/* released for good (no redirect to follow) */
 } EngineRun;
 
 static WaitEventSet *engine_set = NULL;
@@ -285,6 +286,16 @@ HttpExchangeDone(HttpExchange *x)
 	}
 }
 
+/*
+ * Allocations made for an exchange go to its own context when it has one
+ * (the delivery worker frees each exchange's memory on its own).
+ */
+static inline MemoryContext
+exchange_enter(HttpExchange *x)
+{
+	return x->cxt ? MemoryContextSwitchTo(x->cxt) : CurrentMemoryContext;
+}
+
 /* Hand a finished or abandoned exchange back to the transport, once. */
 static void
 engine_release(EngineRun *run, HttpExchange *x)
@@ -305,6 +316,7 @@ engine_start_more(EngineRun *run)
 	{
 		HttpExchange *x = run->xs[run->next++];
 		TimestampTz now;
+		MemoryContext old;
 
 		if (x->state != HTTP_X_PENDING)
 		{
@@ -321,7 +333,9 @@ engine_start_more(EngineRun *run)
 			x->connect_deadline = x->deadline;
 		x->released = false;
 		run->active++;
+		old = exchange_enter(x);
 		HttpTransportImpl.start(x);
+		MemoryContextSwitchTo(old);
 	}
 }
 
@@ -333,8 +347,11 @@ engine_check_deadlines(EngineRun *run, TimestampTz now)
 	{
 		HttpExchange *x = run->xs[i];
 
+		MemoryContext old;
+
 		if (x->state != HTTP_X_RUNNING)
 			continue;
+		old = exchange_enter(x);
 		if (!x->connected && now >= x->connect_deadline && x->connect_deadline < x->deadline)
 		{
 			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP connection timed out",
@@ -349,6 +366,7 @@ engine_check_deadlines(EngineRun *run, TimestampTz now)
 							 x->req->method, x->req->url, x->req->opt.timeout_ms);
 			HttpExchangeSetHint(x, "Raise the timeout argument, the \"timeout_ms\" option or pg_http.timeout.");
 		}
+		MemoryContextSwitchTo(old);
 	}
 }
 
@@ -378,14 +396,26 @@ engine_reap(EngineRun *run)
 	for (int i = 0; i < run->next; i++)
 	{
 		HttpExchange *x = run->xs[i];
+		MemoryContext old;
 
+		if (x->state == HTTP_X_RUNNING || x->released)
+		{
+			if (x->state == HTTP_X_RUNNING)
+				left++;
+			continue;
+		}
+		old = exchange_enter(x);
 		while (x->state != HTTP_X_RUNNING && !x->released)
 		{
 			engine_release(run, x);
 			if (!HttpRedirectPrepare(x))
+			{
+				run->finished++;
 				break;
+			}
 			engine_restart(run, x);
 		}
+		MemoryContextSwitchTo(old);
 		if (x->state == HTTP_X_RUNNING)
 			left++;
 	}
@@ -406,7 +436,7 @@ engine_progress(EngineRun *run)
 	{
 		engine_start_more(run);
 		left = engine_reap(run);
-	} while (left > 0 && run->next < run->n && run->active < http_max_concurrency);
+	} while (run->next < run->n && run->active < http_max_concurrency);
 	return left;
 }
 
@@ -476,11 +506,120 @@ engine_dispatch(void)
 	} while (n == MUX_EVENTS);
 }
 
+/*
+ * Wait once for sockets, timers, deadlines or the latch (at most max_ms if
+ * that is >= 0) and act on what happened.  Returns true if the latch was set.
+ */
+static bool
+engine_wait(EngineRun *run, long max_ms)
+{
+	WaitEvent	ev[3];
+	int			nev;
+	TimestampTz now;
+	long		timeout;
+	bool		latch = false;
+
+	CHECK_FOR_INTERRUPTS();
+
+	now = GetCurrentTimestamp();
+	timeout = engine_timeout(run, now);
+	if (max_ms >= 0 && (timeout < 0 || max_ms < timeout))
+		timeout = max_ms;
+	nev = WaitEventSetWait(engine_set, timeout, ev, lengthof(ev), engine_wait_event);
+	for (int i = 0; i < nev; i++)
+	{
+		if (ev[i].events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			latch = true;
+		}
+		if (ev[i].events & WL_SOCKET_READABLE)
+			engine_dispatch();
+	}
+
+	now = GetCurrentTimestamp();
+	if (transport_timer != 0 && now >= transport_timer)
+	{
+		transport_timer = 0;
+		if (HttpTransportImpl.timer_fired)
+			HttpTransportImpl.timer_fired();
+	}
+	engine_check_deadlines(run, now);
+	return latch;
+}
+
+/* See pg_http.h. */
+int
+HttpEngineStep(HttpExchange **xs, int n, long max_ms, bool *woken)
+{
+	EngineRun	run = {xs, n, 0, 0, 0};
+	TimestampTz until = max_ms >= 0 ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_ms) : 0;
+
+	*woken = false;
+	if (current_run != NULL)
+		elog(ERROR, "pg_http engine is already running");
+	engine_init();
+
+	/* the running ones come first; count them and find the first pending */
+	while (run.next < n && xs[run.next]->state == HTTP_X_RUNNING)
+	{
+		run.active++;
+		run.next++;
+	}
+	if (HttpTransportImpl.prune)
+		HttpTransportImpl.prune(false);
+
+	current_run = &run;
+	PG_TRY();
+	{
+		for (;;)
+		{
+			long		left_ms = -1;
+
+			if (engine_progress(&run) == 0 || run.finished > 0)
+			{
+				/* a finished exchange is news, but do not miss a cheap second one */
+				if (run.finished > 0 || max_ms == 0)
+					break;
+			}
+			if (until != 0)
+			{
+				TimestampTz now = GetCurrentTimestamp();
+				long		secs;
+				int			usecs;
+
+				if (now >= until)
+					break;
+				TimestampDifference(now, until, &secs, &usecs);
+				left_ms = secs * 1000 + (usecs + 999) / 1000;
+			}
+			if (engine_wait(&run, left_ms))
+			{
+				*woken = true;
+				(void) engine_progress(&run);
+				break;
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		for (int i = 0; i < run.next; i++)
+			if (!xs[i]->released && xs[i]->state != HTTP_X_PENDING)
+				engine_release(&run, xs[i]);
+		current_run = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	current_run = NULL;
+	return run.finished;
+}
+
 /* See pg_http.h. */
 void
 HttpEngineRun(HttpExchange **xs, int n)
 {
-	EngineRun	run = {xs, n, 0, 0};
+	EngineRun	run = {xs, n, 0, 0, 0};
 
 	if (current_run != NULL)
 		elog(ERROR, "pg_http engine is already running");
@@ -493,36 +632,7 @@ HttpEngineRun(HttpExchange **xs, int n)
 	PG_TRY();
 	{
 		while (engine_progress(&run) > 0)
-		{
-			WaitEvent	ev[3];
-			int			nev;
-			TimestampTz now;
-
-			CHECK_FOR_INTERRUPTS();
-
-			now = GetCurrentTimestamp();
-			nev = WaitEventSetWait(engine_set, engine_timeout(&run, now), ev,
-								   lengthof(ev), engine_wait_event);
-			for (int i = 0; i < nev; i++)
-			{
-				if (ev[i].events & WL_LATCH_SET)
-				{
-					ResetLatch(MyLatch);
-					CHECK_FOR_INTERRUPTS();
-				}
-				if (ev[i].events & WL_SOCKET_READABLE)
-					engine_dispatch();
-			}
-
-			now = GetCurrentTimestamp();
-			if (transport_timer != 0 && now >= transport_timer)
-			{
-				transport_timer = 0;
-				if (HttpTransportImpl.timer_fired)
-					HttpTransportImpl.timer_fired();
-			}
-			engine_check_deadlines(&run, now);
-		}
+			(void) engine_wait(&run, -1);
 	}
 	PG_FINALLY();
 	{

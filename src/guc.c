@@ -17,6 +17,7 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -42,6 +43,12 @@ bool		http_acl_superuser_bypass = false;
 int			http_max_timeout_ms = 300000;
 int			http_max_url_length = 8192;
 int			http_dns_cache_ttl_ms = 30000;
+char	   *http_worker_databases = NULL;
+int			http_workers = 1;
+int			http_worker_max_inflight = 128;
+int			http_worker_host_concurrency = 64;
+int			http_queue_retention_s = 7 * 24 * 3600;
+int			http_queue_max_attempts = 5;
 
 /* Define the settings; called once from _PG_init. */
 void
@@ -221,6 +228,59 @@ HttpGucInit(void)
 							&http_max_url_length,
 							8192, 64, 1024 * 1024,
 							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	/* the delivery workers (queue.c, worker.c) */
+	/* settings read at server start exist only when preloaded */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("pg_http.worker_databases",
+								   "Databases whose http.queue the delivery workers serve.",
+								   "Comma-separated database names; needs pg_http in shared_preload_libraries.",
+								   &http_worker_databases,
+								   "postgres",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
+
+		DefineCustomIntVariable("pg_http.workers",
+								"Delivery workers per database.",
+								"0 starts none; queued requests then wait.",
+								&http_workers,
+								1, 0, 16,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
+	}
+
+	DefineCustomIntVariable("pg_http.worker_max_inflight",
+							"Queued requests one delivery worker sends at the same time.",
+							NULL,
+							&http_worker_max_inflight,
+							128, 1, 256,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.worker_host_concurrency",
+							"Queued requests one delivery worker sends to the same host and port at the same time.",
+							NULL,
+							&http_worker_host_concurrency,
+							64, 1, 256,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.queue_retention",
+							"How long delivered and failed requests stay in http.queue.",
+							"0 keeps them until deleted by hand.",
+							&http_queue_retention_s,
+							7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.queue_max_attempts",
+							"Attempts a queued request gets when its options name none.",
+							NULL,
+							&http_queue_max_attempts,
+							5, 1, 100,
+							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000

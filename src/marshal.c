@@ -314,8 +314,103 @@ option_cap(const char *name, int64 value, int64 cap, const char *setting)
 }
 
 /* See pg_http.h. */
+bool
+HttpIsQueueOption(const char *key)
+{
+	static const char *const keys[] = {
+		"max_attempts", "backoff_ms", "backoff_max_ms", "retry_4xx",
+		"not_before", "delay_ms", "idempotency_key", "callback"
+	};
+
+	for (size_t i = 0; i < lengthof(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+static void options_from_jsonb(HttpOptions *o, Jsonb *jb, bool queued);
+
+/* See pg_http.h. */
+void
+HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc)
+{
+	JsonbValue *opts;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	q->max_attempts = http_queue_max_attempts;
+	q->backoff_ms = 1000;
+	q->backoff_max_ms = 300000;
+	q->retry_4xx = false;
+	q->delay_ms = 0;
+	q->not_before = NULL;
+	q->idempotency_key = NULL;
+	q->callback = NULL;
+
+	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
+		return;					/* HttpRequestFromDocument says why */
+	opts = getKeyJsonValueFromContainer(&doc->root, "options", 7, NULL);
+	if (opts == NULL || opts->type != jbvBinary ||
+		!JsonContainerIsObject(opts->val.binary.data))
+		return;
+
+	it = JsonbIteratorInit(opts->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		if (strcmp(key, "max_attempts") == 0)
+			q->max_attempts = (int) option_int(key, &v, 1, 100);
+		else if (strcmp(key, "backoff_ms") == 0)
+			q->backoff_ms = (int) option_int(key, &v, 1, 24 * 3600 * 1000);
+		else if (strcmp(key, "backoff_max_ms") == 0)
+			q->backoff_max_ms = (int) option_int(key, &v, 1, 24 * 3600 * 1000);
+		else if (strcmp(key, "retry_4xx") == 0)
+			q->retry_4xx = option_bool(key, &v);
+		else if (strcmp(key, "delay_ms") == 0)
+			q->delay_ms = option_int(key, &v, 0, PG_INT64_MAX / 1000);
+		else if (strcmp(key, "not_before") == 0 || strcmp(key, "idempotency_key") == 0 ||
+				 strcmp(key, "callback") == 0)
+		{
+			char	   *str;
+
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" must be a string", key)));
+			str = pnstrdup(v.val.string.val, v.val.string.len);
+			if (key[0] == 'n')
+				q->not_before = str;
+			else if (key[0] == 'i')
+				q->idempotency_key = str;
+			else
+				q->callback = str;
+		}
+	}
+	if (q->backoff_max_ms < q->backoff_ms)
+		q->backoff_max_ms = q->backoff_ms;
+}
+
+/* See pg_http.h. */
 void
 HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb)
+{
+	options_from_jsonb(o, jb, false);
+}
+
+/*
+ * Read the "options" object into o.  The delivery options of a queued
+ * request (queue.c reads them) are skipped when queued, refused otherwise.
+ */
+static void
+options_from_jsonb(HttpOptions *o, Jsonb *jb, bool queued)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -371,6 +466,14 @@ HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb)
 		}
 		else if (strcmp(key, "decompress") == 0)
 			o->decompress = option_bool(key, &v);
+		else if (HttpIsQueueOption(key))
+		{
+			if (!queued)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" applies only to queued requests", key),
+						 errhint("Pass it to http.enqueue().")));
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -707,6 +810,13 @@ doc_jsonb(JsonbValue *v)
 HttpRequest *
 HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base)
 {
+	return HttpRequestFromQueuedDocument(doc, base, false);
+}
+
+/* See pg_http.h. */
+HttpRequest *
+HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued)
+{
 	HttpRequest *req = palloc0(sizeof(HttpRequest));
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -778,7 +888,7 @@ HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("request document has no \"url\"")));
-	HttpOptionsFromJsonb(&req->opt, options);
+	options_from_jsonb(&req->opt, options, queued);
 	HttpRequestSetUrl(req, url, strlen(url));
 	HttpRequestFinish(req, content_type);
 	return req;

@@ -59,6 +59,19 @@ typedef struct HttpOptions
 	bool		decompress;		/* ask for and decode gzip/deflate/br/zstd */
 } HttpOptions;
 
+/* The delivery options of a queued request (http.enqueue). */
+typedef struct HttpQueueOptions
+{
+	int			max_attempts;
+	int			backoff_ms;		/* first retry after about this long */
+	int			backoff_max_ms; /* retries never wait longer */
+	bool		retry_4xx;		/* retry 4xx answers too (429 always is) */
+	int64		delay_ms;		/* not sent before now + delay */
+	char	   *not_before;		/* timestamptz text, or NULL */
+	char	   *idempotency_key;	/* sent as Idempotency-Key, or NULL */
+	char	   *callback;		/* function name, or NULL */
+} HttpQueueOptions;
+
 /* The ACL rules that apply to one user (policy.c), snapshot for a request. */
 typedef struct HttpAclSet HttpAclSet;
 
@@ -118,6 +131,8 @@ typedef struct HttpExchange
 	TimestampTz deadline;
 	TimestampTz finished;
 	void	   *tp;				/* transport's private state */
+	MemoryContext cxt;			/* NULL: the caller's; else everything of
+								 * this exchange is allocated here */
 	void	   *dns;			/* name resolution in progress (dns.c) */
 	struct sockaddr_storage refused;	/* an address the guard refused */
 
@@ -151,10 +166,17 @@ extern bool http_acl_superuser_bypass;
 extern int	http_max_timeout_ms;
 extern int	http_max_url_length;
 extern int	http_dns_cache_ttl_ms;
+extern char *http_worker_databases;
+extern int	http_workers;
+extern int	http_worker_max_inflight;
+extern int	http_worker_host_concurrency;
+extern int	http_queue_retention_s;
+extern int	http_queue_max_attempts;
 extern void HttpGucInit(void);
 
 /* engine.c */
 extern void HttpEngineRun(HttpExchange **xs, int n);
+extern int	HttpEngineStep(HttpExchange **xs, int n, long max_ms, bool *woken);
 extern void HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
 							 const char *detail_fmt,...) pg_attribute_printf(4, 5);
 extern void HttpExchangeSetHint(HttpExchange *x, const char *hint);
@@ -197,6 +219,9 @@ extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
 extern void HttpOptionsDefault(HttpOptions *o);
 extern void HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb);
 extern HttpRequest *HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base);
+extern HttpRequest *HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued);
+extern bool HttpIsQueueOption(const char *key);
+extern void HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc);
 extern void HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len);
 extern void HttpRequestSetParts(HttpRequest *req, const char *host, int port,
 								const char *path, bool tls);
@@ -226,6 +251,7 @@ extern bool HttpRedirectPrepare(HttpExchange *x);
 
 /* policy.c */
 extern void HttpPolicyCheckRequest(HttpRequest *req);
+extern void HttpPolicyDetachAcl(HttpRequest *req);
 extern bool HttpPolicyCheckExchange(HttpExchange *x);
 extern bool HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report);
 extern void HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa);

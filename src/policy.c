@@ -420,6 +420,9 @@ acl_for_current_user(void)
 	if (acl_user_set != NULL && acl_user_set->user == user)
 		return acl_user_set;
 
+	/* requests hold the set only while this user's call runs (or a copy) */
+	if (acl_user_set != NULL)
+		pfree(acl_user_set);
 	old = MemoryContextSwitchTo(acl_cxt);
 	acl_user_set = palloc(offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * acl_count);
 	MemoryContextSwitchTo(old);
@@ -429,6 +432,23 @@ acl_for_current_user(void)
 		if (acl_entries[i].role == InvalidOid || has_privs_of_role(user, acl_entries[i].role))
 			acl_user_set->rules[acl_user_set->n++] = acl_entries[i].rule;
 	return acl_user_set;
+}
+
+/*
+ * See pg_http.h.  The cached set changes with the user and with http.acl;
+ * a request that outlives its caller's call (a queued one) keeps a copy.
+ */
+void
+HttpPolicyDetachAcl(HttpRequest *req)
+{
+	if (req->acl != NULL)
+	{
+		Size		sz = offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * req->acl->n;
+		HttpAclSet *copy = palloc(sz);
+
+		memcpy(copy, req->acl, sz);
+		req->acl = copy;
+	}
 }
 
 /* Does the ACL set cover the request's host and port? */

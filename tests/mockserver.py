@@ -168,6 +168,27 @@ async def handle(conn, req):
         w.write(response(code, b"", [("Location", q.get("to", "/"))]))
         return True
 
+    if p.startswith("/sink/"):
+        # one path per queued request, so /__stats counts each one's arrivals
+        ms = int(q.get("ms", "0") or 0)
+        if ms:
+            await asyncio.sleep(ms / 1000.0)
+        w.write(response(200, b"ok " + p[6:].encode(), [("Content-Type", "text/plain")]))
+        return True
+
+    if p.startswith("/flaky/"):
+        # fails the first "fail" arrivals at this path with "status"
+        # (and Retry-After if asked), then answers 200
+        seen = stats["requests"][p]
+        if seen <= int(q.get("fail", "1")):
+            extra = [("Content-Type", "text/plain")]
+            if "retry_after" in q:
+                extra.append(("Retry-After", q["retry_after"]))
+            w.write(response(int(q.get("status", "503")), b"not yet %d" % seen, extra))
+        else:
+            w.write(response(200, b"ok after %d" % seen, [("Content-Type", "text/plain")]))
+        return True
+
     if p.startswith("/delay/"):
         ms = int(p.split("/")[2])
         await asyncio.sleep(ms / 1000.0)

@@ -90,9 +90,13 @@ method_idempotent(const char *m)
 		strcmp(m, "DELETE") == 0 || strcmp(m, "OPTIONS") == 0 || strcmp(m, "TRACE") == 0;
 }
 
-/* Grow a palloc'd buffer without ever throwing; false when out of memory. */
+/*
+ * Grow a palloc'd buffer of an exchange without ever throwing; false when
+ * out of memory.  It lives where the exchange's state does (cxt), not in
+ * whatever context curl's callback happens to run in.
+ */
 static bool
-grow_no_throw(char **buf, size_t *cap, size_t used, size_t need)
+grow_no_throw(MemoryContext cxt, char **buf, size_t *cap, size_t used, size_t need)
 {
 	char	   *n;
 	size_t		newcap;
@@ -104,7 +108,7 @@ grow_no_throw(char **buf, size_t *cap, size_t used, size_t need)
 		newcap = used + need;
 	if (newcap > MaxAllocSize)
 		return false;
-	n = MemoryContextAllocExtended(CurrentMemoryContext, newcap, MCXT_ALLOC_NO_OOM);
+	n = MemoryContextAllocExtended(cxt, newcap, MCXT_ALLOC_NO_OOM);
 	if (n == NULL)
 		return false;
 	if (*buf)
@@ -370,7 +374,7 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		return 0;
 	}
 
-	if (!grow_no_throw(&cx->hbuf, &cx->hcap, cx->hlen, n + 1))
+	if (!grow_no_throw(GetMemoryChunkContext(cx), &cx->hbuf, &cx->hcap, cx->hlen, n + 1))
 	{
 		cx->oom = true;
 		return 0;
@@ -395,7 +399,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 		cx->too_large = true;
 		return 0;
 	}
-	if (!grow_no_throw(&body->data, &cap, body->len, len + 1))
+	if (!grow_no_throw(GetMemoryChunkContext(cx), &body->data, &cap, body->len, len + 1))
 	{
 		cx->oom = true;
 		return 0;
@@ -590,7 +594,13 @@ drain_messages(void)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &cx);
 		if (cx != NULL && cx->x->state == HTTP_X_RUNNING)
+		{
+			/* allocate where the exchange lives (see HttpExchange.cxt) */
+			MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(cx));
+
 			finish(cx, msg->data.result);
+			MemoryContextSwitchTo(old);
+		}
 	}
 }
 

@@ -772,6 +772,7 @@ void
 HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready)
 {
 	StreamX    *sx = arg;
+	MemoryContext old;
 
 	if (sx == NULL)
 	{
@@ -780,6 +781,8 @@ HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready)
 	}
 	if (sx->x->state != HTTP_X_RUNNING)
 		return;
+	/* allocate where the exchange lives (see HttpExchange.cxt) */
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(sx));
 	switch (sx->phase)
 	{
 		case PH_RESOLVE:
@@ -802,6 +805,7 @@ HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready)
 			stream_recv(sx);
 			break;
 	}
+	MemoryContextSwitchTo(old);
 }
 
 /* See stream.h. */

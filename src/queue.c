@@ -1,0 +1,564 @@
+/*-------------------------------------------------------------------------
+ *
+ * queue.c
+ *	  The outbox, SQL side: http.enqueue(), http.await(), the shared state
+ *	  the delivery workers (worker.c) and the backends use to wake each other.
+ *
+ * http.enqueue() checks a request as the caller (URL, options, host policy,
+ * ACLs), then inserts it into http.queue in the caller's transaction; the
+ * workers of the database are woken when that transaction commits, and a
+ * rolled-back transaction or savepoint leaves nothing to send.
+ *
+ * http.await() waits on its latch: a worker that records outcomes sets the
+ * latch of every backend awaiting one of them, so no one polls.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "queue.h"
+
+#include "access/htup_details.h"
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "parser/parse_func.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "commands/dbcommands.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+HttpQueueShared *HttpQueue = NULL;
+
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+
+static int	queue_nslots = 0;		/* databases x workers, fixed at startup */
+static bool queued_in_xact = false; /* this transaction called http.enqueue */
+static bool xact_callback_registered = false;
+static bool warned_no_worker = false;
+
+/* Slots for procs that may await (every PGPROC has a number below this). */
+static int
+await_slots(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+static Size
+queue_shmem_size(void)
+{
+	Size		sz = offsetof(HttpQueueShared, slots);
+
+	sz = add_size(sz, mul_size(queue_nslots, sizeof(HttpWorkerSlot)));
+	sz = MAXALIGN(sz);
+	sz = add_size(sz, mul_size(await_slots(), sizeof(pg_atomic_uint64)));
+	return sz;
+}
+
+#if PG_VERSION_NUM >= 150000
+static void
+queue_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(queue_shmem_size());
+}
+#endif
+
+static void
+queue_shmem_startup(void)
+{
+	bool		found;
+	Size		sz = queue_shmem_size();
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	HttpQueue = ShmemInitStruct("pg_http queue", sz, &found);
+	if (!found)
+	{
+		memset(HttpQueue, 0, sz);
+		SpinLockInit(&HttpQueue->mutex);
+		HttpQueue->nslots = queue_nslots;
+		HttpQueue->nawait = await_slots();
+		HttpQueue->awaiting = (pg_atomic_uint64 *)
+			((char *) HttpQueue + MAXALIGN(offsetof(HttpQueueShared, slots) +
+										   queue_nslots * sizeof(HttpWorkerSlot)));
+		for (int i = 0; i < HttpQueue->nawait; i++)
+			pg_atomic_init_u64(&HttpQueue->awaiting[i], 0);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* The databases named by pg_http.worker_databases (a list of C strings). */
+List *
+HttpQueueDatabases(void)
+{
+	char	   *copy = pstrdup(http_worker_databases ? http_worker_databases : "");
+	List	   *names = NIL;
+
+	if (!SplitGUCList(copy, ',', &names))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid list syntax in pg_http.worker_databases")));
+	return names;
+}
+
+/*
+ * From _PG_init while shared_preload_libraries loads: ask for the shared
+ * state and register the delivery workers, pg_http.workers per database.
+ */
+void
+HttpQueueInit(void)
+{
+	List	   *dbs;
+	ListCell   *lc;
+	int			d = 0;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	dbs = HttpQueueDatabases();
+	queue_nslots = list_length(dbs) * http_workers;
+
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = queue_shmem_request;
+#else
+	RequestAddinShmemSpace(queue_shmem_size());
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = queue_shmem_startup;
+
+	foreach(lc, dbs)
+	{
+		const char *db = lfirst(lc);
+
+		if (strlen(db) >= BGW_EXTRALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("database name \"%s\" in pg_http.worker_databases is too long", db)));
+		for (int i = 0; i < http_workers; i++)
+		{
+			BackgroundWorker w;
+			int			slot = d * http_workers + i;
+
+			memset(&w, 0, sizeof(w));
+			w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+			w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+			w.bgw_restart_time = 5;
+			snprintf(w.bgw_library_name, BGW_MAXLEN, "pg_http");
+			snprintf(w.bgw_function_name, BGW_MAXLEN, "pg_http_worker_main");
+			snprintf(w.bgw_name, BGW_MAXLEN, "pg_http worker %d for database %s", i, db);
+			snprintf(w.bgw_type, BGW_MAXLEN, "pg_http worker");
+			w.bgw_main_arg = Int32GetDatum(slot);
+			/* the slot range of this database follows the name */
+			strlcpy(w.bgw_extra, db, BGW_EXTRALEN);
+			RegisterBackgroundWorker(&w);
+		}
+		d++;
+	}
+}
+
+/* Wake every worker serving database dboid. */
+void
+HttpQueueWake(Oid dboid)
+{
+	if (HttpQueue == NULL)
+		return;
+	for (int i = 0; i < HttpQueue->nslots; i++)
+	{
+		Latch	   *latch = NULL;
+
+		SpinLockAcquire(&HttpQueue->mutex);
+		if (HttpQueue->slots[i].dboid == dboid)
+			latch = HttpQueue->slots[i].latch;
+		SpinLockRelease(&HttpQueue->mutex);
+		if (latch)
+			SetLatch(latch);
+	}
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * After a worker committed the outcomes of ids[0..n) (sorted here): wake
+ * every backend awaiting one of them.
+ */
+void
+HttpQueueNotifyAwaiters(int64 *ids, int n)
+{
+	if (HttpQueue == NULL || n == 0)
+		return;
+	qsort(ids, n, sizeof(int64), cmp_int64);
+	pg_memory_barrier();
+	for (int p = 0; p < HttpQueue->nawait; p++)
+	{
+		int64		id = (int64) pg_atomic_read_u64(&HttpQueue->awaiting[p]);
+
+		if (id != 0 && bsearch(&id, ids, n, sizeof(int64), cmp_int64) != NULL)
+			SetLatch(&ProcGlobal->allProcs[p].procLatch);
+	}
+}
+
+/* Wake the workers when a transaction that queued requests commits. */
+static void
+queue_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (queued_in_xact)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that queued HTTP requests"),
+						 errdetail("pg_http wakes its delivery workers when the queuing transaction commits.")));
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (queued_in_xact)
+				HttpQueueWake(MyDatabaseId);
+			queued_in_xact = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			queued_in_xact = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Is there a worker for this database?  If not, say so once per session. */
+static void
+warn_if_no_worker(void)
+{
+	bool		served = false;
+	List	   *dbs;
+	ListCell   *lc;
+	const char *me;
+
+	if (warned_no_worker)
+		return;
+	warned_no_worker = true;
+	me = get_database_name(MyDatabaseId);
+	if (HttpQueue != NULL && http_workers > 0)
+	{
+		dbs = HttpQueueDatabases();
+		foreach(lc, dbs)
+			if (me && strcmp(lfirst(lc), me) == 0)
+				served = true;
+	}
+	if (!served)
+		ereport(WARNING,
+				(errmsg("no pg_http delivery worker serves database \"%s\"", me ? me : "?"),
+				 errdetail("Queued requests wait in http.queue until one does."),
+				 errhint("Add pg_http to shared_preload_libraries and the database to pg_http.worker_databases, then restart the server.")));
+}
+
+/* The oid of type http.response. */
+Oid
+HttpResponseTypeOid(void)
+{
+	Oid			nsp = get_namespace_oid("http", false);
+
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						   CStringGetDatum("response"), ObjectIdGetDatum(nsp));
+}
+
+/* Resolve a callback name to a function f(bigint, http.response, text). */
+static Oid
+resolve_callback(const char *name)
+{
+	Oid			argtypes[3] = {INT8OID, HttpResponseTypeOid(), TEXTOID};
+	List	   *names = stringToQualifiedNameList(name
+#if PG_VERSION_NUM >= 160000
+												  ,NULL
+#endif
+		);
+	Oid			fn = LookupFuncName(names, 3, argtypes, true);
+	AclResult	aclresult;
+
+	if (!OidIsValid(fn))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("callback function %s(bigint, http.response, text) does not exist", name),
+				 errhint("A callback takes the request id, the response (NULL if none) and the error (NULL if none).")));
+#if PG_VERSION_NUM >= 160000
+	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
+#else
+	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+#endif
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, name);
+	return fn;
+}
+
+/* "host:port" of a request, IPv6 in brackets: the key of per-host caps. */
+char *
+HttpQueueHostKey(const HttpRequest *req)
+{
+	if (req->host_kind == HTTP_HOST_IPV6)
+		return psprintf("[%s]:%d", req->host, req->port);
+	return psprintf("%s:%d", req->host, req->port);
+}
+
+#define ENQUEUE_NARGS 10
+
+PG_FUNCTION_INFO_V1(pg_http_enqueue);
+/* http.enqueue(request jsonb) RETURNS bigint */
+Datum
+pg_http_enqueue(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Jsonb	   *doc;
+	HttpOptions base;
+	HttpQueueOptions q;
+	HttpRequest *req;
+	Oid			callback = InvalidOid;
+	TimestampTz next_at;
+	Datum		values[ENQUEUE_NARGS];
+	char		nulls[ENQUEUE_NARGS];
+	Oid			owner = GetUserId();
+	Oid			save_userid;
+	int			save_sec;
+	int64		id;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("request must not be null")));
+	doc = PG_GETARG_JSONB_P(0);
+
+	/* everything is judged now, as the caller, and again when sent */
+	HttpOptionsDefault(&base);
+	req = HttpRequestFromQueuedDocument(doc, &base, true);
+	HttpQueueOptionsFromDocument(&q, doc);
+	if (q.callback)
+		callback = resolve_callback(q.callback);
+	if (q.idempotency_key)
+	{
+		for (const char *p = q.idempotency_key; *p; p++)
+			if ((unsigned char) *p < 0x20 || *p == 0x7f)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"idempotency_key\" must not contain control characters")));
+	}
+	if (q.not_before)
+		next_at = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+														  CStringGetDatum(q.not_before),
+														  ObjectIdGetDatum(InvalidOid),
+														  Int32GetDatum(-1)));
+	else
+		next_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), q.delay_ms);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = ObjectIdGetDatum(owner);
+	values[1] = JsonbPGetDatum(doc);
+	values[2] = CStringGetTextDatum(HttpQueueHostKey(req));
+	values[3] = Int32GetDatum(q.max_attempts);
+	values[4] = Int32GetDatum(q.backoff_ms);
+	values[5] = Int32GetDatum(q.backoff_max_ms);
+	values[6] = BoolGetDatum(q.retry_4xx);
+	if (q.idempotency_key)
+		values[7] = CStringGetTextDatum(q.idempotency_key);
+	else
+		nulls[7] = 'n';
+	values[8] = ObjectIdGetDatum(callback);
+	if (!OidIsValid(callback))
+		nulls[8] = 'n';
+	values[9] = TimestampTzGetDatum(next_at);
+
+	/* only pg_http writes http.queue: insert as the bootstrap superuser */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (plan == NULL)
+	{
+		Oid			types[ENQUEUE_NARGS] = {OIDOID, JSONBOID, TEXTOID, INT4OID, INT4OID,
+		INT4OID, BOOLOID, TEXTOID, OIDOID, TIMESTAMPTZOID};
+		SPIPlanPtr	p = SPI_prepare("INSERT INTO http.queue (owner, request, host, max_attempts, "
+									"backoff_ms, backoff_max_ms, retry_4xx, idempotency_key, "
+									"callback, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+									"$9::pg_catalog.regprocedure, $10) RETURNING id",
+									ENQUEUE_NARGS, types);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the http.queue insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plan = p;
+	}
+	if (SPI_execute_plan(plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
+		elog(ERROR, "could not insert into http.queue");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(queue_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	queued_in_xact = true;
+	warn_if_no_worker();
+	PG_RETURN_INT64(id);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_await);
+/*
+ * http.await(id bigint, timeout_ms integer) RETURNS http.results: the
+ * request's row once it is delivered or failed, or as it is when the
+ * timeout passes.  Sleeps on the latch; the worker that records the outcome
+ * sets it.
+ */
+Datum
+pg_http_await(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr state_plan = NULL;
+	static SPIPlanPtr row_plan = NULL;
+	int64		id = PG_GETARG_INT64(0);
+	int			timeout_ms = PG_GETARG_INT32(1);
+	TimestampTz deadline;
+	TupleDesc	td;
+	MemoryContext outer = CurrentMemoryContext;
+	HeapTuple	result = NULL;
+	int			me;
+
+	if (HttpQueue == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("http.await() needs pg_http in shared_preload_libraries")));
+	if (timeout_ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout_ms must not be negative")));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("http.await() cannot wait in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errdetail("Its snapshot would never show the outcome."),
+				 errhint("Call it in a READ COMMITTED transaction.")));
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	td = BlessTupleDesc(td);
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	me = MyProc->pgprocno;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (state_plan == NULL)
+	{
+		Oid			types[1] = {INT8OID};
+		SPIPlanPtr	p1 = SPI_prepare("SELECT state, xmin FROM http.queue WHERE id = $1", 1, types);
+		SPIPlanPtr	p2 = SPI_prepare("SELECT * FROM http.results WHERE id = $1", 1, types);
+
+		if (p1 == NULL || p2 == NULL)
+			elog(ERROR, "could not prepare the http.await queries");
+		SPI_keepplan(p1);
+		SPI_keepplan(p2);
+		state_plan = p1;
+		row_plan = p2;
+	}
+
+	/* from here on, a worker finishing this id sets our latch */
+	(void) pg_atomic_exchange_u64(&HttpQueue->awaiting[me], (uint64) id);
+	PG_TRY();
+	{
+		Datum		arg = Int64GetDatum(id);
+
+		for (;;)
+		{
+			bool		isnull;
+			char	   *state;
+			TransactionId xmin;
+			long		secs;
+			int			usecs;
+			TimestampTz now;
+
+			if (SPI_execute_plan(state_plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read http.queue");
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_NO_DATA_FOUND),
+						 errmsg("no queued request with id " INT64_FORMAT, id),
+						 errhint("Each role sees only the requests it queued; finished ones are removed after pg_http.queue_retention.")));
+			state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 2, &isnull));
+			if (strcmp(state, "queued") == 0 && TransactionIdIsCurrentTransactionId(xmin))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("request " INT64_FORMAT " was queued by this transaction", id),
+						 errdetail("It is sent only after the transaction commits."),
+						 errhint("Await it in a later transaction.")));
+
+			now = GetCurrentTimestamp();
+			if (strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
+				now >= deadline)
+				break;
+
+			TimestampDifference(now, deadline, &secs, &usecs);
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 secs * 1000 + (usecs + 999) / 1000, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+
+		if (SPI_execute_plan(row_plan, &arg, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not read http.results");
+		{
+			int			natts = td->natts;
+			Datum	   *values = palloc(sizeof(Datum) * natts);
+			bool	   *nulls = palloc(sizeof(bool) * natts);
+			MemoryContext old;
+
+			for (int i = 0; i < natts; i++)
+				values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1,
+										  &nulls[i]);
+			old = MemoryContextSwitchTo(outer);
+			result = heap_form_tuple(td, values, nulls);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	PG_FINALLY();
+	{
+		pg_atomic_write_u64(&HttpQueue->awaiting[me], 0);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}

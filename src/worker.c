@@ -1,0 +1,912 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The delivery worker: sends what http.queue holds, records outcomes.
+ *
+ * Each worker serves one database.  It keeps up to
+ * pg_http.worker_max_inflight requests in flight in the same engine as a
+ * backend's calls, and goes around one loop:
+ *
+ *   one transaction: record the outcomes that came in (and run their
+ *     callbacks), claim due requests with FOR UPDATE SKIP LOCKED (marking
+ *     them 'sending' before anything is sent), commit;
+ *   wait in the engine until an exchange finishes, a backend's commit sets
+ *     the latch, or the next retry falls due.
+ *
+ * A request is marked 'sending' and committed before it is sent, so a
+ * crash at any moment leaves it either 'queued' (never sent) or 'sending'
+ * (perhaps sent): a worker that starts in a slot puts the 'sending' rows of
+ * its dead predecessor back in the queue as possible duplicates.
+ *
+ * Every request is re-checked at send time as the role that queued it: its
+ * privilege on http.enqueue, the host policy and the role's ACLs.  Callbacks
+ * run as that role too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "queue.h"
+
+#include <time.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "parser/parse_func.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+PGDLLEXPORT void pg_http_worker_main(Datum arg);
+
+/* One queued request this worker holds. */
+typedef struct Delivery
+{
+	HttpExchange x;				/* x.cxt holds everything of this delivery */
+	int64		id;
+	Oid			owner;
+	int			attempts;		/* including this one */
+	int			max_attempts;
+	int			backoff_ms;
+	int			backoff_max_ms;
+	bool		retry_4xx;
+	Oid			callback;
+	char		host[300];		/* host:port */
+	bool		sent;			/* handed to the engine */
+} Delivery;
+
+/* Outcome of one attempt, as written to http.queue. */
+typedef enum Outcome
+{
+	OUT_DELIVERED,
+	OUT_FAILED,
+	OUT_RETRY
+} Outcome;
+
+/* Requests sent to one host:port right now (per-host cap). */
+typedef struct HostCount
+{
+	char		host[300];
+	int			n;
+} HostCount;
+
+static int	my_slot;
+static int	db_first_slot;		/* this database's slots: [first, first + n) */
+static MemoryContext worker_cxt;
+static Delivery **inflight;		/* sent, in the engine's order */
+static int	n_inflight;
+static Delivery **held;			/* claimed, waiting for their host's cap */
+static int	n_held;
+static Delivery **done;			/* outcome known, not yet recorded */
+static HttpExchange **engine_xs;	/* inflight's exchanges, for the engine */
+static int64 *final_ids;		/* ids whose outcome a cycle made final */
+static int	n_done;
+static int	max_slots;
+static HTAB *host_counts;
+static TimestampTz next_due = 0;	/* 0: nothing queued for later */
+static bool more_work = true;	/* the queue may hold due requests */
+static TimestampTz next_retention = 0;
+static Oid	enqueue_fn = InvalidOid;
+static TupleDesc response_td = NULL;
+
+static SPIPlanPtr claim_plan, record_plan, cb_error_plan, due_plan, retention_plan;
+
+/* ------------------------------------------------------------------ */
+
+static HostCount *
+host_count(const char *host, bool create)
+{
+	bool		found;
+	HostCount  *h = hash_search(host_counts, host, create ? HASH_ENTER : HASH_FIND, &found);
+
+	if (h != NULL && !found)
+		h->n = 0;
+	return h;
+}
+
+/* Forget a delivery: its memory, and its place in its host's count. */
+static void
+delivery_free(Delivery *d)
+{
+	if (d->sent)
+	{
+		HostCount  *h = host_count(d->host, false);
+
+		if (h && --h->n <= 0)
+			hash_search(host_counts, d->host, HASH_REMOVE, NULL);
+	}
+	MemoryContextDelete(d->x.cxt);
+}
+
+/* Plans are prepared once per worker (and re-planned by SPI as needed). */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+	if (p == NULL)
+		elog(ERROR, "pg_http worker: could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(p);
+	return p;
+}
+
+static void
+prepare_plans(void)
+{
+	Oid			claim_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
+	Oid			record_types[11] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
+	Oid			cb_types[2] = {INT8OID, TEXTOID};
+	Oid			ret_types[1] = {TIMESTAMPTZOID};
+
+	if (claim_plan)
+		return;
+	claim_plan = prepare(
+		"UPDATE http.queue q SET state = 'sending', worker = $1, attempts = q.attempts + 1,"
+		" last_sent_at = pg_catalog.clock_timestamp(),"
+		" first_sent_at = coalesce(q.first_sent_at, pg_catalog.clock_timestamp())"
+		" WHERE q.id IN (SELECT id FROM http.queue"
+		"  WHERE state = 'queued' AND next_at <= pg_catalog.clock_timestamp()"
+		"    AND host <> ALL ($3) ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+		" RETURNING q.id, q.owner, q.request, q.host, q.attempts, q.max_attempts,"
+		"  q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key, q.callback::oid",
+		3, claim_types);
+	record_plan = prepare(
+		"UPDATE http.queue SET state = $2, status = $3, response_headers = $4,"
+		" response_body = $5, response_version = $6, error_code = $7, error = $8,"
+		" next_at = coalesce($9, next_at), finished_at = $10, worker = NULL"
+		" WHERE id = $1 AND worker = $11",
+		11, record_types);
+	cb_error_plan = prepare("UPDATE http.queue SET callback_error = $2 WHERE id = $1",
+							2, cb_types);
+	due_plan = prepare("SELECT min(next_at) FROM http.queue WHERE state = 'queued'", 0, NULL);
+	retention_plan = prepare(
+		"DELETE FROM http.queue WHERE id IN (SELECT id FROM http.queue"
+		" WHERE state IN ('delivered', 'failed') AND finished_at < $1 LIMIT 10000)",
+		1, ret_types);
+}
+
+/* ------------------------------------------------------------------ */
+/* Outcomes */
+
+/* Seconds of a Retry-After value (delta-seconds or HTTP-date), or -1. */
+static double
+retry_after_seconds(const char *v)
+{
+	char	   *end;
+	long		secs;
+	struct tm	tm;
+
+	if (v == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	secs = strtol(v, &end, 10);
+	if (end != v && (*end == '\0' || *end == ' ') && secs >= 0)
+		return (double) secs;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end != NULL)
+	{
+		double		d = difftime(timegm(&tm), time(NULL));
+
+		return d > 0 ? d : 0;
+	}
+	return -1;
+}
+
+/* Exponential backoff with jitter: half fixed, half random, capped. */
+static int64
+backoff_ms(const Delivery *d)
+{
+	double		ms = (double) d->backoff_ms * (double) ((int64) 1 << Min(Max(d->attempts - 1, 0), 30));
+
+	if (ms > d->backoff_max_ms)
+		ms = d->backoff_max_ms;
+	return (int64) (ms / 2 + pg_prng_double(&pg_global_prng_state) * ms / 2);
+}
+
+/* Is a failure worth another attempt (the network, not the request)? */
+static bool
+error_retryable(int sqlstate)
+{
+	int			cls = ERRCODE_TO_CATEGORY(sqlstate);
+
+	return cls == ERRCODE_CONNECTION_EXCEPTION ||
+		cls == ERRCODE_INSUFFICIENT_RESOURCES ||
+		sqlstate == ERRCODE_PROTOCOL_VIOLATION;
+}
+
+/* Decide what the attempt came to, and when to retry. */
+static Outcome
+judge(Delivery *d, int64 *delay_ms)
+{
+	HttpExchange *x = &d->x;
+	bool		retry;
+
+	*delay_ms = -1;
+	if (x->state == HTTP_X_DONE)
+	{
+		int			s = x->resp.status;
+
+		retry = s == 429 || s >= 500 || (d->retry_4xx && s >= 400);
+		if (!retry)
+			return s < 400 ? OUT_DELIVERED : OUT_FAILED;
+		if (d->attempts >= d->max_attempts)
+			return OUT_FAILED;
+		if (s == 429 || s == 503)
+		{
+			double		ra = retry_after_seconds(HttpHeaderGet(&x->resp.headers, "Retry-After"));
+
+			if (ra >= 0)
+				*delay_ms = (int64) (Min(ra, 86400.0) * 1000);
+		}
+		if (*delay_ms < 0)
+			*delay_ms = backoff_ms(d);
+		return OUT_RETRY;
+	}
+	if (error_retryable(x->err_code) && d->attempts < d->max_attempts)
+	{
+		*delay_ms = backoff_ms(d);
+		return OUT_RETRY;
+	}
+	return OUT_FAILED;
+}
+
+/* ------------------------------------------------------------------ */
+/* Callbacks */
+
+/*
+ * Call the request's callback f(id, response, error) as the role that
+ * queued it, in a subtransaction of the recording transaction: its effects
+ * commit with the outcome, and its failure is recorded, not fatal.
+ */
+static void
+run_callback(Delivery *d, HttpExchange *x, bool has_response, const char *error)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Oid			save_user;
+	int			save_sec;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(outer);
+	PG_TRY();
+	{
+		FmgrInfo	fl;
+		LOCAL_FCINFO(fc, 3);
+		HeapTupleHeader row = NULL;
+
+		if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(d->callback)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("callback function %u no longer exists", d->callback)));
+		SetUserIdAndSecContext(d->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+#if PG_VERSION_NUM >= 160000
+		if (object_aclcheck(ProcedureRelationId, d->callback, d->owner, ACL_EXECUTE) != ACLCHECK_OK)
+#else
+		if (pg_proc_aclcheck(d->callback, d->owner, ACL_EXECUTE) != ACLCHECK_OK)
+#endif
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(d->callback));
+		if (has_response)
+		{
+			if (response_td == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+
+				response_td = lookup_rowtype_tupdesc_copy(HttpResponseTypeOid(), -1);
+				BlessTupleDesc(response_td);
+				MemoryContextSwitchTo(old);
+			}
+			row = HttpResponseRow(x, response_td);
+		}
+		fmgr_info(d->callback, &fl);
+		InitFunctionCallInfoData(*fc, &fl, 3, InvalidOid, NULL, NULL);
+		fc->args[0].value = Int64GetDatum(d->id);
+		fc->args[0].isnull = false;
+		fc->args[1].value = PointerGetDatum(row);
+		fc->args[1].isnull = row == NULL;
+		fc->args[2].value = error ? CStringGetTextDatum(error) : (Datum) 0;
+		fc->args[2].isnull = error == NULL;
+		/* as SQL would: a STRICT callback is not called with a NULL */
+		if (!fl.fn_strict || (row != NULL && error != NULL))
+			(void) FunctionCallInvoke(fc);
+		SetUserIdAndSecContext(save_user, save_sec);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+		Datum		v[2];
+
+		SetUserIdAndSecContext(save_user, save_sec);
+		MemoryContextSwitchTo(outer);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer);
+		CurrentResourceOwner = owner;
+		ereport(LOG,
+				(errmsg("pg_http: callback of queued request " INT64_FORMAT " failed: %s",
+						d->id, e->message)));
+		v[0] = Int64GetDatum(d->id);
+		v[1] = CStringGetTextDatum(e->message);
+		if (SPI_execute_plan(cb_error_plan, v, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "pg_http worker: could not record a callback error");
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	CurrentResourceOwner = owner;
+}
+
+/* ------------------------------------------------------------------ */
+/* Recording */
+
+/* "message: detail" of a failure. */
+static char *
+error_text(const char *msg, const char *detail)
+{
+	return detail ? psprintf("%s: %s", msg, detail) : pstrdup(msg);
+}
+
+/*
+ * Write the outcome of one attempt to http.queue (and run the callback of
+ * a final one).  Returns true when the outcome is final.
+ */
+static bool
+record(Delivery *d)
+{
+	HttpExchange *x = &d->x;
+	Datum		v[11];
+	char		n[11];
+	int64		delay;
+	Outcome		out;
+	text	   *body = NULL;
+	int			err_code = 0;
+	char	   *error = NULL;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (x->state == HTTP_X_DONE)
+	{
+		body = HttpBodyToText(x);
+		if (body == NULL)
+		{
+			/* delivered all the same: the body just cannot be text */
+			err_code = x->err_code;
+			error = error_text(x->err_msg, x->err_detail);
+			x->state = HTTP_X_DONE;
+		}
+	}
+	else
+	{
+		err_code = x->err_code;
+		error = error_text(x->err_msg ? x->err_msg : "request failed", x->err_detail);
+	}
+	out = judge(d, &delay);
+
+	memset(n, ' ', sizeof(n));
+	v[0] = Int64GetDatum(d->id);
+	v[1] = CStringGetTextDatum(out == OUT_DELIVERED ? "delivered" :
+							   out == OUT_FAILED ? "failed" : "queued");
+	if (x->state == HTTP_X_DONE)
+	{
+		v[2] = Int32GetDatum(x->resp.status);
+		v[3] = JsonbPGetDatum(HttpHeadersToJsonb(&x->resp.headers));
+		v[4] = PointerGetDatum(body);
+		n[4] = body ? ' ' : 'n';
+		v[5] = CStringGetTextDatum(x->resp.version == 20 ? "2" :
+								   x->resp.version == 10 ? "1.0" : "1.1");
+	}
+	else
+		n[2] = n[3] = n[4] = n[5] = 'n';
+	if (error)
+	{
+		v[6] = CStringGetTextDatum(unpack_sql_state(err_code));
+		v[7] = CStringGetTextDatum(error);
+	}
+	else
+		n[6] = n[7] = 'n';
+	if (out == OUT_RETRY)
+	{
+		TimestampTz at = TimestampTzPlusMilliseconds(now, delay);
+
+		v[8] = TimestampTzGetDatum(at);
+		n[9] = 'n';
+		if (next_due == 0 || at < next_due)
+			next_due = at;
+	}
+	else
+	{
+		n[8] = 'n';
+		v[9] = TimestampTzGetDatum(now);
+	}
+	v[10] = Int32GetDatum(my_slot);
+	if (SPI_execute_plan(record_plan, v, n, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "pg_http worker: could not record the outcome of request " INT64_FORMAT, d->id);
+	if (SPI_processed != 1)
+		ereport(LOG,
+				(errmsg("pg_http worker: request " INT64_FORMAT " was no longer this worker's to record", d->id)));
+	else if (out != OUT_RETRY && OidIsValid(d->callback))
+		run_callback(d, x, x->state == HTTP_X_DONE && body != NULL, error);
+	return out != OUT_RETRY;
+}
+
+/* ------------------------------------------------------------------ */
+/* Claiming */
+
+/* The oid of http.enqueue(jsonb): who may still queue may still send. */
+static Oid
+enqueue_function(void)
+{
+	Oid			argtypes[1] = {JSONBOID};
+
+	return LookupFuncName(list_make2(makeString("http"), makeString("enqueue")),
+						  1, argtypes, false);
+}
+
+/*
+ * Turn a claimed row into a request, checked now as the role that queued
+ * it.  A request that no longer passes is failed without being sent.
+ */
+static bool
+build_request(Delivery *d, Jsonb *doc, const char *idempotency_key)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Oid			save_user;
+	int			save_sec;
+	volatile bool ok = false;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		HttpOptions base;
+		HttpRequest *req;
+		AclResult	acl;
+
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(d->owner)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("the role that queued the request (oid %u) no longer exists", d->owner)));
+		SetUserIdAndSecContext(d->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+#if PG_VERSION_NUM >= 160000
+		acl = object_aclcheck(ProcedureRelationId, enqueue_fn, d->owner, ACL_EXECUTE);
+#else
+		acl = pg_proc_aclcheck(enqueue_fn, d->owner, ACL_EXECUTE);
+#endif
+		if (acl != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("role \"%s\" may no longer queue HTTP requests",
+							GetUserNameFromId(d->owner, false)),
+					 errdetail("It lost EXECUTE on http.enqueue(jsonb) after queuing the request.")));
+
+		MemoryContextSwitchTo(d->x.cxt);
+		HttpOptionsDefault(&base);
+		req = HttpRequestFromQueuedDocument(doc, &base, true);
+		HttpPolicyCheckRequest(req);
+		HttpPolicyDetachAcl(req);
+		if (idempotency_key && HttpHeaderGet(&req->headers, "Idempotency-Key") == NULL)
+			HttpHeaderAdd(&req->headers, "Idempotency-Key", strlen("Idempotency-Key"),
+						  idempotency_key, strlen(idempotency_key));
+		d->x.req = req;
+		d->x.state = HTTP_X_PENDING;
+		SetUserIdAndSecContext(save_user, save_sec);
+		ReleaseCurrentSubTransaction();
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		SetUserIdAndSecContext(save_user, save_sec);
+		MemoryContextSwitchTo(d->x.cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		d->x.state = HTTP_X_FAILED;
+		d->x.err_code = e->sqlerrcode;
+		d->x.err_msg = e->message;
+		d->x.err_detail = e->detail;
+		d->x.err_hint = e->hint;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/* Hosts this worker already sends its share to (claim none for them). */
+static Datum
+saturated_hosts(void)
+{
+	HASH_SEQ_STATUS seq;
+	HostCount  *h;
+	Datum	   *items = palloc(sizeof(Datum) * (hash_get_num_entries(host_counts) + 1));
+	int			n = 0;
+
+	hash_seq_init(&seq, host_counts);
+	while ((h = hash_seq_search(&seq)) != NULL)
+		if (h->n >= http_worker_host_concurrency)
+			items[n++] = CStringGetTextDatum(h->host);
+	return PointerGetDatum(construct_array(items, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Claim up to nfree due requests; returns how many rows came back. */
+static int
+claim(int nfree)
+{
+	Datum		args[3];
+	SPITupleTable *tt;
+	uint64		rows;
+
+	args[0] = Int32GetDatum(my_slot);
+	args[1] = Int32GetDatum(nfree);
+	args[2] = saturated_hosts();
+	if (SPI_execute_plan(claim_plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "pg_http worker: could not claim queued requests");
+	tt = SPI_tuptable;
+	rows = SPI_processed;
+	if (rows > 0)
+		enqueue_fn = enqueue_function();
+
+	for (uint64 r = 0; r < rows; r++)
+	{
+		HeapTuple	tup = tt->vals[r];
+		TupleDesc	td = tt->tupdesc;
+		bool		isnull;
+		MemoryContext cxt = AllocSetContextCreate(worker_cxt, "pg_http delivery",
+												  ALLOCSET_DEFAULT_SIZES);
+		Delivery   *d = MemoryContextAllocZero(cxt, sizeof(Delivery));
+		Datum		idem;
+		char	   *key = NULL;
+		Jsonb	   *doc;
+		MemoryContext old;
+
+		d->x.cxt = cxt;
+		d->id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+		d->owner = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull));
+		strlcpy(d->host, TextDatumGetCString(SPI_getbinval(tup, td, 4, &isnull)), sizeof(d->host));
+		d->attempts = DatumGetInt32(SPI_getbinval(tup, td, 5, &isnull));
+		d->max_attempts = DatumGetInt32(SPI_getbinval(tup, td, 6, &isnull));
+		d->backoff_ms = DatumGetInt32(SPI_getbinval(tup, td, 7, &isnull));
+		d->backoff_max_ms = DatumGetInt32(SPI_getbinval(tup, td, 8, &isnull));
+		d->retry_4xx = DatumGetBool(SPI_getbinval(tup, td, 9, &isnull));
+		idem = SPI_getbinval(tup, td, 10, &isnull);
+		old = MemoryContextSwitchTo(cxt);
+		if (!isnull)
+			key = TextDatumGetCString(idem);
+		doc = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 3, &isnull));
+		MemoryContextSwitchTo(old);
+		d->callback = DatumGetObjectId(SPI_getbinval(tup, td, 11, &isnull));
+		if (isnull)
+			d->callback = InvalidOid;
+
+		if (build_request(d, doc, key))
+			held[n_held++] = d;
+		else
+			done[n_done++] = d;
+	}
+	return (int) rows;
+}
+
+/* Move claimed requests into the engine as their hosts' caps allow. */
+static void
+promote_held(void)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < n_held; i++)
+	{
+		Delivery   *d = held[i];
+		HostCount  *h = host_count(d->host, true);
+
+		if (h->n >= http_worker_host_concurrency || n_inflight >= http_worker_max_inflight)
+		{
+			held[kept++] = d;
+			continue;
+		}
+		h->n++;
+		d->sent = true;
+		inflight[n_inflight++] = d;
+	}
+	n_held = kept;
+}
+
+/* Move finished exchanges from inflight to done, keeping the order. */
+static int
+collect_finished(void)
+{
+	int			kept = 0;
+	int			found = 0;
+
+	for (int i = 0; i < n_inflight; i++)
+	{
+		Delivery   *d = inflight[i];
+
+		if ((d->x.state == HTTP_X_DONE || d->x.state == HTTP_X_FAILED) && d->x.released)
+		{
+			HostCount  *h = host_count(d->host, false);
+
+			if (h && --h->n <= 0)
+				hash_search(host_counts, d->host, HASH_REMOVE, NULL);
+			d->sent = false;
+			done[n_done++] = d;
+			found++;
+		}
+		else
+			inflight[kept++] = d;
+	}
+	n_inflight = kept;
+	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop */
+
+/*
+ * One transaction: record what finished, delete old outcomes, claim what is
+ * due.  Awaiting backends learn of the outcomes once it has committed.
+ */
+static void
+cycle(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		retention = my_slot == db_first_slot && http_queue_retention_s > 0 &&
+		now >= next_retention;
+	bool		due = next_due != 0 && now >= next_due;
+	int			nfree = http_worker_max_inflight - n_inflight - n_held;
+	int			n_final = 0;
+	int			n_recorded = n_done;	/* claim() may add refused ones */
+
+	if (n_done == 0 && !retention && !((more_work || due) && nfree > 0))
+		return;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "pg_http: recording and claiming queued requests");
+	prepare_plans();
+	response_td = NULL;
+
+	for (int i = 0; i < n_recorded; i++)
+		if (record(done[i]))
+			final_ids[n_final++] = done[i]->id;
+
+	if (retention)
+	{
+		Datum		cutoff = TimestampTzGetDatum(now - (TimestampTz) http_queue_retention_s * USECS_PER_SEC);
+
+		if (SPI_execute_plan(retention_plan, &cutoff, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "pg_http worker: could not delete old outcomes");
+		/* a full batch: there may be more to delete soon */
+		next_retention = TimestampTzPlusMilliseconds(now, SPI_processed >= 10000 ? 1000 : 60000);
+	}
+
+	if ((more_work || due) && nfree > 0)
+	{
+		bool		isnull;
+		Datum		min_at;
+
+		more_work = claim(nfree) >= nfree;
+		/* not read-only: it must see this transaction's retries */
+		if (SPI_execute_plan(due_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "pg_http worker: could not read http.queue");
+		min_at = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		next_due = isnull ? 0 : DatumGetTimestampTz(min_at);
+	}
+
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	for (int i = 0; i < n_recorded; i++)
+		delivery_free(done[i]);
+	n_done -= n_recorded;
+	memmove(done, done + n_recorded, sizeof(Delivery *) * n_done);
+	HttpQueueNotifyAwaiters(final_ids, n_final);
+}
+
+/*
+ * Put back in the queue what this slot's previous worker was sending when
+ * it died: it may or may not have reached the server.  The database's first
+ * worker also takes back rows of slots that no longer exist.
+ */
+static void
+recover(void)
+{
+	Datum		args[3];
+	Oid			types[3] = {INT4OID, INT4OID, INT4OID};
+	int			ret;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "pg_http: recovering interrupted deliveries");
+	args[0] = Int32GetDatum(my_slot);
+	args[1] = Int32GetDatum(db_first_slot);
+	args[2] = Int32GetDatum(db_first_slot + http_workers);
+	ret = SPI_execute_with_args(
+		"UPDATE http.queue SET state = 'queued', worker = NULL, possible_duplicate = true,"
+		" next_at = pg_catalog.clock_timestamp()"
+		" WHERE state = 'sending' AND (worker = $1 OR ($1 = $2 AND (worker < $2 OR worker >= $3)))",
+		3, types, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "pg_http worker: could not recover interrupted deliveries");
+	if (SPI_processed > 0)
+		ereport(LOG,
+				(errmsg("pg_http worker: %llu interrupted deliveries queued again as possible duplicates",
+						(unsigned long long) SPI_processed)));
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Wait until CREATE EXTENSION pg_http has run in this database. */
+static void
+wait_for_extension(void)
+{
+	for (;;)
+	{
+		bool		ready;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		StartTransactionCommand();
+		{
+			Oid			nsp = get_namespace_oid("http", true);
+
+			ready = OidIsValid(nsp) && OidIsValid(get_relname_relid("queue", nsp));
+		}
+		CommitTransactionCommand();
+		if (ready)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 5000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+static void
+clear_slot(int code, Datum arg)
+{
+	SpinLockAcquire(&HttpQueue->mutex);
+	HttpQueue->slots[my_slot].dboid = InvalidOid;
+	HttpQueue->slots[my_slot].pid = 0;
+	HttpQueue->slots[my_slot].latch = NULL;
+	SpinLockRelease(&HttpQueue->mutex);
+}
+
+/* Entry point of a delivery worker (bgw_main_arg: its slot). */
+void
+pg_http_worker_main(Datum arg)
+{
+	HASHCTL		hctl;
+	char		n[16];
+
+	my_slot = DatumGetInt32(arg);
+	db_first_slot = my_slot - my_slot % Max(http_workers, 1);
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra, NULL, 0);
+	pgstat_report_appname("pg_http worker");
+
+	if (HttpQueue == NULL || my_slot < 0 || my_slot >= HttpQueue->nslots)
+		elog(FATAL, "pg_http worker: no shared state for slot %d", my_slot);
+	SpinLockAcquire(&HttpQueue->mutex);
+	HttpQueue->slots[my_slot].dboid = MyDatabaseId;
+	HttpQueue->slots[my_slot].pid = MyProcPid;
+	HttpQueue->slots[my_slot].latch = MyLatch;
+	SpinLockRelease(&HttpQueue->mutex);
+	on_shmem_exit(clear_slot, (Datum) 0);
+
+	/* the worker's own engine limits follow its settings */
+	snprintf(n, sizeof(n), "%d", http_worker_max_inflight);
+	SetConfigOption("pg_http.max_concurrency", n, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("pg_http.pool_size", n, PGC_SUSET, PGC_S_OVERRIDE);
+
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_http worker", ALLOCSET_DEFAULT_SIZES);
+	max_slots = 256;
+	inflight = MemoryContextAlloc(worker_cxt, sizeof(Delivery *) * max_slots);
+	held = MemoryContextAlloc(worker_cxt, sizeof(Delivery *) * max_slots);
+	done = MemoryContextAlloc(worker_cxt, sizeof(Delivery *) * max_slots * 2);
+	engine_xs = MemoryContextAlloc(worker_cxt, sizeof(HttpExchange *) * max_slots);
+	final_ids = MemoryContextAlloc(worker_cxt, sizeof(int64) * max_slots * 2);
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = sizeof(((HostCount *) 0)->host);
+	hctl.entrysize = sizeof(HostCount);
+	hctl.hcxt = worker_cxt;
+	host_counts = hash_create("pg_http worker hosts", 64, &hctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	wait_for_extension();
+	recover();
+	ereport(LOG, (errmsg("pg_http worker %d started for database \"%s\"",
+						 my_slot - db_first_slot, MyBgworkerEntry->bgw_extra)));
+
+	for (;;)
+	{
+		long		max_ms = -1;
+		bool		woken = false;
+		TimestampTz now;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			snprintf(n, sizeof(n), "%d", http_worker_max_inflight);
+			SetConfigOption("pg_http.max_concurrency", n, PGC_SUSET, PGC_S_OVERRIDE);
+			SetConfigOption("pg_http.pool_size", n, PGC_SUSET, PGC_S_OVERRIDE);
+		}
+
+		cycle();
+		promote_held();
+
+		/* sleep until something finishes, a commit wakes us, or work falls due */
+		now = GetCurrentTimestamp();
+		if (n_done > 0 || (more_work && n_inflight + n_held < http_worker_max_inflight))
+			max_ms = 0;
+		else
+		{
+			TimestampTz until = next_due;
+
+			if (until != 0 && until <= now)
+				until = now + 1000 * 1000;	/* due but blocked by caps or locks */
+			if (my_slot == db_first_slot && http_queue_retention_s > 0 &&
+				(until == 0 || next_retention < until))
+				until = next_retention;
+			if (until != 0)
+			{
+				long		secs;
+				int			usecs;
+
+				TimestampDifference(now, until, &secs, &usecs);
+				max_ms = secs * 1000 + (usecs + 999) / 1000;
+			}
+		}
+
+		for (int i = 0; i < n_inflight; i++)
+			engine_xs[i] = &inflight[i]->x;
+		(void) HttpEngineStep(engine_xs, n_inflight, max_ms, &woken);
+		if (woken)
+			more_work = true;
+		if (collect_finished() > 0)
+			more_work = true;	/* room for more, and perhaps for a capped host */
+	}
+}

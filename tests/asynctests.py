@@ -1,0 +1,535 @@
+"""The outbox suite: http.enqueue(), the delivery workers, http.await().
+
+It needs a server with pg_http in shared_preload_libraries, and it kills
+that server, so it runs its own cluster next to the main one (same build,
+same mock server).  Every wait is bounded; the mock server's per-path
+counters (/__stats) prove what reached the wire.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+
+DB = "pg_http_async"
+
+
+class SqlError(Exception):
+    def __init__(self, sqlstate, message):
+        super().__init__("%s: %s" % (sqlstate, message))
+        self.sqlstate = sqlstate
+
+
+class AsyncCluster:
+    """A cluster that preloads pg_http, with one delivery worker for DB."""
+
+    def __init__(self, env, free_port):
+        self.env = env
+        self.data = os.path.join(env.work, "async-data")
+        self.port = free_port()
+        self.log = os.path.join(env.work, "async-postgres.log")
+        self.started = False
+
+    def start(self, first=False):
+        env = self.env
+        if first:
+            subprocess.run(env.pg_cmd([os.path.join(env.bindir, "initdb"), "-D", self.data,
+                                       "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                       "--locale=C", "--no-sync"]),
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+                f.write("""
+listen_addresses = ''
+unix_socket_directories = '{work}'
+port = {port}
+fsync = off
+max_connections = 20
+shared_buffers = 32MB
+log_line_prefix = '%m [%p] '
+shared_preload_libraries = 'pg_http'
+pg_http.worker_databases = '{db}'
+pg_http.allowed_hosts = '127.0.0.1'
+restart_after_crash = on
+""".format(work=env.work, port=self.port, db=DB))
+        # after a kill -9 the old children may hold shared memory a moment
+        deadline = time.time() + 60
+        while True:
+            r = subprocess.run(env.pg_cmd([os.path.join(env.bindir, "pg_ctl"), "-D", self.data,
+                                           "-w", "-t", "60", "-l", self.log, "start"]),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if r.returncode == 0:
+                break
+            if time.time() > deadline:
+                raise RuntimeError("async cluster did not start: " + r.stderr.strip())
+            time.sleep(0.5)
+        self.started = True
+
+    def stop(self):
+        if self.started:
+            subprocess.run(self.env.pg_cmd([os.path.join(self.env.bindir, "pg_ctl"), "-D",
+                                            self.data, "-m", "fast", "-w", "stop"]),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.started = False
+
+    def postmaster_pid(self):
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def kill9_postmaster(self):
+        """kill -9 the postmaster (ours: its pid file is in our data dir) and
+        wait for it and its children to go."""
+        pid = self.postmaster_pid()
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                  text=True).stdout.split()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 30
+        for p in [pid] + [int(c) for c in children]:
+            while time.time() < deadline:
+                try:
+                    os.kill(p, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+        self.started = False
+
+    def psql(self, sql, user="postgres", db=DB, timeout=120):
+        env = self.env
+        r = subprocess.run([os.path.join(env.bindir, "psql"), "-X", "-q", "-A", "-t",
+                            "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
+                            "-h", env.work, "-p", str(self.port), "-U", user, "-d", db],
+                           input=sql, text=True, capture_output=True, timeout=timeout)
+        if r.returncode != 0:
+            err = r.stderr.strip()
+            state = ""
+            for line in err.splitlines():
+                if line.startswith("ERROR:"):
+                    state = line.split()[1].rstrip(":")
+                    break
+            raise SqlError(state, err)
+        return r.stdout.strip()
+
+    def row(self, sql, **kw):
+        out = self.psql(sql, **kw)
+        return out.split("|") if out else []
+
+
+def mock_get(env, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (env.mock_port, path),
+                                timeout=10) as r:
+        return r.read()
+
+
+def mock_counts(env):
+    return json.loads(mock_get(env, "/__stats"))["requests"]
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def expect_error(fn, sqlstate, what):
+    try:
+        fn()
+    except SqlError as e:
+        expect(e.sqlstate == sqlstate, "%s: expected SQLSTATE %s, got %s" % (what, sqlstate, e))
+        return str(e)
+    raise AssertionError("%s: expected SQLSTATE %s, got no error" % (what, sqlstate))
+
+
+def wait_for(fn, what, timeout=60.0, step=0.05):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(step)
+
+
+class Suite:
+    def __init__(self, env, pg):
+        self.env = env
+        self.pg = pg
+        self.mock = "http://127.0.0.1:%d" % env.mock_port
+
+    def enqueue(self, path, user="postgres", options=None, method="GET", body=None,
+                headers=None):
+        return int(self.pg.psql(
+            "SELECT http.enqueue(%s, %s, %s, %s, %s);" % (
+                lit(method), lit(self.mock + path), lit(body),
+                lit(json.dumps(headers)) + "::jsonb" if headers else "NULL",
+                lit(json.dumps(options)) + "::jsonb" if options else "NULL"),
+            user=user))
+
+    def await_row(self, id, user="postgres", timeout_ms=30000):
+        out = self.pg.psql(
+            "SELECT json_build_object('state', state, 'status', status, 'attempts', attempts,"
+            " 'error_code', error_code, 'error', error, 'body', body, 'callback_error',"
+            " callback_error, 'possible_duplicate', possible_duplicate,"
+            " 'wait_s', extract(epoch FROM finished_at - first_sent_at),"
+            " 'queued_s', extract(epoch FROM first_sent_at - created_at))"
+            " FROM http.await(%d, %d);" % (id, timeout_ms), user=user)
+        return json.loads(out)
+
+    # -- the tests -----------------------------------------------------------
+
+    def test_commit_sends(self):
+        mock_get(self.env, "/__reset")
+        id = self.enqueue("/sink/commit-1")
+        r = self.await_row(id)
+        expect(r["state"] == "delivered" and r["status"] == 200, "delivered 200: %r" % r)
+        expect(r["body"] == "ok commit-1", "response body recorded: %r" % r)
+        expect(mock_counts(self.env).get("/sink/commit-1") == 1, "the server saw it once")
+        return "id %d delivered in %.1f ms after commit" % (id, 1000 * (r["queued_s"] or 0))
+
+    def test_rollback_and_savepoint(self):
+        mock_get(self.env, "/__reset")
+        self.pg.psql("BEGIN; SELECT http.enqueue('GET', '%s/sink/rolled-back'); ROLLBACK;"
+                     % self.mock)
+        out = self.pg.psql(
+            "BEGIN;"
+            "SELECT http.enqueue('GET', '%s/sink/kept');"
+            "SAVEPOINT s;"
+            "SELECT http.enqueue('GET', '%s/sink/dropped');"
+            "ROLLBACK TO SAVEPOINT s;"
+            "COMMIT;"
+            "SELECT id FROM http.queue WHERE request->>'url' LIKE '%%/sink/kept';"
+            % (self.mock, self.mock))
+        kept = int(out.splitlines()[-1])
+        expect(self.await_row(kept)["state"] == "delivered", "the kept request was delivered")
+        # a later request, delivered too, shows the worker has moved on
+        later = self.enqueue("/sink/later")
+        expect(self.await_row(later)["state"] == "delivered", "the later request was delivered")
+        c = mock_counts(self.env)
+        expect(c.get("/sink/kept") == 1, "kept sent once: %r" % c)
+        expect("/sink/rolled-back" not in c, "a rolled-back transaction sends nothing: %r" % c)
+        expect("/sink/dropped" not in c, "a rolled-back savepoint sends nothing: %r" % c)
+        n = self.pg.psql("SELECT count(*) FROM http.queue WHERE request->>'url' LIKE '%/sink/rolled-back'"
+                         " OR request->>'url' LIKE '%/sink/dropped';")
+        expect(n == "0", "no queue rows for rolled-back requests")
+
+    def test_retries_with_backoff(self):
+        mock_get(self.env, "/__reset")
+        id = self.enqueue("/flaky/a?fail=2&status=503",
+                          options={"max_attempts": 5, "backoff_ms": 100})
+        r = self.await_row(id)
+        expect(r["state"] == "delivered" and r["attempts"] == 3,
+               "two 503s then 200 in three attempts: %r" % r)
+        expect(mock_counts(self.env).get("/flaky/a") == 3, "the server saw three attempts")
+        # exponential: about 100 ms then 200 ms, each half fixed half random
+        expect(r["wait_s"] >= 0.15, "backoff waited between attempts: %r" % r)
+        return "3 attempts over %.2f s" % r["wait_s"]
+
+    def test_retry_after_honoured(self):
+        mock_get(self.env, "/__reset")
+        id = self.enqueue("/flaky/b?fail=1&status=429&retry_after=2",
+                          options={"max_attempts": 3, "backoff_ms": 10})
+        r = self.await_row(id)
+        expect(r["state"] == "delivered" and r["attempts"] == 2, "429 then 200: %r" % r)
+        expect(r["wait_s"] >= 1.9, "waited the 2 s Retry-After asked for, not the 10 ms backoff: %r" % r)
+        return "second attempt %.2f s after the first" % r["wait_s"]
+
+    def test_exhausted_attempts_fail(self):
+        mock_get(self.env, "/__reset")
+        id = self.enqueue("/status/500", options={"max_attempts": 3, "backoff_ms": 20})
+        r = self.await_row(id)
+        expect(r["state"] == "failed" and r["status"] == 500 and r["attempts"] == 3,
+               "three 500s end as failed: %r" % r)
+        expect(mock_counts(self.env).get("/status/500") == 3, "exactly three attempts sent")
+
+    def test_4xx_not_retried_unless_asked(self):
+        mock_get(self.env, "/__reset")
+        a = self.enqueue("/status/404", options={"max_attempts": 3, "backoff_ms": 20})
+        ra = self.await_row(a)
+        expect(ra["state"] == "failed" and ra["attempts"] == 1, "404 is final: %r" % ra)
+        b = self.enqueue("/status/418", options={"max_attempts": 2, "backoff_ms": 20,
+                                                 "retry_4xx": True})
+        rb = self.await_row(b)
+        expect(rb["state"] == "failed" and rb["attempts"] == 2, "retry_4xx retries 418: %r" % rb)
+        c = mock_counts(self.env)
+        expect(c.get("/status/404") == 1 and c.get("/status/418") == 2, "server counts: %r" % c)
+
+    def test_connection_errors_retried(self):
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()       # nothing listens there now
+        id = int(self.pg.psql(
+            "SELECT http.enqueue('GET', 'http://127.0.0.1:%d/', NULL, NULL,"
+            " '{\"max_attempts\": 2, \"backoff_ms\": 20}');" % port))
+        r = self.await_row(id)
+        expect(r["state"] == "failed" and r["attempts"] == 2 and r["status"] is None,
+               "refused twice, then failed: %r" % r)
+        expect(r["error_code"].startswith("08"), "a connection error code: %r" % r)
+        return r["error"]
+
+    def test_not_before_and_delay(self):
+        id = self.enqueue("/sink/later-1", options={"delay_ms": 1000})
+        r = self.await_row(id)
+        expect(r["state"] == "delivered" and r["queued_s"] >= 0.95,
+               "not sent before its delay: %r" % r)
+        # await returns the row as it is when its timeout passes
+        id2 = int(self.pg.psql("SELECT http.enqueue('GET', '%s/sink/far', NULL, NULL,"
+                               " jsonb_build_object('not_before', now() + interval '1 hour'));"
+                               % self.mock))
+        r2 = self.await_row(id2, timeout_ms=200)
+        expect(r2["state"] == "queued" and r2["attempts"] == 0, "still queued: %r" % r2)
+        self.pg.psql("DELETE FROM http.queue WHERE id = %d;" % id2)
+
+    def test_idempotency_key(self):
+        id = self.enqueue("/echo", method="POST", body='{"a":1}',
+                          options={"idempotency_key": "order-42"})
+        r = self.await_row(id)
+        doc = json.loads(r["body"])
+        expect(["Idempotency-Key", "order-42"] in doc["headers"], "header sent: %r" % doc)
+        expect(doc.get("body") == '{"a":1}', "body sent: %r" % doc)
+
+    def test_callback_once_per_delivery(self):
+        self.pg.psql("""
+CREATE TABLE IF NOT EXISTS cb_log (id bigint, status int, error text, by_role text);
+TRUNCATE cb_log;
+CREATE OR REPLACE FUNCTION record_result(id bigint, r http.response, err text)
+RETURNS void LANGUAGE sql AS $$ INSERT INTO cb_log VALUES (id, r.status, err, current_user) $$;
+CREATE OR REPLACE FUNCTION broken_callback(id bigint, r http.response, err text)
+RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'callback says no'; END $$;
+""")
+        mock_get(self.env, "/__reset")
+        ids = [self.enqueue("/sink/cb-%d" % i, options={"callback": "record_result"})
+               for i in range(5)]
+        flaky = self.enqueue("/flaky/cb?fail=1&status=503",
+                             options={"callback": "record_result", "backoff_ms": 20})
+        failed = self.enqueue("/status/500", options={"callback": "record_result",
+                                                      "max_attempts": 1})
+        broken = self.enqueue("/sink/cb-broken", options={"callback": "broken_callback"})
+        for id in ids + [flaky, failed]:
+            self.await_row(id)
+        rb = self.await_row(broken)
+        expect(rb["state"] == "delivered" and "callback says no" in (rb["callback_error"] or ""),
+               "a failing callback is recorded, the delivery stands: %r" % rb)
+        rows = self.pg.psql("SELECT id, status, coalesce(error, '') FROM cb_log ORDER BY id;")
+        got = [l.split("|") for l in rows.splitlines()]
+        want = [[str(i), "200", ""] for i in ids + [flaky]] + [[str(failed), "500", ""]]
+        expect(got == sorted(want, key=lambda r: int(r[0])),
+               "one call per final outcome (the retried one once): %r" % got)
+
+    def test_await(self):
+        id = self.enqueue("/sink/slow?ms=300")
+        t0 = time.time()
+        r = self.await_row(id)
+        expect(r["state"] == "delivered", "awaited until delivered: %r" % r)
+        expect_error(lambda: self.pg.psql("SELECT * FROM http.await(-5, 100);"), "P0002",
+                     "an unknown id")
+        expect_error(lambda: self.pg.psql(
+            "BEGIN; SELECT http.await(http.enqueue('GET', '%s/sink/x'), 100); COMMIT;" % self.mock),
+            "55000", "awaiting a request of the same transaction")
+        expect_error(lambda: self.pg.psql(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT http.await(%d, 100); COMMIT;" % id),
+            "25000", "awaiting in REPEATABLE READ")
+        # cancellable: statement_timeout ends a long await with 57014
+        id2 = int(self.pg.psql("SELECT http.enqueue('GET', '%s/sink/far2', NULL, NULL,"
+                               " jsonb_build_object('delay_ms', 3600000));" % self.mock))
+        t0 = time.time()
+        expect_error(lambda: self.pg.psql("SET statement_timeout = 200;"
+                                          " SELECT http.await(%d, 60000);" % id2),
+                     "57014", "statement_timeout during await")
+        expect(time.time() - t0 < 10, "the cancel ended the await")
+        self.pg.psql("DELETE FROM http.queue WHERE id = %d;" % id2)
+
+    def test_validation(self):
+        expect_error(lambda: self.pg.psql("SELECT http.get('%s/sink/v', NULL,"
+                                          " '{\"max_attempts\": 2}');" % self.mock),
+                     "22023", "a queue option on a synchronous call")
+        expect_error(lambda: self.pg.psql("SELECT http.enqueue('GET', '%s/sink/v', NULL, NULL,"
+                                          " '{\"callback\": \"no_such_fn\"}');" % self.mock),
+                     "42883", "an unknown callback")
+        expect_error(lambda: self.pg.psql("SELECT http.enqueue('GET', 'ftp://x/');"),
+                     "22023", "an unsupported scheme")
+        expect_error(lambda: self.pg.psql("SELECT http.enqueue('GET', 'http://10.1.2.3/');"),
+                     "42501", "a host the policy refuses, at enqueue time")
+        expect_error(lambda: self.pg.psql("SELECT http.enqueue('GET', '%s/', NULL, NULL,"
+                                          " '{\"max_attempts\": 0}');" % self.mock),
+                     "22023", "max_attempts out of range")
+        n = self.pg.psql("SELECT count(*) FROM http.queue WHERE request->>'url' LIKE '%/sink/v'"
+                         " OR request->>'url' LIKE 'ftp:%';")
+        expect(n == "0", "nothing queued by failed calls")
+
+    def test_roles_and_row_security(self):
+        self.pg.psql("""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice') THEN CREATE ROLE alice LOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bob') THEN CREATE ROLE bob LOGIN; END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.enqueue(text, text, text, jsonb, jsonb),
+  http.await(bigint, integer) TO alice;
+GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
+""")
+        expect_error(lambda: self.enqueue("/sink/bob", user="bob"), "42501",
+                     "a role without EXECUTE cannot queue")
+        id = self.enqueue("/sink/alice", user="alice")
+        r = self.await_row(id, user="alice")
+        expect(r["state"] == "delivered", "alice's request delivered: %r" % r)
+        expect(self.pg.psql("SELECT count(*) FROM http.results WHERE id = %d;" % id,
+                            user="bob") == "0", "bob cannot see alice's result")
+        expect(self.pg.psql("SELECT owner FROM http.results WHERE id = %d;" % id,
+                            user="alice") == "alice", "alice sees her own")
+        expect_error(lambda: self.await_row(id, user="bob"), "P0002", "bob cannot await it")
+        expect_error(lambda: self.pg.psql("UPDATE http.queue SET state = 'queued';", user="alice"),
+                     "42501", "roles cannot write the queue")
+
+    def test_policy_rechecked_at_send(self):
+        mock_get(self.env, "/__reset")
+        port = self.env.mock_port
+        self.pg.psql("SELECT http.acl_grant('alice', '127.0.0.1', '%d');" % port)
+        try:
+            ok = self.enqueue("/sink/acl-ok", user="alice")
+            expect(self.await_row(ok, user="alice")["state"] == "delivered",
+                   "sent while the ACL allows it")
+            # queued while allowed, sent after the grant is gone
+            id = self.enqueue("/sink/acl-revoked", user="alice", options={"delay_ms": 1500})
+            self.pg.psql("SELECT http.acl_revoke('alice', '127.0.0.1', '%d');" % port)
+            self.pg.psql("SELECT http.acl_grant('bob', '127.0.0.1', '%d');" % port)
+            r = self.await_row(id, user="alice")
+            expect(r["state"] == "failed" and r["error_code"] == "42501" and r["attempts"] == 1,
+                   "refused at send time: %r" % r)
+            # and a role that lost EXECUTE on http.enqueue
+            self.pg.psql("SELECT http.acl_grant('alice', '127.0.0.1', '%d');" % port)
+            id2 = self.enqueue("/sink/acl-noexec", user="alice", options={"delay_ms": 1000})
+            self.pg.psql("REVOKE EXECUTE ON FUNCTION http.enqueue(jsonb) FROM alice;")
+            r2 = self.await_row(id2, user="alice")
+            expect(r2["state"] == "failed" and r2["error_code"] == "42501",
+                   "refused once EXECUTE is revoked: %r" % r2)
+            c = mock_counts(self.env)
+            expect("/sink/acl-revoked" not in c and "/sink/acl-noexec" not in c,
+                   "refused requests never reached the server: %r" % c)
+            return r["error"]
+        finally:
+            self.pg.psql("GRANT EXECUTE ON FUNCTION http.enqueue(jsonb) TO alice;"
+                         "DELETE FROM http.acl;")
+
+    def test_queue_stats(self):
+        out = self.pg.psql("SELECT queued, delivered, failed FROM http.queue_stats WHERE host IS NULL;")
+        q, d, f = [int(x) for x in out.split("|")]
+        n = self.pg.psql("SELECT count(*) FILTER (WHERE state = 'delivered'),"
+                         " count(*) FILTER (WHERE state = 'failed') FROM http.queue;")
+        expect("%d|%d" % (d, f) == n, "totals agree with the table: %s vs %s" % (out, n))
+        per = self.pg.psql("SELECT delivered FROM http.queue_stats WHERE host = '127.0.0.1:%d';"
+                           % self.env.mock_port)
+        expect(int(per) > 0, "per-host row for the mock server")
+
+    def test_crash_loses_nothing(self):
+        """kill -9 the postmaster while 5,000 requests are being delivered."""
+        mock_get(self.env, "/__reset")
+        n = 5000
+        self.pg.psql("TRUNCATE http.queue;")
+        self.pg.psql("SELECT http.enqueue('GET', '%s/sink/crash-' || i || '?ms=20')"
+                     " FROM generate_series(1, %d) i;" % (self.mock, n))
+        wait_for(lambda: int(self.pg.psql("SELECT count(*) FROM http.queue WHERE state = 'delivered';"))
+                 >= 500, "500 deliveries before the crash")
+        before = self.pg.psql("SELECT count(*) FILTER (WHERE state = 'delivered'),"
+                              " count(*) FILTER (WHERE state = 'sending') FROM http.queue;")
+        self.pg.kill9_postmaster()
+        self.pg.start()
+        wait_for(lambda: self.pg.psql("SELECT count(*) FROM http.queue"
+                                      " WHERE state IN ('queued', 'sending');") == "0",
+                 "every request finished after the restart", timeout=180, step=0.5)
+        total, delivered, marked = [int(x) for x in self.pg.psql(
+            "SELECT count(*), count(*) FILTER (WHERE state = 'delivered'),"
+            " count(*) FILTER (WHERE possible_duplicate) FROM http.queue;").split("|")]
+        expect(total == n and delivered == n, "all %d delivered: %d of %d" % (n, delivered, total))
+        c = mock_counts(self.env)
+        ids = self.pg.psql("SELECT id, possible_duplicate, request->>'url' FROM http.queue;")
+        missing, unmarked, dups = [], [], 0
+        for line in ids.splitlines():
+            id, dup, url = line.split("|")
+            path = url.split(str(self.env.mock_port), 1)[1].split("?")[0]
+            seen = c.get(path, 0)
+            if seen == 0:
+                missing.append(id)
+            if seen >= 2:
+                dups += 1
+                if dup != "t":
+                    unmarked.append(id)
+        expect(not missing, "every request reached the server: %d never did" % len(missing))
+        expect(not unmarked, "every duplicate is marked possible_duplicate: %d are not"
+               % len(unmarked))
+        d, s = before.split("|")
+        return ("%d requests, killed with %s delivered and %s sending; after restart all "
+                "delivered; %d sent twice, %d marked possible duplicates"
+                % (n, d, s, dups, marked))
+
+    def test_worker_kill(self):
+        """kill -9 a delivery worker alone: the server restarts it, nothing is lost."""
+        mock_get(self.env, "/__reset")
+        n = 1000
+        self.pg.psql("TRUNCATE http.queue;")
+        self.pg.psql("SELECT http.enqueue('GET', '%s/sink/wk-' || i || '?ms=20')"
+                     " FROM generate_series(1, %d) i;" % (self.mock, n))
+        wait_for(lambda: int(self.pg.psql("SELECT count(*) FROM http.queue WHERE state = 'delivered';"))
+                 >= 100, "100 deliveries before the kill")
+        pid = int(self.pg.psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_http worker';"))
+        os.kill(pid, signal.SIGKILL)
+        # the postmaster resets every backend after a child's crash: reconnect
+        time.sleep(1)
+
+        def finished():
+            try:
+                return self.pg.psql("SELECT count(*) FROM http.queue"
+                                    " WHERE state IN ('queued', 'sending');") == "0"
+            except SqlError:
+                return False
+        wait_for(finished, "every request finished after the worker's restart",
+                 timeout=180, step=0.5)
+        total, delivered = [int(x) for x in self.pg.psql(
+            "SELECT count(*), count(*) FILTER (WHERE state = 'delivered') FROM http.queue;"
+        ).split("|")]
+        c = mock_counts(self.env)
+        never = sum(1 for i in range(1, n + 1) if c.get("/sink/wk-%d" % i, 0) == 0)
+        expect(total == n and delivered == n and never == 0,
+               "all delivered: %d of %d, %d never sent" % (delivered, total, never))
+
+
+def lit(v):
+    if v is None:
+        return "NULL"
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def run_async(env, results, free_port):
+    import traceback
+    pg = AsyncCluster(env, free_port)
+    suite = "async-" + env.transport
+    try:
+        pg.start(first=True)
+        pg.psql("CREATE DATABASE %s;" % DB, db="postgres")
+        pg.psql("CREATE EXTENSION pg_http;")
+        s = Suite(env, pg)
+        # the worker finds the new extension within its 5 s poll
+        wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity"
+                                 " WHERE backend_type = 'pg_http worker';") == "1",
+                 "the delivery worker", timeout=30)
+        names = ["commit_sends", "rollback_and_savepoint", "retries_with_backoff",
+                 "retry_after_honoured", "exhausted_attempts_fail", "4xx_not_retried_unless_asked",
+                 "connection_errors_retried", "not_before_and_delay", "idempotency_key",
+                 "callback_once_per_delivery", "await", "validation", "roles_and_row_security",
+                 "policy_rechecked_at_send", "queue_stats", "crash_loses_nothing", "worker_kill"]
+        for name in names:
+            t0 = time.time()
+            try:
+                note = getattr(s, "test_" + name)() or ""
+                results.add(suite, name, True,
+                            ("%s; " % note if note else "") + "%.1f s" % (time.time() - t0))
+            except Exception as e:
+                traceback.print_exc()
+                results.add(suite, name, False, str(e)[:400])
+                if not pg.started:
+                    pg.start()
+    except Exception as e:
+        traceback.print_exc()
+        results.add(suite, "setup", False, str(e)[:300])
+    finally:
+        pg.stop()
