@@ -84,6 +84,7 @@ class Bench:
         pg_config = shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
         self.bindir = sh([pg_config, "--bindir"]).strip()
         self.results = []          # dicts: item, who, lat_ms, tps
+        self.async_rows = []       # dicts: who, burst_n, rate, errors, steady_rate, p50, p99
         self.floors = {}           # (item, what) -> (lat_ms, tps)
 
     # -- set-up ----------------------------------------------------------------
@@ -156,6 +157,8 @@ max_connections = 50
 shared_buffers = 128MB
 pg_http.allowed_hosts = '127.0.0.1, localhost'
 pg_http.ca_file = '{tls}/ca.pem'
+shared_preload_libraries = 'pg_http'
+pg_http.worker_databases = 'pg_http_bench'
 """.format(work=self.work, port=self.pg_port, tls=self.tls))
         subprocess.run(run_as + [os.path.join(self.bindir, "pg_ctl"), "-D", data, "-w", "-l",
                                  os.path.join(self.work, "postgres.log"), "start"],
@@ -186,6 +189,12 @@ pg_http.ca_file = '{tls}/ca.pem'
             sh(["ninja", "-C", b])
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         sh(sudo + ["ninja", "-C", b, "install"])
+        if self.pg_started:
+            # the server preloads pg_http (for the delivery worker): restart it
+            run_as = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
+            subprocess.run(run_as + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
+                                     "-l", os.path.join(self.work, "postgres.log"), "restart"],
+                           check=True, stdout=subprocess.DEVNULL)
         got = self.psql("SELECT http.transport()").strip()
         if got != transport:
             raise RuntimeError("installed transport is %s, not %s" % (got, transport))
@@ -202,9 +211,9 @@ pg_http.ca_file = '{tls}/ca.pem'
             d += ["-D", "requests=" + json.dumps([{"url": self.url("delay")}] * 100)]
         return d
 
-    def pgbench_once(self, script, clients, defines):
-        r = subprocess.run([os.path.join(self.bindir, "pgbench"), "-n", "-M", "prepared",
-                            "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(self.args.duration),
+    def pgbench_once(self, script, clients, defines, extra=()):
+        r = subprocess.run([os.path.join(self.bindir, "pgbench"), "-n", "-M", "prepared"] + list(extra) +
+                           ["-c", str(clients), "-j", str(min(clients, 2)), "-T", str(self.args.duration),
                             "-f", os.path.join(BENCH, "sql", script), "-h", self.pg_host,
                             "-p", str(self.pg_port), "-U", "postgres"] + defines + ["pg_http_bench"],
                            capture_output=True, text=True)
@@ -278,6 +287,62 @@ pg_http.ca_file = '{tls}/ca.pem'
             h2 = ["-D", "url=https://localhost:%d/" % self.h2_port]
             lat, tps = self.median(lambda: self.pgbench_once("get.sql", 1, h2))
             self.record("h2", t, lat, tps)
+        self.measure_async(t)
+
+    def wait_drained(self, what, timeout=300):
+        deadline = time.time() + timeout
+        while self.psql("SELECT count(*) FROM http.queue WHERE state IN ('queued', 'sending')"
+                        ).strip() != "0":
+            if time.time() > deadline:
+                raise RuntimeError("the outbox did not drain within %d s (%s)" % (timeout, what))
+            time.sleep(0.1)
+
+    def measure_async(self, t):
+        """The outbox: a burst queued in one transaction (delivered/s from its
+        commit to the last delivery), then a steady enqueue rate from pgbench
+        (latency from enqueue, i.e. commit, to delivery)."""
+        if not self.pg_started:
+            print("  async: skipped (needs the bench's own cluster, which preloads pg_http)")
+            return
+        deadline = time.time() + 30
+        while self.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_http worker'"
+                        ).strip() != "1":
+            if time.time() > deadline:
+                raise RuntimeError("no pg_http delivery worker for the bench database")
+            time.sleep(0.2)
+        url = self.url("http")
+        n = 2000 if self.args.smoke else 20000
+        rates, errors = [], 0
+        for _ in range(self.args.reps):
+            self.psql("TRUNCATE http.queue")
+            out = self.psql("SELECT count(http.enqueue('GET', '%s')) FROM generate_series(1, %d);\n"
+                            "SELECT extract(epoch FROM clock_timestamp());" % (url, n))
+            committed = float(out.split()[-1])
+            self.wait_drained("burst")
+            ok, bad, last = self.psql(
+                "SELECT count(*) FILTER (WHERE state = 'delivered' AND status = 200),"
+                " count(*) FILTER (WHERE state <> 'delivered' OR status <> 200),"
+                " extract(epoch FROM max(finished_at)) FROM http.queue").split("|")
+            errors += int(bad)
+            rates.append(int(ok) / (float(last) - committed))
+        rate = statistics.median(rates)
+        steady = 2000
+        self.psql("TRUNCATE http.queue")
+        self.pgbench_once("enqueue.sql", 4, ["-D", "url=" + url], extra=["-R", str(steady)])
+        self.wait_drained("steady")
+        cnt, bad, p50, p99, span = self.psql(
+            "SELECT count(*), count(*) FILTER (WHERE state <> 'delivered' OR status <> 200),"
+            " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)),"
+            " percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)),"
+            " extract(epoch FROM max(finished_at) - min(created_at)) FROM http.queue").split("|")
+        errors += int(bad)
+        row = {"who": t, "burst_n": n, "rate": rate, "errors": errors,
+               "steady_target": steady, "steady_rate": int(cnt) / float(span),
+               "p50_ms": float(p50) * 1000, "p99_ms": float(p99) * 1000}
+        self.async_rows.append(row)
+        print("  %-10s %-22s %9.0f delivered/s (burst of %d), steady %d/s: p50 %.2f ms, p99 %.2f ms,"
+              " %d errors" % ("async", t, rate, n, steady, row["p50_ms"], row["p99_ms"], errors),
+              flush=True)
 
     # -- report ----------------------------------------------------------------
     def lookup(self, item, who):
@@ -377,6 +442,20 @@ pg_http.ca_file = '{tls}/ca.pem'
                     "%.2f" % r["ratio"] if r["ratio"] else "",
                     "%.1f" % r["vs_py"] if r["vs_py"] else "",
                     r["target"], "" if r["met"] is None else ("yes" if r["met"] else "**no**")))
+        if self.async_rows:
+            out += ["", "Outbox (http.enqueue, delivered by one background worker with the default "
+                    "settings: 128 in flight, 64 per host) to the same nginx URL. Burst: N requests "
+                    "queued in one transaction, delivered/s from its commit to the last delivery "
+                    "(median of %d). Steady: pgbench -R enqueues one request per transaction; "
+                    "latency from enqueue (commit) to delivery." % self.args.reps, "",
+                    "| transport | burst | delivered/s | steady enqueue rate | delivered/s | "
+                    "commit to delivery p50 ms | p99 ms | errors | target >= 5000/s, 0 errors | met |",
+                    "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+            for a in self.async_rows:
+                met = a["rate"] >= 5000 and a["errors"] == 0
+                out.append("| %s | %d | %.0f | %d/s | %.0f | %.2f | %.2f | %d | | %s |" % (
+                    a["who"], a["burst_n"], a["rate"], a["steady_target"], a["steady_rate"],
+                    a["p50_ms"], a["p99_ms"], a["errors"], "yes" if met else "**no**"))
         out += ["", "wrk floors: " + "; ".join(
             "%s %.3f ms, %.0f req/s" % (k[1], v[0], v[1]) for k, v in self.floors.items() if k[0] == "wrk")]
         text = "\n".join(out) + "\n"
@@ -386,7 +465,7 @@ pg_http.ca_file = '{tls}/ca.pem'
         with open(os.path.join(BENCH, "results", name + ".md"), "w") as f:
             f.write(text)
         with open(os.path.join(BENCH, "results", name + ".json"), "w") as f:
-            json.dump({"machine": m, "rows": rows,
+            json.dump({"machine": m, "rows": rows, "async": self.async_rows,
                        "floors": {"%s/%s" % k: v for k, v in self.floors.items()}}, f, indent=1)
         self.plot(rows, name, titles)
         if not self.args.smoke and not self.args.transport:

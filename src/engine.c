@@ -561,10 +561,15 @@ HttpEngineStep(HttpExchange **xs, int n, long max_ms, bool *woken)
 		elog(ERROR, "pg_http engine is already running");
 	engine_init();
 
-	/* the running ones come first; count them and find the first pending */
-	while (run.next < n && xs[run.next]->state == HTTP_X_RUNNING)
+	/*
+	 * The started ones come first; find the first pending.  One may have
+	 * finished since the last step (a callback's synchronous call drives the
+	 * same sockets): it is still held until reaped here.
+	 */
+	while (run.next < n && xs[run.next]->state != HTTP_X_PENDING)
 	{
-		run.active++;
+		if (!xs[run.next]->released)
+			run.active++;
 		run.next++;
 	}
 	if (HttpTransportImpl.prune)

@@ -155,8 +155,8 @@ static void
 prepare_plans(void)
 {
 	Oid			claim_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
-	Oid			record_types[11] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
+	Oid			record_types[12] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, BOOLOID};
 	Oid			cb_types[2] = {INT8OID, TEXTOID};
 	Oid			ret_types[1] = {TIMESTAMPTZOID};
 
@@ -167,7 +167,7 @@ prepare_plans(void)
 		" last_sent_at = pg_catalog.clock_timestamp(),"
 		" first_sent_at = coalesce(q.first_sent_at, pg_catalog.clock_timestamp())"
 		" WHERE q.id IN (SELECT id FROM http.queue"
-		"  WHERE state = 'queued' AND next_at <= pg_catalog.clock_timestamp()"
+		"  WHERE state = 'queued' AND next_at <= pg_catalog.statement_timestamp()"
 		"    AND host <> ALL ($3) ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
 		" RETURNING q.id, q.owner, q.request, q.host, q.attempts, q.max_attempts,"
 		"  q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key, q.callback::oid",
@@ -175,9 +175,10 @@ prepare_plans(void)
 	record_plan = prepare(
 		"UPDATE http.queue SET state = $2, status = $3, response_headers = $4,"
 		" response_body = $5, response_version = $6, error_code = $7, error = $8,"
-		" next_at = coalesce($9, next_at), finished_at = $10, worker = NULL"
+		" next_at = coalesce($9, next_at), finished_at = $10, worker = NULL,"
+		" possible_duplicate = possible_duplicate OR $12"
 		" WHERE id = $1 AND worker = $11",
-		11, record_types);
+		12, record_types);
 	cb_error_plan = prepare("UPDATE http.queue SET callback_error = $2 WHERE id = $1",
 							2, cb_types);
 	due_plan = prepare("SELECT min(next_at) FROM http.queue WHERE state = 'queued'", 0, NULL);
@@ -289,10 +290,13 @@ run_callback(Delivery *d, HttpExchange *x, bool has_response, const char *error)
 	ResourceOwner owner = CurrentResourceOwner;
 	Oid			save_user;
 	int			save_sec;
+	int			save_nestlevel;
 
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(outer);
+	/* whatever the callback SETs ends with it (and is not the worker's) */
+	save_nestlevel = NewGUCNestLevel();
 	PG_TRY();
 	{
 		FmgrInfo	fl;
@@ -303,7 +307,17 @@ run_callback(Delivery *d, HttpExchange *x, bool has_response, const char *error)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FUNCTION),
 					 errmsg("callback function %u no longer exists", d->callback)));
-		SetUserIdAndSecContext(d->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(d->owner)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("the role that queued the request (oid %u) no longer exists", d->owner)));
+		/*
+		 * As the owner, restricted like maintenance code running user
+		 * functions: no SET ROLE, no temporary objects, and no deferred
+		 * trigger that would fire in the worker's commit, not here.
+		 */
+		SetUserIdAndSecContext(d->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
 #if PG_VERSION_NUM >= 160000
 		if (object_aclcheck(ProcedureRelationId, d->callback, d->owner, ACL_EXECUTE) != ACLCHECK_OK)
 #else
@@ -333,6 +347,8 @@ run_callback(Delivery *d, HttpExchange *x, bool has_response, const char *error)
 		/* as SQL would: a STRICT callback is not called with a NULL */
 		if (!fl.fn_strict || (row != NULL && error != NULL))
 			(void) FunctionCallInvoke(fc);
+		/* roll back every setting it changed, SET or SET LOCAL alike */
+		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_user, save_sec);
 		ReleaseCurrentSubTransaction();
 	}
@@ -341,6 +357,7 @@ run_callback(Delivery *d, HttpExchange *x, bool has_response, const char *error)
 		ErrorData  *e;
 		Datum		v[2];
 
+		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_user, save_sec);
 		MemoryContextSwitchTo(outer);
 		e = CopyErrorData();
@@ -379,8 +396,8 @@ static bool
 record(Delivery *d)
 {
 	HttpExchange *x = &d->x;
-	Datum		v[11];
-	char		n[11];
+	Datum		v[12];
+	char		n[12];
 	int64		delay;
 	Outcome		out;
 	text	   *body = NULL;
@@ -443,13 +460,23 @@ record(Delivery *d)
 		v[9] = TimestampTzGetDatum(now);
 	}
 	v[10] = Int32GetDatum(my_slot);
+	/*
+	 * Sent again after a failure the server may have seen the request
+	 * through (a timeout, a connection lost after sending): the next attempt
+	 * may duplicate it.  Failing to connect at all (08001) is not that.
+	 */
+	v[11] = BoolGetDatum(out == OUT_RETRY && x->state == HTTP_X_FAILED &&
+						 err_code != ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION);
 	if (SPI_execute_plan(record_plan, v, n, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "pg_http worker: could not record the outcome of request " INT64_FORMAT, d->id);
 	if (SPI_processed != 1)
 		ereport(LOG,
 				(errmsg("pg_http worker: request " INT64_FORMAT " was no longer this worker's to record", d->id)));
 	else if (out != OUT_RETRY && OidIsValid(d->callback))
+	{
 		run_callback(d, x, x->state == HTTP_X_DONE && body != NULL, error);
+		more_work = true;		/* it may have consumed a commit's wake-up */
+	}
 	return out != OUT_RETRY;
 }
 
@@ -692,6 +719,8 @@ cycle(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "pg_http: recording and claiming queued requests");
 	prepare_plans();
+	if (response_td != NULL)
+		FreeTupleDesc(response_td);	/* the type may have been re-created */
 	response_td = NULL;
 
 	for (int i = 0; i < n_recorded; i++)
@@ -839,6 +868,8 @@ pg_http_worker_main(Datum arg)
 	snprintf(n, sizeof(n), "%d", http_worker_max_inflight);
 	SetConfigOption("pg_http.max_concurrency", n, PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("pg_http.pool_size", n, PGC_SUSET, PGC_S_OVERRIDE);
+	/* a claim must be durable before its request leaves */
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_http worker", ALLOCSET_DEFAULT_SIZES);
 	max_slots = 256;

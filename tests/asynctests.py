@@ -317,6 +317,36 @@ RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'callback says no'; EN
         expect(got == sorted(want, key=lambda r: int(r[0])),
                "one call per final outcome (the retried one once): %r" % got)
 
+    def test_callback_cannot_harm_the_worker(self):
+        """What a callback SETs ends with it; a deferred constraint it breaks
+        is its own error, not the worker's commit's."""
+        self.pg.psql("""
+CREATE TABLE IF NOT EXISTS cb_parent (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS cb_child (pid int REFERENCES cb_parent DEFERRABLE INITIALLY DEFERRED);
+CREATE OR REPLACE FUNCTION leaky_callback(id bigint, r http.response, err text)
+RETURNS void LANGUAGE plpgsql AS $$ BEGIN
+  PERFORM set_config('search_path', 'nowhere', false);
+  PERFORM set_config('default_transaction_read_only', 'on', false);
+END $$;
+CREATE OR REPLACE FUNCTION deferred_violation(id bigint, r http.response, err text)
+RETURNS void LANGUAGE sql AS $$ INSERT INTO public.cb_child VALUES (-1) $$;
+""")
+        a = self.enqueue("/sink/leaky", options={"callback": "leaky_callback"})
+        ra = self.await_row(a)
+        expect(ra["state"] == "delivered" and ra["callback_error"] is None, "leaky ran: %r" % ra)
+        b = self.enqueue("/sink/deferred", options={"callback": "deferred_violation"})
+        rb = self.await_row(b)
+        expect(rb["state"] == "delivered" and "deferred trigger" in (rb["callback_error"] or ""),
+               "a deferred constraint is the callback's error, not the worker's commit's: %r" % rb)
+        # the worker still records outcomes and runs callbacks normally
+        c = self.enqueue("/sink/after-leaky", options={"callback": "record_result"})
+        rc = self.await_row(c)
+        expect(rc["state"] == "delivered" and rc["callback_error"] is None,
+               "later deliveries unaffected: %r" % rc)
+        expect(self.pg.psql("SELECT count(*) FROM cb_log WHERE id = %d;" % c) == "1",
+               "its callback ran")
+        expect(self.pg.psql("SELECT count(*) FROM cb_child;") == "0", "nothing of the failed callback kept")
+
     def test_await(self):
         id = self.enqueue("/sink/slow?ms=300")
         t0 = time.time()
@@ -515,7 +545,7 @@ def run_async(env, results, free_port):
         names = ["commit_sends", "rollback_and_savepoint", "retries_with_backoff",
                  "retry_after_honoured", "exhausted_attempts_fail", "4xx_not_retried_unless_asked",
                  "connection_errors_retried", "not_before_and_delay", "idempotency_key",
-                 "callback_once_per_delivery", "await", "validation", "roles_and_row_security",
+                 "callback_once_per_delivery", "callback_cannot_harm_the_worker", "await", "validation", "roles_and_row_security",
                  "policy_rechecked_at_send", "queue_stats", "crash_loses_nothing", "worker_kill"]
         for name in names:
             t0 = time.time()
