@@ -311,7 +311,7 @@ pg_http.worker_databases = 'pg_http_bench'
                 raise RuntimeError("no pg_http delivery worker for the bench database")
             time.sleep(0.2)
         url = self.url("http")
-        n = 2000 if self.args.smoke else 20000
+        n = 2000 if self.args.smoke else 100000
         rates, errors = [], 0
         for _ in range(self.args.reps):
             self.psql("TRUNCATE http.queue")
@@ -326,7 +326,7 @@ pg_http.worker_databases = 'pg_http_bench'
             errors += int(bad)
             rates.append(int(ok) / (float(last) - committed))
         rate = statistics.median(rates)
-        steady = 2000
+        steady = 1000 if self.args.smoke else 5000
         self.psql("TRUNCATE http.queue")
         self.pgbench_once("enqueue.sql", 4, ["-D", "url=" + url], extra=["-R", str(steady)])
         self.wait_drained("steady")

@@ -72,7 +72,7 @@ typedef struct Delivery
 	bool		retry_4xx;
 	Oid			callback;
 	char		host[300];		/* host:port */
-	bool		sent;			/* handed to the engine */
+	bool		sent;			/* counted in its host's share (in the engine) */
 } Delivery;
 
 /* Outcome of one attempt, as written to http.queue. */
@@ -95,8 +95,6 @@ static int	db_first_slot;		/* this database's slots: [first, first + n) */
 static MemoryContext worker_cxt;
 static Delivery **inflight;		/* sent, in the engine's order */
 static int	n_inflight;
-static Delivery **held;			/* claimed, waiting for their host's cap */
-static int	n_held;
 static Delivery **done;			/* outcome known, not yet recorded */
 static HttpExchange **engine_xs;	/* inflight's exchanges, for the engine */
 static int64 *final_ids;		/* ids whose outcome a cycle made final */
@@ -109,7 +107,7 @@ static TimestampTz next_retention = 0;
 static Oid	enqueue_fn = InvalidOid;
 static TupleDesc response_td = NULL;
 
-static SPIPlanPtr claim_plan, record_plan, cb_error_plan, due_plan, retention_plan;
+static SPIPlanPtr claim_plan, giveback_plan, record_plan, cb_error_plan, due_plan, retention_plan;
 
 /* ------------------------------------------------------------------ */
 
@@ -124,17 +122,25 @@ host_count(const char *host, bool create)
 	return h;
 }
 
+/* A delivery no longer counts in its host's share. */
+static void
+host_leave(Delivery *d)
+{
+	HostCount  *h;
+
+	if (!d->sent)
+		return;
+	d->sent = false;
+	h = host_count(d->host, false);
+	if (h && --h->n <= 0)
+		hash_search(host_counts, d->host, HASH_REMOVE, NULL);
+}
+
 /* Forget a delivery: its memory, and its place in its host's count. */
 static void
 delivery_free(Delivery *d)
 {
-	if (d->sent)
-	{
-		HostCount  *h = host_count(d->host, false);
-
-		if (h && --h->n <= 0)
-			hash_search(host_counts, d->host, HASH_REMOVE, NULL);
-	}
+	host_leave(d);
 	MemoryContextDelete(d->x.cxt);
 }
 
@@ -155,30 +161,35 @@ static void
 prepare_plans(void)
 {
 	Oid			claim_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
-	Oid			record_types[12] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, BOOLOID};
+	Oid			giveback_types[1] = {INT8ARRAYOID};
+	Oid			record_types[13] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, BOOLOID, TIMESTAMPTZOID};
 	Oid			cb_types[2] = {INT8OID, TEXTOID};
 	Oid			ret_types[1] = {TIMESTAMPTZOID};
 
 	if (claim_plan)
 		return;
 	claim_plan = prepare(
-		"UPDATE http.queue q SET state = 'sending', worker = $1, attempts = q.attempts + 1,"
-		" last_sent_at = pg_catalog.clock_timestamp(),"
-		" first_sent_at = coalesce(q.first_sent_at, pg_catalog.clock_timestamp())"
+		"UPDATE http.queue q SET state = 'sending', worker = $1, attempts = q.attempts + 1"
 		" WHERE q.id IN (SELECT id FROM http.queue"
 		"  WHERE state = 'queued' AND next_at <= pg_catalog.statement_timestamp()"
 		"    AND host <> ALL ($3) ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
 		" RETURNING q.id, q.owner, q.request, q.host, q.attempts, q.max_attempts,"
 		"  q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key, q.callback::oid",
 		3, claim_types);
+	giveback_plan = prepare(
+		"UPDATE http.queue SET state = 'queued', worker = NULL, attempts = attempts - 1"
+		" WHERE id = ANY ($1)",
+		1, giveback_types);
 	record_plan = prepare(
 		"UPDATE http.queue SET state = $2, status = $3, response_headers = $4,"
 		" response_body = $5, response_version = $6, error_code = $7, error = $8,"
 		" next_at = coalesce($9, next_at), finished_at = $10, worker = NULL,"
-		" possible_duplicate = possible_duplicate OR $12"
+		" possible_duplicate = possible_duplicate OR $12,"
+		" last_sent_at = coalesce($13, last_sent_at),"
+		" first_sent_at = coalesce(first_sent_at, $13)"
 		" WHERE id = $1 AND worker = $11",
-		12, record_types);
+		13, record_types);
 	cb_error_plan = prepare("UPDATE http.queue SET callback_error = $2 WHERE id = $1",
 							2, cb_types);
 	due_plan = prepare("SELECT min(next_at) FROM http.queue WHERE state = 'queued'", 0, NULL);
@@ -396,8 +407,8 @@ static bool
 record(Delivery *d)
 {
 	HttpExchange *x = &d->x;
-	Datum		v[12];
-	char		n[12];
+	Datum		v[13];
+	char		n[13];
 	int64		delay;
 	Outcome		out;
 	text	   *body = NULL;
@@ -467,6 +478,8 @@ record(Delivery *d)
 	 */
 	v[11] = BoolGetDatum(out == OUT_RETRY && x->state == HTTP_X_FAILED &&
 						 err_code != ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION);
+	v[12] = TimestampTzGetDatum(x->started);
+	n[12] = x->started != 0 ? ' ' : 'n';	/* refused before sending */
 	if (SPI_execute_plan(record_plan, v, n, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "pg_http worker: could not record the outcome of request " INT64_FORMAT, d->id);
 	if (SPI_processed != 1)
@@ -589,6 +602,8 @@ claim(int nfree)
 	Datum		args[3];
 	SPITupleTable *tt;
 	uint64		rows;
+	Datum	   *giveback;
+	int			ngive = 0;
 
 	args[0] = Int32GetDatum(my_slot);
 	args[1] = Int32GetDatum(nfree);
@@ -597,6 +612,7 @@ claim(int nfree)
 		elog(ERROR, "pg_http worker: could not claim queued requests");
 	tt = SPI_tuptable;
 	rows = SPI_processed;
+	giveback = palloc(sizeof(Datum) * Max(rows, 1));
 	if (rows > 0)
 		enqueue_fn = enqueue_function();
 
@@ -605,18 +621,34 @@ claim(int nfree)
 		HeapTuple	tup = tt->vals[r];
 		TupleDesc	td = tt->tupdesc;
 		bool		isnull;
-		MemoryContext cxt = AllocSetContextCreate(worker_cxt, "pg_http delivery",
-												  ALLOCSET_DEFAULT_SIZES);
-		Delivery   *d = MemoryContextAllocZero(cxt, sizeof(Delivery));
+		MemoryContext cxt;
+		Delivery   *d;
 		Datum		idem;
 		char	   *key = NULL;
 		Jsonb	   *doc;
 		MemoryContext old;
+		char	   *host = TextDatumGetCString(SPI_getbinval(tup, td, 4, &isnull));
+		HostCount  *h = host_count(host, true);
 
+		/*
+		 * One claim may bring more for a host than its share: those go back
+		 * to the queue at once, so 'sending' only ever means sent (or about
+		 * to be), and only those are suspects after a crash.
+		 */
+		if (h->n >= http_worker_host_concurrency)
+		{
+			giveback[ngive++] = SPI_getbinval(tup, td, 1, &isnull);
+			continue;
+		}
+		h->n++;
+
+		cxt = AllocSetContextCreate(worker_cxt, "pg_http delivery", ALLOCSET_DEFAULT_SIZES);
+		d = MemoryContextAllocZero(cxt, sizeof(Delivery));
 		d->x.cxt = cxt;
+		d->sent = true;
 		d->id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
 		d->owner = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull));
-		strlcpy(d->host, TextDatumGetCString(SPI_getbinval(tup, td, 4, &isnull)), sizeof(d->host));
+		strlcpy(d->host, host, sizeof(d->host));
 		d->attempts = DatumGetInt32(SPI_getbinval(tup, td, 5, &isnull));
 		d->max_attempts = DatumGetInt32(SPI_getbinval(tup, td, 6, &isnull));
 		d->backoff_ms = DatumGetInt32(SPI_getbinval(tup, td, 7, &isnull));
@@ -633,34 +665,22 @@ claim(int nfree)
 			d->callback = InvalidOid;
 
 		if (build_request(d, doc, key))
-			held[n_held++] = d;
+			inflight[n_inflight++] = d;		/* the engine starts it */
 		else
+		{
+			host_leave(d);
 			done[n_done++] = d;
+		}
+	}
+	if (ngive > 0)
+	{
+		Datum		arg = PointerGetDatum(construct_array(giveback, ngive, INT8OID, sizeof(int64),
+														  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+		if (SPI_execute_plan(giveback_plan, &arg, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "pg_http worker: could not give back claimed requests");
 	}
 	return (int) rows;
-}
-
-/* Move claimed requests into the engine as their hosts' caps allow. */
-static void
-promote_held(void)
-{
-	int			kept = 0;
-
-	for (int i = 0; i < n_held; i++)
-	{
-		Delivery   *d = held[i];
-		HostCount  *h = host_count(d->host, true);
-
-		if (h->n >= http_worker_host_concurrency || n_inflight >= http_worker_max_inflight)
-		{
-			held[kept++] = d;
-			continue;
-		}
-		h->n++;
-		d->sent = true;
-		inflight[n_inflight++] = d;
-	}
-	n_held = kept;
 }
 
 /* Move finished exchanges from inflight to done, keeping the order. */
@@ -676,11 +696,7 @@ collect_finished(void)
 
 		if ((d->x.state == HTTP_X_DONE || d->x.state == HTTP_X_FAILED) && d->x.released)
 		{
-			HostCount  *h = host_count(d->host, false);
-
-			if (h && --h->n <= 0)
-				hash_search(host_counts, d->host, HASH_REMOVE, NULL);
-			d->sent = false;
+			host_leave(d);
 			done[n_done++] = d;
 			found++;
 		}
@@ -705,7 +721,7 @@ cycle(void)
 	bool		retention = my_slot == db_first_slot && http_queue_retention_s > 0 &&
 		now >= next_retention;
 	bool		due = next_due != 0 && now >= next_due;
-	int			nfree = http_worker_max_inflight - n_inflight - n_held;
+	int			nfree = http_worker_max_inflight - n_inflight;
 	int			n_final = 0;
 	int			n_recorded = n_done;	/* claim() may add refused ones */
 
@@ -874,7 +890,6 @@ pg_http_worker_main(Datum arg)
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_http worker", ALLOCSET_DEFAULT_SIZES);
 	max_slots = 256;
 	inflight = MemoryContextAlloc(worker_cxt, sizeof(Delivery *) * max_slots);
-	held = MemoryContextAlloc(worker_cxt, sizeof(Delivery *) * max_slots);
 	done = MemoryContextAlloc(worker_cxt, sizeof(Delivery *) * max_slots * 2);
 	engine_xs = MemoryContextAlloc(worker_cxt, sizeof(HttpExchange *) * max_slots);
 	final_ids = MemoryContextAlloc(worker_cxt, sizeof(int64) * max_slots * 2);
@@ -907,11 +922,10 @@ pg_http_worker_main(Datum arg)
 		}
 
 		cycle();
-		promote_held();
 
 		/* sleep until something finishes, a commit wakes us, or work falls due */
 		now = GetCurrentTimestamp();
-		if (n_done > 0 || (more_work && n_inflight + n_held < http_worker_max_inflight))
+		if (n_done > 0 || (more_work && n_inflight < http_worker_max_inflight))
 			max_ms = 0;
 		else
 		{

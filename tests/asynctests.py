@@ -266,6 +266,13 @@ class Suite:
         expect(r["state"] == "failed" and r["attempts"] == 2 and r["status"] is None,
                "refused twice, then failed: %r" % r)
         expect(r["error_code"].startswith("08"), "a connection error code: %r" % r)
+        expect(r["possible_duplicate"] is False, "never connected: not a possible duplicate: %r" % r)
+        # a timeout may have reached the server: its retry is a possible duplicate
+        t = self.enqueue("/delay/1000", options={"timeout_ms": 200, "max_attempts": 2,
+                                                 "backoff_ms": 20})
+        rt = self.await_row(t)
+        expect(rt["state"] == "failed" and rt["attempts"] == 2 and rt["error_code"] == "08T00"
+               and rt["possible_duplicate"] is True, "timed out twice, marked: %r" % rt)
         return r["error"]
 
     def test_not_before_and_delay(self):
