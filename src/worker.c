@@ -916,6 +916,7 @@ pg_http_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			next_retention = 0;		/* a new retention applies now */
 			snprintf(n, sizeof(n), "%d", http_worker_max_inflight);
 			SetConfigOption("pg_http.max_concurrency", n, PGC_SUSET, PGC_S_OVERRIDE);
 			SetConfigOption("pg_http.pool_size", n, PGC_SUSET, PGC_S_OVERRIDE);

@@ -458,6 +458,62 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
                            % self.env.mock_port)
         expect(int(per) > 0, "per-host row for the mock server")
 
+    def test_retention(self):
+        """Finished rows older than pg_http.queue_retention are deleted."""
+        old = [self.enqueue("/sink/ret-%d" % i) for i in range(3)]
+        for id in old:
+            self.await_row(id)
+        keep = self.enqueue("/sink/ret-new")
+        self.await_row(keep)
+        waiting = int(self.pg.psql("SELECT http.enqueue('GET', '%s/sink/ret-later', NULL, NULL,"
+                                   " '{\"delay_ms\": 3600000}');" % self.mock))
+        self.pg.psql("UPDATE http.queue SET finished_at = now() - interval '2 hours'"
+                     " WHERE id IN (%s);" % ",".join(map(str, old)))
+        self.pg.psql("UPDATE http.queue SET created_at = now() - interval '2 hours' WHERE id = %d;"
+                     % waiting)
+        try:
+            self.pg.psql("ALTER SYSTEM SET pg_http.queue_retention = '1h'; SELECT pg_reload_conf();")
+            wait_for(lambda: self.pg.psql("SELECT count(*) FROM http.queue WHERE id IN (%s);"
+                                          % ",".join(map(str, old))) == "0",
+                     "old outcomes deleted", timeout=30, step=0.2)
+            left = self.pg.psql("SELECT count(*) FROM http.queue WHERE id IN (%d, %d);"
+                                % (keep, waiting))
+            expect(left == "2", "a recent outcome and a queued request stay: %s of 2" % left)
+        finally:
+            self.pg.psql("ALTER SYSTEM RESET pg_http.queue_retention; SELECT pg_reload_conf();"
+                         "DELETE FROM http.queue WHERE id = %d;" % waiting)
+
+    def test_two_workers_share_the_queue(self):
+        """Two workers on one database: SKIP LOCKED splits the work, each
+        request is sent exactly once, and both take part."""
+        self.pg.psql("ALTER SYSTEM SET pg_http.workers = 2;")
+        self.pg.stop()
+        self.pg.start()
+        wait_for(lambda: self.pg.psql("SELECT count(*) FROM pg_stat_activity"
+                                      " WHERE backend_type = 'pg_http worker';") == "2",
+                 "two delivery workers", timeout=30)
+        mock_get(self.env, "/__reset")
+        n = 2000
+        self.pg.psql("TRUNCATE http.queue;")
+        self.pg.psql("SELECT http.enqueue('GET', '%s/sink/two-' || i || '?ms=5')"
+                     " FROM generate_series(1, %d) i;" % (self.mock, n))
+        seen = set()
+
+        def sample():
+            for w in self.pg.psql("SELECT DISTINCT worker FROM http.queue WHERE state = 'sending';"
+                                  ).split():
+                seen.add(w)
+            return self.pg.psql("SELECT count(*) FROM http.queue WHERE state IN ('queued', 'sending');") == "0"
+        wait_for(sample, "2,000 requests delivered by two workers", timeout=120, step=0.02)
+        c = mock_counts(self.env)
+        counts = [c.get("/sink/two-%d" % i, 0) for i in range(1, n + 1)]
+        delivered = self.pg.psql("SELECT count(*) FROM http.queue WHERE state = 'delivered';")
+        expect(delivered == str(n), "all delivered: %s" % delivered)
+        expect(all(x == 1 for x in counts), "each sent exactly once: %d not once"
+               % sum(1 for x in counts if x != 1))
+        expect(len(seen) == 2, "both workers were seen sending: %r" % sorted(seen))
+        return "workers seen sending: %s" % ", ".join(sorted(seen))
+
     def test_crash_loses_nothing(self):
         """kill -9 the postmaster while 5,000 requests are being delivered."""
         mock_get(self.env, "/__reset")
@@ -553,7 +609,8 @@ def run_async(env, results, free_port):
                  "retry_after_honoured", "exhausted_attempts_fail", "4xx_not_retried_unless_asked",
                  "connection_errors_retried", "not_before_and_delay", "idempotency_key",
                  "callback_once_per_delivery", "callback_cannot_harm_the_worker", "await", "validation", "roles_and_row_security",
-                 "policy_rechecked_at_send", "queue_stats", "crash_loses_nothing", "worker_kill"]
+                 "policy_rechecked_at_send", "queue_stats", "retention", "crash_loses_nothing",
+                 "worker_kill", "two_workers_share_the_queue"]
         for name in names:
             t0 = time.time()
             try:
