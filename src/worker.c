@@ -103,11 +103,16 @@ static int	max_slots;
 static HTAB *host_counts;
 static TimestampTz next_due = 0;	/* 0: nothing queued for later */
 static bool more_work = true;	/* the queue may hold due requests */
+static bool freed_full_host = false;	/* a host at its share has room again */
+static TimestampTz claim_not_before = 0;	/* after a claim that scanned past
+										 * full hosts' rows: not again at once */
+static int	n_full_hosts;		/* in the last claim's exclusion list */
+static int	n_skipped;			/* last claim: candidates beyond a share */
 static TimestampTz next_retention = 0;
 static Oid	enqueue_fn = InvalidOid;
 static TupleDesc response_td = NULL;
 
-static SPIPlanPtr claim_plan, giveback_plan, record_plan, cb_error_plan, due_plan, retention_plan;
+static SPIPlanPtr claim_plan, take_plan, record_plan, cb_error_plan, due_plan, retention_plan;
 
 /* ------------------------------------------------------------------ */
 
@@ -132,6 +137,8 @@ host_leave(Delivery *d)
 		return;
 	d->sent = false;
 	h = host_count(d->host, false);
+	if (h && h->n >= http_worker_host_concurrency)
+		freed_full_host = true;
 	if (h && --h->n <= 0)
 		hash_search(host_counts, d->host, HASH_REMOVE, NULL);
 }
@@ -160,8 +167,8 @@ prepare(const char *sql, int nargs, Oid *types)
 static void
 prepare_plans(void)
 {
-	Oid			claim_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
-	Oid			giveback_types[1] = {INT8ARRAYOID};
+	Oid			claim_types[6] = {INT4OID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4OID, INT4OID};
+	Oid			take_types[2] = {INT4OID, INT8ARRAYOID};
 	Oid			record_types[13] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, BOOLOID, TIMESTAMPTZOID};
 	Oid			cb_types[2] = {INT8OID, TEXTOID};
@@ -169,18 +176,31 @@ prepare_plans(void)
 
 	if (claim_plan)
 		return;
+	/*
+	 * Due rows in queue order, at most each host's room ($2: hosts with
+	 * none, $3/$4: hosts with some, others $5), looked for among the first
+	 * $6 due rows, and only those locked: what stays queued is not touched.
+	 */
 	claim_plan = prepare(
-		"UPDATE http.queue q SET state = 'sending', worker = $1, attempts = q.attempts + 1"
-		" WHERE q.id IN (SELECT id FROM http.queue"
-		"  WHERE state = 'queued' AND next_at <= pg_catalog.statement_timestamp()"
-		"    AND host <> ALL ($3) ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-		" RETURNING q.id, q.owner, q.request, q.host, q.attempts, q.max_attempts,"
-		"  q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key, q.callback::oid",
-		3, claim_types);
-	giveback_plan = prepare(
-		"UPDATE http.queue SET state = 'queued', worker = NULL, attempts = attempts - 1"
-		" WHERE id = ANY ($1)",
-		1, giveback_types);
+		"SELECT q.id, q.owner, q.request, q.host, q.attempts + 1, q.max_attempts,"
+		"  q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key, q.callback::oid"
+		" FROM (SELECT w.id, w.next_at,"
+		"         pg_catalog.row_number() OVER (PARTITION BY w.host ORDER BY w.next_at, w.id) AS rn,"
+		"         coalesce(r.room, $5) AS room"
+		"       FROM (SELECT id, host, next_at FROM http.queue"
+		"             WHERE state = 'queued' AND next_at <= pg_catalog.statement_timestamp()"
+		"               AND host <> ALL ($2)"
+		"             ORDER BY next_at, id LIMIT $6) w"
+		"       LEFT JOIN ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS r(host, room) ON r.host = w.host) c"
+		" JOIN http.queue q ON q.id = c.id"
+		" WHERE c.rn <= c.room AND q.state = 'queued'"
+		" ORDER BY c.next_at, c.id LIMIT $1"
+		" FOR UPDATE OF q SKIP LOCKED",
+		6, claim_types);
+	take_plan = prepare(
+		"UPDATE http.queue SET state = 'sending', worker = $1, attempts = attempts + 1"
+		" WHERE id = ANY ($2)",
+		2, take_types);
 	record_plan = prepare(
 		"UPDATE http.queue SET state = $2, status = $3, response_headers = $4,"
 		" response_body = $5, response_version = $6, error_code = $7, error = $8,"
@@ -579,42 +599,68 @@ build_request(Delivery *d, Jsonb *doc, const char *idempotency_key)
 	return ok;
 }
 
-/* Hosts this worker already sends its share to (claim none for them). */
-static Datum
-saturated_hosts(void)
+/*
+ * The hosts this worker sends to: those at their share (args[1]) and the
+ * others with the room they have left (args[2], args[3]).
+ */
+static void
+host_shares(Datum *args)
 {
 	HASH_SEQ_STATUS seq;
 	HostCount  *h;
-	Datum	   *items = palloc(sizeof(Datum) * (hash_get_num_entries(host_counts) + 1));
-	int			n = 0;
+	long		nh = hash_get_num_entries(host_counts) + 1;
+	Datum	   *full = palloc(sizeof(Datum) * nh);
+	Datum	   *part = palloc(sizeof(Datum) * nh);
+	Datum	   *room = palloc(sizeof(Datum) * nh);
+	int			nfull = 0;
+	int			npart = 0;
 
 	hash_seq_init(&seq, host_counts);
 	while ((h = hash_seq_search(&seq)) != NULL)
+	{
 		if (h->n >= http_worker_host_concurrency)
-			items[n++] = CStringGetTextDatum(h->host);
-	return PointerGetDatum(construct_array(items, n, TEXTOID, -1, false, TYPALIGN_INT));
+			full[nfull++] = CStringGetTextDatum(h->host);
+		else
+		{
+			part[npart] = CStringGetTextDatum(h->host);
+			room[npart++] = Int32GetDatum(http_worker_host_concurrency - h->n);
+		}
+	}
+	n_full_hosts = nfull;
+	args[0] = PointerGetDatum(construct_array(full, nfull, TEXTOID, -1, false, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(part, npart, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(room, npart, INT4OID, sizeof(int32), true,
+											  TYPALIGN_INT));
 }
 
-/* Claim up to nfree due requests; returns how many rows came back. */
+/*
+ * Claim up to nfree due requests, each host's within its room; returns how
+ * many came back.  They are locked (FOR UPDATE SKIP LOCKED) and marked
+ * 'sending' in this transaction, so 'sending' only ever means sent or about
+ * to be, and only those are suspects after a crash.
+ */
 static int
 claim(int nfree)
 {
-	Datum		args[3];
+	Datum		args[6];
 	SPITupleTable *tt;
 	uint64		rows;
-	Datum	   *giveback;
-	int			ngive = 0;
+	Datum	   *take;
+	int			ntake = 0;
 
-	args[0] = Int32GetDatum(my_slot);
-	args[1] = Int32GetDatum(nfree);
-	args[2] = saturated_hosts();
-	if (SPI_execute_plan(claim_plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+	n_skipped = 0;
+	args[0] = Int32GetDatum(nfree);
+	host_shares(&args[1]);
+	args[4] = Int32GetDatum(http_worker_host_concurrency);
+	args[5] = Int32GetDatum(nfree * 4);	/* how far past a busy host to look */
+	if (SPI_execute_plan(claim_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_http worker: could not claim queued requests");
 	tt = SPI_tuptable;
 	rows = SPI_processed;
-	giveback = palloc(sizeof(Datum) * Max(rows, 1));
-	if (rows > 0)
-		enqueue_fn = enqueue_function();
+	if (rows == 0)
+		return 0;
+	enqueue_fn = enqueue_function();
+	take = palloc(sizeof(Datum) * rows);
 
 	for (uint64 r = 0; r < rows; r++)
 	{
@@ -630,14 +676,9 @@ claim(int nfree)
 		char	   *host = TextDatumGetCString(SPI_getbinval(tup, td, 4, &isnull));
 		HostCount  *h = host_count(host, true);
 
-		/*
-		 * One claim may bring more for a host than its share: those go back
-		 * to the queue at once, so 'sending' only ever means sent (or about
-		 * to be), and only those are suspects after a crash.
-		 */
 		if (h->n >= http_worker_host_concurrency)
 		{
-			giveback[ngive++] = SPI_getbinval(tup, td, 1, &isnull);
+			n_skipped++;		/* not expected: the query keeps to the rooms */
 			continue;
 		}
 		h->n++;
@@ -663,22 +704,26 @@ claim(int nfree)
 		d->callback = DatumGetObjectId(SPI_getbinval(tup, td, 11, &isnull));
 		if (isnull)
 			d->callback = InvalidOid;
+		take[ntake++] = Int64GetDatum(d->id);
 
 		if (build_request(d, doc, key))
-			inflight[n_inflight++] = d;		/* the engine starts it */
+			inflight[n_inflight++] = d;		/* the engine starts it after commit */
 		else
 		{
 			host_leave(d);
-			done[n_done++] = d;
+			done[n_done++] = d;			/* recorded as failed, never sent */
 		}
 	}
-	if (ngive > 0)
+	if (ntake > 0)
 	{
-		Datum		arg = PointerGetDatum(construct_array(giveback, ngive, INT8OID, sizeof(int64),
-														  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		Datum		targs[2];
 
-		if (SPI_execute_plan(giveback_plan, &arg, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "pg_http worker: could not give back claimed requests");
+		targs[0] = Int32GetDatum(my_slot);
+		targs[1] = PointerGetDatum(construct_array(take, ntake, INT8OID, sizeof(int64),
+												   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_execute_plan(take_plan, targs, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_processed != (uint64) ntake)
+			elog(ERROR, "pg_http worker: could not mark claimed requests as sending");
 	}
 	return (int) rows;
 }
@@ -724,8 +769,17 @@ cycle(void)
 	int			nfree = http_worker_max_inflight - n_inflight;
 	int			n_final = 0;
 	int			n_recorded = n_done;	/* claim() may add refused ones */
+	bool		want = (more_work || due || freed_full_host) && nfree > 0;
 
-	if (n_done == 0 && !retention && !((more_work || due) && nfree > 0))
+	/*
+	 * A claim while some hosts are at their share scans past their queued
+	 * rows, which costs as much as their backlog: after one that came back
+	 * short, wait a moment before the next, unless a full host has room
+	 * again (then its rows come first and the scan is short).
+	 */
+	if (want && !freed_full_host && now < claim_not_before)
+		want = false;
+	if (n_done == 0 && !retention && !want)
 		return;
 
 	SetCurrentStatementStartTimestamp();
@@ -753,12 +807,17 @@ cycle(void)
 		next_retention = TimestampTzPlusMilliseconds(now, SPI_processed >= 10000 ? 1000 : 60000);
 	}
 
-	if ((more_work || due) && nfree > 0)
+	if (want)
 	{
 		bool		isnull;
 		Datum		min_at;
+		int			rows = claim(nfree);
 
-		more_work = claim(nfree) >= nfree;
+		/* a full window with nothing left behind: there may be more */
+		more_work = rows >= nfree && n_skipped == 0;
+		freed_full_host = false;
+		claim_not_before = n_full_hosts > 0 && rows < nfree ?
+			TimestampTzPlusMilliseconds(now, 100) : 0;
 		/* not read-only: it must see this transaction's retries */
 		if (SPI_execute_plan(due_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "pg_http worker: could not read http.queue");
@@ -769,6 +828,8 @@ cycle(void)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
+	/* as a backend does when idle: autovacuum must see what the queue churns */
+	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	for (int i = 0; i < n_recorded; i++)
@@ -926,14 +987,23 @@ pg_http_worker_main(Datum arg)
 
 		/* sleep until something finishes, a commit wakes us, or work falls due */
 		now = GetCurrentTimestamp();
-		if (n_done > 0 || (more_work && n_inflight < http_worker_max_inflight))
+		if (n_done > 0 || (n_inflight < http_worker_max_inflight &&
+						   (freed_full_host || (more_work && now >= claim_not_before))))
 			max_ms = 0;
 		else
 		{
 			TimestampTz until = next_due;
 
+			/*
+			 * Due but not claimed: held back by the hosts' shares (a finish
+			 * wakes us) or by another worker's locks on the rows this one
+			 * looked at (look again soon).
+			 */
 			if (until != 0 && until <= now)
-				until = now + 1000 * 1000;	/* due but blocked by caps or locks */
+				until = TimestampTzPlusMilliseconds(now, http_workers > 1 ? 20 : 1000);
+			if (more_work && claim_not_before > now &&
+				(until == 0 || claim_not_before < until))
+				until = claim_not_before;
 			if (my_slot == db_first_slot && http_queue_retention_s > 0 &&
 				(until == 0 || next_retention < until))
 				until = next_retention;
