@@ -73,7 +73,23 @@ typedef struct Delivery
 	Oid			callback;
 	char		host[300];		/* host:port */
 	bool		sent;			/* counted in its host's share (in the engine) */
+	/* the outcome, once recorded */
+	bool		final;			/* delivered or failed, not retried */
+	bool		has_body;		/* a response whose body is text */
+	char	   *error;			/* "message: detail", or NULL */
 } Delivery;
+
+/* The columns of one cycle's outcomes, one array element per delivery. */
+#define RECORD_COLS 12
+typedef struct RecordBatch
+{
+	int			n;
+	Datum	   *v[RECORD_COLS];
+	bool	   *null[RECORD_COLS];
+} RecordBatch;
+
+static const Oid record_elem[RECORD_COLS] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, TIMESTAMPTZOID};
 
 /* Outcome of one attempt, as written to http.queue. */
 typedef enum Outcome
@@ -169,8 +185,9 @@ prepare_plans(void)
 {
 	Oid			claim_types[6] = {INT4OID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4OID, INT4OID};
 	Oid			take_types[2] = {INT4OID, INT8ARRAYOID};
-	Oid			record_types[13] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, BOOLOID, TIMESTAMPTZOID};
+	Oid			record_types[RECORD_COLS + 1] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+		JSONBARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TIMESTAMPTZARRAYOID, INT4OID};
 	Oid			cb_types[2] = {INT8OID, TEXTOID};
 	Oid			ret_types[1] = {TIMESTAMPTZOID};
 
@@ -183,33 +200,44 @@ prepare_plans(void)
 	 */
 	claim_plan = prepare(
 		"SELECT q.id, q.owner, q.request, q.host, q.attempts + 1, q.max_attempts,"
-		"  q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key, q.callback::oid"
-		" FROM (SELECT w.id, w.next_at,"
-		"         pg_catalog.row_number() OVER (PARTITION BY w.host ORDER BY w.next_at, w.id) AS rn,"
-		"         coalesce(r.room, $5) AS room"
-		"       FROM (SELECT id, host, next_at FROM http.queue"
-		"             WHERE state = 'queued' AND next_at <= pg_catalog.statement_timestamp()"
-		"               AND host <> ALL ($2)"
-		"             ORDER BY next_at, id LIMIT $6) w"
-		"       LEFT JOIN ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS r(host, room) ON r.host = w.host) c"
-		" JOIN http.queue q ON q.id = c.id"
-		" WHERE c.rn <= c.room AND q.state = 'queued'"
-		" ORDER BY c.next_at, c.id LIMIT $1"
-		" FOR UPDATE OF q SKIP LOCKED",
+		"  q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key, q.callback::oid,"
+		"  q.state"
+		" FROM http.queue q"
+		" WHERE q.id = ANY (ARRAY("
+		"   SELECT c.id FROM (SELECT w.id, w.next_at,"
+		"            pg_catalog.row_number() OVER (PARTITION BY w.host ORDER BY w.next_at, w.id) AS rn,"
+		"            coalesce(r.room, $5) AS room"
+		"          FROM (SELECT id, host, next_at FROM http.queue"
+		"                WHERE state = 'queued' AND next_at <= pg_catalog.statement_timestamp()"
+		"                  AND host <> ALL ($2)"
+		"                ORDER BY next_at, id LIMIT $6) w"
+		"          LEFT JOIN ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS r(host, room)"
+		"            ON r.host = w.host) c"
+		"    WHERE c.rn <= c.room ORDER BY c.next_at, c.id LIMIT $1))"
+		/* no state test here: the partial index must not be a candidate */
+		" FOR UPDATE SKIP LOCKED",
 		6, claim_types);
 	take_plan = prepare(
 		"UPDATE http.queue SET state = 'sending', worker = $1, attempts = attempts + 1"
 		" WHERE id = ANY ($2)",
 		2, take_types);
+	/* every outcome of a cycle in one statement */
 	record_plan = prepare(
-		"UPDATE http.queue SET state = $2, status = $3, response_headers = $4,"
-		" response_body = $5, response_version = $6, error_code = $7, error = $8,"
-		" next_at = coalesce($9, next_at), finished_at = $10, worker = NULL,"
-		" possible_duplicate = possible_duplicate OR $12,"
-		" last_sent_at = coalesce($13, last_sent_at),"
-		" first_sent_at = coalesce(first_sent_at, $13)"
-		" WHERE id = $1 AND worker = $11",
-		13, record_types);
+		"UPDATE http.queue q SET state = u.state, status = u.status, response_headers = u.headers,"
+		" response_body = u.body, response_version = u.version, error_code = u.error_code,"
+		" error = u.error, next_at = coalesce(u.next_at, q.next_at), finished_at = u.finished_at,"
+		" worker = NULL, possible_duplicate = q.possible_duplicate OR u.dup,"
+		" last_sent_at = coalesce(u.started, q.last_sent_at),"
+		" first_sent_at = coalesce(q.first_sent_at, u.started)"
+		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+		"   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
+		"   pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9),"
+		"   pg_catalog.unnest($10), pg_catalog.unnest($11), pg_catalog.unnest($12))"
+		"   AS u(id, state, status, headers, body, version, error_code, error, next_at,"
+		"        finished_at, dup, started)"
+		" WHERE q.id = u.id AND q.worker = $13"
+		" RETURNING q.id",
+		RECORD_COLS + 1, record_types);
 	cb_error_plan = prepare("UPDATE http.queue SET callback_error = $2 WHERE id = $1",
 							2, cb_types);
 	due_plan = prepare("SELECT min(next_at) FROM http.queue WHERE state = 'queued'", 0, NULL);
@@ -420,22 +448,22 @@ error_text(const char *msg, const char *detail)
 }
 
 /*
- * Write the outcome of one attempt to http.queue (and run the callback of
- * a final one).  Returns true when the outcome is final.
+ * Judge one attempt and add its outcome to the cycle's batch (element i).
+ * Returns true when the outcome is final.
  */
 static bool
-record(Delivery *d)
+record_add(Delivery *d, RecordBatch *b, int i)
 {
 	HttpExchange *x = &d->x;
-	Datum		v[13];
-	char		n[13];
 	int64		delay;
 	Outcome		out;
 	text	   *body = NULL;
 	int			err_code = 0;
-	char	   *error = NULL;
 	TimestampTz now = GetCurrentTimestamp();
+	Datum		v[RECORD_COLS];
+	bool		null[RECORD_COLS];
 
+	d->error = NULL;
 	if (x->state == HTTP_X_DONE)
 	{
 		body = HttpBodyToText(x);
@@ -443,18 +471,20 @@ record(Delivery *d)
 		{
 			/* delivered all the same: the body just cannot be text */
 			err_code = x->err_code;
-			error = error_text(x->err_msg, x->err_detail);
+			d->error = error_text(x->err_msg, x->err_detail);
 			x->state = HTTP_X_DONE;
 		}
 	}
 	else
 	{
 		err_code = x->err_code;
-		error = error_text(x->err_msg ? x->err_msg : "request failed", x->err_detail);
+		d->error = error_text(x->err_msg ? x->err_msg : "request failed", x->err_detail);
 	}
 	out = judge(d, &delay);
+	d->final = out != OUT_RETRY;
+	d->has_body = x->state == HTTP_X_DONE && body != NULL;
 
-	memset(n, ' ', sizeof(n));
+	memset(null, 0, sizeof(null));
 	v[0] = Int64GetDatum(d->id);
 	v[1] = CStringGetTextDatum(out == OUT_DELIVERED ? "delivered" :
 							   out == OUT_FAILED ? "failed" : "queued");
@@ -463,54 +493,131 @@ record(Delivery *d)
 		v[2] = Int32GetDatum(x->resp.status);
 		v[3] = JsonbPGetDatum(HttpHeadersToJsonb(&x->resp.headers));
 		v[4] = PointerGetDatum(body);
-		n[4] = body ? ' ' : 'n';
+		null[4] = body == NULL;
 		v[5] = CStringGetTextDatum(x->resp.version == 20 ? "2" :
 								   x->resp.version == 10 ? "1.0" : "1.1");
 	}
 	else
-		n[2] = n[3] = n[4] = n[5] = 'n';
-	if (error)
+		null[2] = null[3] = null[4] = null[5] = true;
+	if (d->error)
 	{
 		v[6] = CStringGetTextDatum(unpack_sql_state(err_code));
-		v[7] = CStringGetTextDatum(error);
+		v[7] = CStringGetTextDatum(d->error);
 	}
 	else
-		n[6] = n[7] = 'n';
+		null[6] = null[7] = true;
 	if (out == OUT_RETRY)
 	{
 		TimestampTz at = TimestampTzPlusMilliseconds(now, delay);
 
 		v[8] = TimestampTzGetDatum(at);
-		n[9] = 'n';
+		null[9] = true;
 		if (next_due == 0 || at < next_due)
 			next_due = at;
 	}
 	else
 	{
-		n[8] = 'n';
+		null[8] = true;
 		v[9] = TimestampTzGetDatum(now);
 	}
-	v[10] = Int32GetDatum(my_slot);
+
 	/*
 	 * Sent again after a failure the server may have seen the request
 	 * through (a timeout, a connection lost after sending): the next attempt
 	 * may duplicate it.  Failing to connect at all (08001) is not that.
 	 */
-	v[11] = BoolGetDatum(out == OUT_RETRY && x->state == HTTP_X_FAILED &&
+	v[10] = BoolGetDatum(out == OUT_RETRY && x->state == HTTP_X_FAILED &&
 						 err_code != ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION);
-	v[12] = TimestampTzGetDatum(x->started);
-	n[12] = x->started != 0 ? ' ' : 'n';	/* refused before sending */
-	if (SPI_execute_plan(record_plan, v, n, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "pg_http worker: could not record the outcome of request " INT64_FORMAT, d->id);
-	if (SPI_processed != 1)
-		ereport(LOG,
-				(errmsg("pg_http worker: request " INT64_FORMAT " was no longer this worker's to record", d->id)));
-	else if (out != OUT_RETRY && OidIsValid(d->callback))
+	v[11] = TimestampTzGetDatum(x->started);
+	null[11] = x->started == 0;		/* refused before sending */
+
+	for (int c = 0; c < RECORD_COLS; c++)
 	{
-		run_callback(d, x, x->state == HTTP_X_DONE && body != NULL, error);
-		more_work = true;		/* it may have consumed a commit's wake-up */
+		b->v[c][i] = null[c] ? (Datum) 0 : v[c];
+		b->null[c][i] = null[c];
 	}
-	return out != OUT_RETRY;
+	return d->final;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Write the outcomes of done[0..n) to http.queue in one statement, then run
+ * the callbacks of the final ones.  Their ids go to final_ids; returns how
+ * many.
+ */
+static int
+record_all(int n)
+{
+	RecordBatch b;
+	Datum		args[RECORD_COLS + 1];
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int64	   *recorded;
+	int			n_rec;
+	int			n_final = 0;
+
+	if (n == 0)
+		return 0;
+	b.n = n;
+	for (int c = 0; c < RECORD_COLS; c++)
+	{
+		b.v[c] = palloc(sizeof(Datum) * n);
+		b.null[c] = palloc(sizeof(bool) * n);
+	}
+	for (int i = 0; i < n; i++)
+		(void) record_add(done[i], &b, i);
+	for (int c = 0; c < RECORD_COLS; c++)
+	{
+		int16		len;
+		bool		byval;
+		char		align;
+
+		get_typlenbyvalalign(record_elem[c], &len, &byval, &align);
+		args[c] = PointerGetDatum(construct_md_array(b.v[c], b.null[c], 1, dims, lbs,
+													 record_elem[c], len, byval, align));
+	}
+	args[RECORD_COLS] = Int32GetDatum(my_slot);
+	if (SPI_execute_plan(record_plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "pg_http worker: could not record outcomes");
+
+	/* a row another worker took back (it thought us dead) is not ours */
+	n_rec = (int) SPI_processed;
+	recorded = palloc(sizeof(int64) * Max(n_rec, 1));
+	for (int i = 0; i < n_rec; i++)
+	{
+		bool		isnull;
+
+		recorded[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+												  1, &isnull));
+	}
+	qsort(recorded, n_rec, sizeof(int64), cmp_id);
+	if (n_rec != n)
+		ereport(LOG,
+				(errmsg("pg_http worker: %d of %d outcomes were no longer this worker's to record",
+						n - n_rec, n)));
+
+	for (int i = 0; i < n; i++)
+	{
+		Delivery   *d = done[i];
+
+		if (!d->final || bsearch(&d->id, recorded, n_rec, sizeof(int64), cmp_id) == NULL)
+			continue;
+		final_ids[n_final++] = d->id;
+		if (OidIsValid(d->callback))
+		{
+			run_callback(d, &d->x, d->has_body, d->error);
+			more_work = true;	/* it may have consumed a commit's wake-up */
+		}
+	}
+	return n_final;
 }
 
 /* ------------------------------------------------------------------ */
@@ -674,7 +781,12 @@ claim(int nfree)
 		Jsonb	   *doc;
 		MemoryContext old;
 		char	   *host = TextDatumGetCString(SPI_getbinval(tup, td, 4, &isnull));
-		HostCount  *h = host_count(host, true);
+		HostCount  *h;
+
+		/* another worker took it between our look and our lock */
+		if (strcmp(TextDatumGetCString(SPI_getbinval(tup, td, 12, &isnull)), "queued") != 0)
+			continue;
+		h = host_count(host, true);
 
 		if (h->n >= http_worker_host_concurrency)
 		{
@@ -793,9 +905,7 @@ cycle(void)
 		FreeTupleDesc(response_td);	/* the type may have been re-created */
 	response_td = NULL;
 
-	for (int i = 0; i < n_recorded; i++)
-		if (record(done[i]))
-			final_ids[n_final++] = done[i]->id;
+	n_final = record_all(n_recorded);
 
 	if (retention)
 	{
