@@ -326,7 +326,7 @@ pg_http.worker_databases = 'pg_http_bench'
             errors += int(bad)
             rates.append(int(ok) / (float(last) - committed))
         rate = statistics.median(rates)
-        steady = 1000 if self.args.smoke else 5000
+        steady = 1000
         self.psql("TRUNCATE http.queue")
         self.pgbench_once("enqueue.sql", 4, ["-D", "url=" + url], extra=["-R", str(steady)])
         self.wait_drained("steady")
@@ -446,8 +446,9 @@ pg_http.worker_databases = 'pg_http_bench'
             out += ["", "Outbox (http.enqueue, delivered by one background worker with the default "
                     "settings: 128 in flight, 64 per host) to the same nginx URL. Burst: N requests "
                     "queued in one transaction, delivered/s from its commit to the last delivery "
-                    "(median of %d). Steady: pgbench -R enqueues one request per transaction; "
-                    "latency from enqueue (commit) to delivery." % self.args.reps, "",
+                    "(median of %d). Steady: pgbench -R enqueues one request per transaction at a rate "
+                    "well below the burst figure; latency from enqueue (commit) to delivery, so "
+                    "it shows the pipeline, not a queue backing up." % self.args.reps, "",
                     "| transport | burst | delivered/s | steady enqueue rate | delivered/s | "
                     "commit to delivery p50 ms | p99 ms | errors | target >= 5000/s, 0 errors | met |",
                     "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
