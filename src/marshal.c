@@ -330,6 +330,23 @@ HttpIsQueueOption(const char *key)
 
 static void options_from_jsonb(HttpOptions *o, Jsonb *jb, bool queued);
 
+/* The next member of an object being iterated; false at its end. */
+static bool
+next_member(JsonbIterator **it, char **key, JsonbValue *v)
+{
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(it, v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			*key = pnstrdup(v->val.string.val, v->val.string.len);
+		else if (tok == WJB_VALUE)
+			return true;
+	}
+	return false;
+}
+
+
 /* See pg_http.h. */
 void
 HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc)
@@ -337,7 +354,6 @@ HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc)
 	JsonbValue *opts;
 	JsonbIterator *it;
 	JsonbValue	v;
-	JsonbIteratorToken tok;
 	char	   *key = NULL;
 
 	q->max_attempts = http_queue_max_attempts;
@@ -357,15 +373,8 @@ HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc)
 		return;
 
 	it = JsonbIteratorInit(opts->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	while (next_member(&it, &key, &v))
 	{
-		if (tok == WJB_KEY)
-		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
 		if (strcmp(key, "max_attempts") == 0)
 			q->max_attempts = (int) option_int(key, &v, 1, 100);
 		else if (strcmp(key, "backoff_ms") == 0)
@@ -414,7 +423,6 @@ options_from_jsonb(HttpOptions *o, Jsonb *jb, bool queued)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
-	JsonbIteratorToken tok;
 	char	   *key = NULL;
 
 	if (jb == NULL)
@@ -425,16 +433,8 @@ options_from_jsonb(HttpOptions *o, Jsonb *jb, bool queued)
 				 errmsg("options must be a JSON object")));
 
 	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	while (next_member(&it, &key, &v))
 	{
-		if (tok == WJB_KEY)
-		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
-
 		if (strcmp(key, "timeout_ms") == 0)
 			o->timeout_ms = (int) option_int(key, &v, 1, INT_MAX);
 		else if (strcmp(key, "connect_timeout_ms") == 0)
@@ -820,7 +820,6 @@ HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued)
 	HttpRequest *req = palloc0(sizeof(HttpRequest));
 	JsonbIterator *it;
 	JsonbValue	v;
-	JsonbIteratorToken tok;
 	char	   *key = NULL;
 	char	   *url = NULL;
 	const char *content_type = NULL;
@@ -836,16 +835,8 @@ HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued)
 	req->opt = *base;
 
 	it = JsonbIteratorInit(&doc->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	while (next_member(&it, &key, &v))
 	{
-		if (tok == WJB_KEY)
-		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
-
 		if (strcmp(key, "method") == 0)
 			req->method = doc_string(&v, key);
 		else if (strcmp(key, "url") == 0)

@@ -199,8 +199,9 @@ HttpQueueWake(Oid dboid)
 	}
 }
 
-static int
-cmp_int64(const void *a, const void *b)
+/* See queue.h. */
+int
+HttpQueueIdCompare(const void *a, const void *b)
 {
 	int64		x = *(const int64 *) a;
 	int64		y = *(const int64 *) b;
@@ -217,13 +218,13 @@ HttpQueueNotifyAwaiters(int64 *ids, int n)
 {
 	if (HttpQueue == NULL || n == 0)
 		return;
-	qsort(ids, n, sizeof(int64), cmp_int64);
+	qsort(ids, n, sizeof(int64), HttpQueueIdCompare);
 	pg_memory_barrier();
 	for (int p = 0; p < HttpQueue->nawait; p++)
 	{
 		int64		id = (int64) pg_atomic_read_u64(&HttpQueue->awaiting[p]);
 
-		if (id != 0 && bsearch(&id, ids, n, sizeof(int64), cmp_int64) != NULL)
+		if (id != 0 && bsearch(&id, ids, n, sizeof(int64), HttpQueueIdCompare) != NULL)
 			SetLatch(&ProcGlobal->allProcs[p].procLatch);
 	}
 }

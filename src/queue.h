@@ -37,6 +37,7 @@ extern void HttpQueueInit(void);
 extern List *HttpQueueDatabases(void);
 extern void HttpQueueWake(Oid dboid);
 extern void HttpQueueNotifyAwaiters(int64 *ids, int n);
+extern int	HttpQueueIdCompare(const void *a, const void *b);	/* qsort order of ids */
 extern Oid	HttpResponseTypeOid(void);
 extern char *HttpQueueHostKey(const HttpRequest *req);
 

@@ -539,15 +539,6 @@ record_add(Delivery *d, RecordBatch *b, int i)
 	return d->final;
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Write the outcomes of done[0..n) to http.queue in one statement, then run
  * the callbacks of the final ones.  Their ids go to final_ids; returns how
@@ -598,7 +589,7 @@ record_all(int n)
 		recorded[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 												  1, &isnull));
 	}
-	qsort(recorded, n_rec, sizeof(int64), cmp_id);
+	qsort(recorded, n_rec, sizeof(int64), HttpQueueIdCompare);
 	if (n_rec != n)
 		ereport(LOG,
 				(errmsg("pg_http worker: %d of %d outcomes were no longer this worker's to record",
@@ -608,7 +599,7 @@ record_all(int n)
 	{
 		Delivery   *d = done[i];
 
-		if (!d->final || bsearch(&d->id, recorded, n_rec, sizeof(int64), cmp_id) == NULL)
+		if (!d->final || bsearch(&d->id, recorded, n_rec, sizeof(int64), HttpQueueIdCompare) == NULL)
 			continue;
 		final_ids[n_final++] = d->id;
 		if (OidIsValid(d->callback))

@@ -35,24 +35,12 @@ class AsyncCluster:
     def start(self, first=False):
         env = self.env
         if first:
-            subprocess.run(env.pg_cmd([os.path.join(env.bindir, "initdb"), "-D", self.data,
-                                       "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                                       "--locale=C", "--no-sync"]),
-                           check=True, stdout=subprocess.DEVNULL)
-            with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
-                f.write("""
-listen_addresses = ''
-unix_socket_directories = '{work}'
-port = {port}
-fsync = off
-max_connections = 20
-shared_buffers = 32MB
-log_line_prefix = '%m [%p] '
+            env.init_cluster(self.data, self.port, 20, """
 shared_preload_libraries = 'pg_http'
 pg_http.worker_databases = '{db}'
 pg_http.allowed_hosts = '127.0.0.1'
 restart_after_crash = on
-""".format(work=env.work, port=self.port, db=DB))
+""".format(db=DB))
         # after a kill -9 the old children may hold shared memory a moment
         deadline = time.time() + 60
         while True:

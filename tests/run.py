@@ -264,6 +264,24 @@ class Environment:
         if not self.keep:
             self.stop()
 
+    def init_cluster(self, data, port, max_connections, extra_conf):
+        """initdb a throwaway cluster (as the postgres user) on a socket in
+        the work directory, with extra_conf appended to its settings."""
+        subprocess.run(self.pg_cmd([os.path.join(self.bindir, "initdb"), "-D", data,
+                                    "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                    "--locale=C", "--no-sync"]),
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(data, "postgresql.conf"), "a") as f:
+            f.write("""
+listen_addresses = ''
+unix_socket_directories = '{work}'
+port = {port}
+fsync = off
+max_connections = {maxconn}
+shared_buffers = 32MB
+log_line_prefix = '%m [%p] '
+""".format(work=self.work, port=port, maxconn=max_connections) + extra_conf)
+
     def start(self):
         self.check_installed()
         if os.path.exists(self.work):
@@ -335,19 +353,7 @@ class Environment:
         # the throwaway cluster
         self.data = os.path.join(self.work, "data")
         self.pg_port = free_port()
-        subprocess.run(self.pg_cmd([os.path.join(self.bindir, "initdb"), "-D", self.data,
-                                    "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                                    "--locale=C", "--no-sync"]),
-                       check=True, stdout=subprocess.DEVNULL)
-        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
-            f.write("""
-listen_addresses = ''
-unix_socket_directories = '{work}'
-port = {port}
-fsync = off
-max_connections = 30
-shared_buffers = 32MB
-log_line_prefix = '%m [%p] '
+        self.init_cluster(self.data, self.pg_port, 30, """
 pg_http.allowed_hosts = '*, 127.0.0.1, [::1]'
 pg_http.ca_file = '{tls}/ca.pem'
 pg_http_test.httpbin = 'http://127.0.0.1:{hb}'
