@@ -45,6 +45,17 @@ SELECT count(*) FROM http.batch((SELECT jsonb_agg(jsonb_build_object('url', :'mo
 SELECT clock_timestamp() - :'t0'::timestamptz >= '600ms' AS two_waves;
 RESET pg_http.max_concurrency;
 
+-- requests that fail as they start (the address guard refuses loopback at
+-- once) do not strand the ones still waiting for a slot
+SET pg_http.max_concurrency = 2;
+SET pg_http.allowed_hosts = '';
+SELECT count(*) AS rows, count(*) FILTER (WHERE sqlstate = '42501') AS refused,
+       count(*) FILTER (WHERE sqlstate IS NULL) AS unanswered
+  FROM http.batch((SELECT jsonb_agg(jsonb_build_object('url', :'mock' || '/status/200'))
+                     FROM generate_series(1, 5)));
+RESET pg_http.allowed_hosts;
+RESET pg_http.max_concurrency;
+
 -- many at once
 SELECT count(*) FILTER (WHERE status = 200) AS ok
   FROM http.batch((SELECT jsonb_agg(jsonb_build_object('url', :'mock' || '/status/200'))
