@@ -584,7 +584,10 @@ HttpEngineStep(HttpExchange **xs, int n, long max_ms, bool *woken)
 
 			if (engine_progress(&run) == 0 || run.finished > 0)
 			{
-				/* a finished exchange is news, but do not miss a cheap second one */
+				/*
+				 * Back to the caller once something finished; with nothing in
+				 * flight it is a plain wait for the latch or max_ms.
+				 */
 				if (run.finished > 0 || max_ms == 0)
 					break;
 			}

@@ -83,7 +83,6 @@ typedef struct Delivery
 #define RECORD_COLS 12
 typedef struct RecordBatch
 {
-	int			n;
 	Datum	   *v[RECORD_COLS];
 	bool	   *null[RECORD_COLS];
 } RecordBatch;
@@ -447,11 +446,8 @@ error_text(const char *msg, const char *detail)
 	return detail ? psprintf("%s: %s", msg, detail) : pstrdup(msg);
 }
 
-/*
- * Judge one attempt and add its outcome to the cycle's batch (element i).
- * Returns true when the outcome is final.
- */
-static bool
+/* Judge one attempt and add its outcome to the cycle's batch (element i). */
+static void
 record_add(Delivery *d, RecordBatch *b, int i)
 {
 	HttpExchange *x = &d->x;
@@ -536,7 +532,6 @@ record_add(Delivery *d, RecordBatch *b, int i)
 		b->v[c][i] = null[c] ? (Datum) 0 : v[c];
 		b->null[c][i] = null[c];
 	}
-	return d->final;
 }
 
 /*
@@ -557,14 +552,13 @@ record_all(int n)
 
 	if (n == 0)
 		return 0;
-	b.n = n;
 	for (int c = 0; c < RECORD_COLS; c++)
 	{
 		b.v[c] = palloc(sizeof(Datum) * n);
 		b.null[c] = palloc(sizeof(bool) * n);
 	}
 	for (int i = 0; i < n; i++)
-		(void) record_add(done[i], &b, i);
+		record_add(done[i], &b, i);
 	for (int c = 0; c < RECORD_COLS; c++)
 	{
 		int16		len;
