@@ -62,11 +62,10 @@ arg_cstring(FunctionCallInfo fcinfo, int n, const char *name)
 static HttpRequest *
 new_request(const char *method)
 {
-	HttpRequest *req = palloc0(sizeof(HttpRequest));
+	HttpOptions base;
 
-	req->method = pstrdup(method);
-	HttpOptionsDefault(&req->opt);
-	return req;
+	HttpOptionsDefault(&base);
+	return HttpRequestNew(pstrdup(method), &base);
 }
 
 /* Set the URL from text argument n. */

@@ -45,13 +45,13 @@ typedef struct DnsRequest
 
 static bool dns_watched = false;
 
-/* A fresh cached answer for host, or NULL. */
+/* A fresh cached answer for host, or NULL (ttl_ms 0: the cache is off). */
 static DnsCacheEntry *
-cache_lookup(const char *host)
+cache_lookup(const char *host, int ttl_ms)
 {
 	TimestampTz now;
 
-	if (dns_cache == NULL || http_dns_cache_ttl_ms <= 0)
+	if (dns_cache == NULL || ttl_ms <= 0)
 		return NULL;
 	now = GetCurrentTimestamp();
 	for (int i = 0; i < DNS_CACHE_SLOTS; i++)
@@ -62,11 +62,11 @@ cache_lookup(const char *host)
 
 /* Remember an answer (the soonest-expiring slot makes room). */
 static void
-cache_store(const char *host, struct addrinfo *res)
+cache_store(const char *host, struct addrinfo *res, int ttl_ms)
 {
 	DnsCacheEntry *e;
 
-	if (http_dns_cache_ttl_ms <= 0 || strlen(host) > HTTP_URL_MAX_HOST)
+	if (ttl_ms <= 0 || strlen(host) > HTTP_URL_MAX_HOST)
 		return;
 	if (dns_cache == NULL)
 		dns_cache = MemoryContextAllocZero(TopMemoryContext, sizeof(DnsCacheEntry) * DNS_CACHE_SLOTS);
@@ -90,7 +90,7 @@ cache_store(const char *host, struct addrinfo *res)
 		memcpy(&e->addr[e->n], ai->ai_addr, ai->ai_addrlen);
 		e->len[e->n++] = ai->ai_addrlen;
 	}
-	e->expires = e->n > 0 ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), http_dns_cache_ttl_ms) : 0;
+	e->expires = e->n > 0 ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ttl_ms) : 0;
 }
 
 /* Answer from the cache: the same callback, at once. */
@@ -120,7 +120,7 @@ bool
 HttpDnsStart(HttpExchange *x, HttpDnsCallback done)
 {
 	DnsRequest *d;
-	DnsCacheEntry *cached = cache_lookup(x->req->host);
+	DnsCacheEntry *cached = cache_lookup(x->req->host, x->req->set->dns_cache_ttl_ms);
 
 	if (cached != NULL)
 	{
@@ -188,6 +188,7 @@ void
 HttpDnsDispatch(void)
 {
 	HttpResolver *r;
+	MemoryContext old = CurrentMemoryContext;
 
 	while ((r = HttpResolveNextDone()) != NULL)
 	{
@@ -199,24 +200,25 @@ HttpDnsDispatch(void)
 		/* an exchange that moved on abandoned it, so this one still waits */
 		Assert(x->dns == d);
 		x->dns = NULL;
-		MemoryContext old = CurrentMemoryContext;
 
+		/* allocate where the exchange lives (see HttpExchange.cxt) */
+		MemoryContextSwitchTo(GetMemoryChunkContext(d));
 		PG_TRY();
 		{
 			if (rc == 0)
-				cache_store(x->req->host, res);
-			/* allocate where the exchange lives (see HttpExchange.cxt) */
-			MemoryContextSwitchTo(GetMemoryChunkContext(d));
+				cache_store(x->req->host, res, x->req->set->dns_cache_ttl_ms);
 			if (x->state == HTTP_X_RUNNING)
 				d->done(x, rc, res);
 		}
-		PG_FINALLY();
+		PG_CATCH();
 		{
-			MemoryContextSwitchTo(old);
-			if (res)
-				freeaddrinfo(res);
+			/* what goes wrong with this answer fails this exchange only */
+			HttpExchangeAbsorbError(x, old);
 		}
 		PG_END_TRY();
+		MemoryContextSwitchTo(old);
+		if (res)
+			freeaddrinfo(res);
 	}
 }
 

@@ -287,6 +287,42 @@ HttpExchangeDone(HttpExchange *x)
 }
 
 /*
+ * Turn the ERROR being handled (in a PG_CATCH) into x's failure: its
+ * SQLSTATE, message, detail and hint.  For the code that works on one
+ * exchange alone (starting it, a redirect hop, a resolver answer, a socket
+ * event): what goes wrong there fails that request and nothing else, which
+ * in a delivery worker, outside any transaction, is the difference between
+ * one failed request and a dead worker.  That code holds no lock, buffer
+ * pin or catalog state, so nothing but the error itself needs cleaning up.
+ * A cancel (class 57) is not about x: it is re-thrown.  cxt is the memory
+ * context to go back to.
+ */
+void
+HttpExchangeAbsorbError(HttpExchange *x, MemoryContext cxt)
+{
+	ErrorData  *e;
+
+	MemoryContextSwitchTo(x->cxt ? x->cxt : cxt);
+	e = CopyErrorData();
+	if (ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+	{
+		MemoryContextSwitchTo(cxt);
+		PG_RE_THROW();
+	}
+	FlushErrorState();
+	if (x->state != HTTP_X_FAILED)
+	{
+		x->state = HTTP_X_FAILED;
+		x->finished = GetCurrentTimestamp();
+		x->err_code = e->sqlerrcode;
+		x->err_msg = e->message;
+		x->err_detail = e->detail;
+		x->err_hint = e->hint;
+	}
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
  * Allocations made for an exchange go to its own context when it has one
  * (the delivery worker frees each exchange's memory on its own).
  */
@@ -308,6 +344,24 @@ engine_release(EngineRun *run, HttpExchange *x)
 	HttpTransportImpl.release(x);
 }
 
+/* Hand x to the transport; whatever goes wrong there fails x alone. */
+static void
+engine_start_one(HttpExchange *x)
+{
+	MemoryContext old = exchange_enter(x);
+
+	PG_TRY();
+	{
+		HttpTransportImpl.start(x);
+	}
+	PG_CATCH();
+	{
+		HttpExchangeAbsorbError(x, old);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+}
+
 /* Start pending exchanges while there is room under the concurrency cap. */
 static void
 engine_start_more(EngineRun *run)
@@ -316,7 +370,6 @@ engine_start_more(EngineRun *run)
 	{
 		HttpExchange *x = run->xs[run->next++];
 		TimestampTz now;
-		MemoryContext old;
 
 		if (x->state != HTTP_X_PENDING)
 		{
@@ -333,25 +386,18 @@ engine_start_more(EngineRun *run)
 			x->connect_deadline = x->deadline;
 		x->released = false;
 		run->active++;
-		old = exchange_enter(x);
-		HttpTransportImpl.start(x);
-		MemoryContextSwitchTo(old);
+		engine_start_one(x);
 	}
 }
 
-/* Fail every running exchange whose deadline passed. */
+/* x's deadline passed, or its connect deadline: fail it (in its context). */
 static void
-engine_check_deadlines(EngineRun *run, TimestampTz now)
+engine_timeout_one(HttpExchange *x, TimestampTz now)
 {
-	for (int i = 0; i < run->next; i++)
+	MemoryContext old = exchange_enter(x);
+
+	PG_TRY();
 	{
-		HttpExchange *x = run->xs[i];
-
-		MemoryContext old;
-
-		if (x->state != HTTP_X_RUNNING)
-			continue;
-		old = exchange_enter(x);
 		if (!x->connected && now >= x->connect_deadline && x->connect_deadline < x->deadline)
 		{
 			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP connection timed out",
@@ -366,8 +412,22 @@ engine_check_deadlines(EngineRun *run, TimestampTz now)
 							 x->req->method, x->req->url, x->req->opt.timeout_ms);
 			HttpExchangeSetHint(x, "Raise the timeout argument, the \"timeout_ms\" option or pg_http.timeout.");
 		}
-		MemoryContextSwitchTo(old);
 	}
+	PG_CATCH();
+	{
+		HttpExchangeAbsorbError(x, old);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+}
+
+/* Fail every running exchange whose deadline passed. */
+static void
+engine_check_deadlines(EngineRun *run, TimestampTz now)
+{
+	for (int i = 0; i < run->next; i++)
+		if (run->xs[i]->state == HTTP_X_RUNNING)
+			engine_timeout_one(run->xs[i], now);
 }
 
 /* Start x (again, for a redirect's next hop) within its deadline. */
@@ -381,7 +441,34 @@ engine_restart(EngineRun *run, HttpExchange *x)
 	x->resp.status = 0;
 	x->resp.headers.n = 0;
 	run->active++;
-	HttpTransportImpl.start(x);
+	engine_start_one(x);
+}
+
+/*
+ * x is over: release it, and start its redirect's next hop if it has one
+ * to follow.  Returns true if it is running again.  A hop that cannot be
+ * prepared fails x alone.
+ */
+static bool
+engine_next_hop(EngineRun *run, HttpExchange *x)
+{
+	MemoryContext old = exchange_enter(x);
+	volatile bool again = false;
+
+	engine_release(run, x);
+	PG_TRY();
+	{
+		again = HttpRedirectPrepare(x);
+	}
+	PG_CATCH();
+	{
+		HttpExchangeAbsorbError(x, old);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	if (again)
+		engine_restart(run, x);
+	return again;
 }
 
 /*
@@ -396,7 +483,6 @@ engine_reap(EngineRun *run)
 	for (int i = 0; i < run->next; i++)
 	{
 		HttpExchange *x = run->xs[i];
-		MemoryContext old;
 
 		if (x->state == HTTP_X_RUNNING || x->released)
 		{
@@ -404,18 +490,14 @@ engine_reap(EngineRun *run)
 				left++;
 			continue;
 		}
-		old = exchange_enter(x);
 		while (x->state != HTTP_X_RUNNING && !x->released)
 		{
-			engine_release(run, x);
-			if (!HttpRedirectPrepare(x))
+			if (!engine_next_hop(run, x))
 			{
 				run->finished++;
 				break;
 			}
-			engine_restart(run, x);
 		}
-		MemoryContextSwitchTo(old);
 		if (x->state == HTTP_X_RUNNING)
 			left++;
 	}
@@ -654,39 +736,43 @@ HttpEngineRun(HttpExchange **xs, int n)
 }
 
 /*
- * Line buffers for the HTTP/1.1 parser (max_header_bytes + 1 bytes each),
- * kept for reuse: allocating and freeing 64 kB per call made malloc move
- * the heap top up and down with two brk() calls every time.
+ * Line buffers for the HTTP/1.1 parser (max_header_bytes + 1 bytes each, the
+ * limit of the request's snapshot), kept for reuse: allocating and freeing
+ * 64 kB per call made malloc move the heap top up and down with two brk()
+ * calls every time.  Buffers of one size are cached: the size of the last
+ * request that asked.
  */
 #define LINEBUF_CACHE 8
 static char *linebuf_cache[LINEBUF_CACHE];
 static int	linebuf_cached = 0;
 static int	linebuf_size = 0;
 
-/* See pg_http.h. */
+/*
+ * A line buffer of size bytes (in TopMemoryContext); give it back with
+ * HttpLineBufferPut and the same size.  May throw (out of memory).
+ */
 char *
-HttpLineBufferGet(void)
+HttpLineBufferGet(int size)
 {
-	if (linebuf_size != http_max_header_bytes + 1)
+	if (linebuf_size != size)
 	{
-		/* the limit changed: drop buffers of the old size */
+		/* another limit: drop buffers of the old size */
 		while (linebuf_cached > 0)
 			pfree(linebuf_cache[--linebuf_cached]);
-		linebuf_size = http_max_header_bytes + 1;
+		linebuf_size = size;
 	}
 	if (linebuf_cached > 0)
 		return linebuf_cache[--linebuf_cached];
-	return MemoryContextAlloc(TopMemoryContext, linebuf_size);
+	return MemoryContextAlloc(TopMemoryContext, size);
 }
 
-/* See pg_http.h. */
+/* Give back a buffer of size bytes from HttpLineBufferGet (NULL: nothing). */
 void
-HttpLineBufferPut(char *buf)
+HttpLineBufferPut(char *buf, int size)
 {
 	if (buf == NULL)
 		return;
-	if (linebuf_cached < LINEBUF_CACHE && GetMemoryChunkSpace(buf) >= (Size) linebuf_size &&
-		linebuf_size == http_max_header_bytes + 1)
+	if (linebuf_cached < LINEBUF_CACHE && size == linebuf_size)
 		linebuf_cache[linebuf_cached++] = buf;
 	else
 		pfree(buf);

@@ -107,7 +107,7 @@ HttpFailHeaderLimit(HttpExchange *x, int http1_error)
 	HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "HTTP response header section too large",
 					 "Host \"%s\": %s (limits: %d bytes, %d fields).",
 					 x->req->host, Http1ErrorMessage(http1_error),
-					 http_max_header_bytes, http_max_headers);
+					 x->req->set->max_header_bytes, x->req->set->max_headers);
 	HttpExchangeSetHint(x, "A superuser can raise pg_http.max_header_bytes or pg_http.max_headers.");
 }
 

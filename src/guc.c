@@ -50,6 +50,29 @@ int			http_worker_host_concurrency = 64;
 int			http_queue_retention_s = 7 * 24 * 3600;
 int			http_queue_max_attempts = 5;
 
+/*
+ * Assign hooks of the settings a request snapshot holds (settings.c): a
+ * change, a reload or the end of a SET LOCAL makes the next request take a
+ * fresh snapshot.
+ */
+static void
+snapshot_int_assign(int newval, void *extra)
+{
+	HttpSettingsGeneration++;
+}
+
+static void
+snapshot_bool_assign(bool newval, void *extra)
+{
+	HttpSettingsGeneration++;
+}
+
+static void
+snapshot_string_assign(const char *newval, void *extra)
+{
+	HttpSettingsGeneration++;
+}
+
 /* Define the settings; called once from _PG_init. */
 void
 HttpGucInit(void)
@@ -92,7 +115,7 @@ HttpGucInit(void)
 							&http_max_header_bytes,
 							64 * 1024, 1024, 16 * 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_BYTE,
-							NULL, NULL, NULL);
+							NULL, snapshot_int_assign, NULL);
 
 	DefineCustomIntVariable("pg_http.max_headers",
 							"Largest number of response header fields accepted.",
@@ -100,7 +123,7 @@ HttpGucInit(void)
 							&http_max_headers,
 							100, 1, 10000,
 							PGC_SUSET, 0,
-							NULL, NULL, NULL);
+							NULL, snapshot_int_assign, NULL);
 
 	DefineCustomIntVariable("pg_http.max_redirects",
 							"Upper bound for the \"max_redirects\" option.",
@@ -124,7 +147,7 @@ HttpGucInit(void)
 							&http_dns_cache_ttl_ms,
 							30000, 0, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
+							NULL, snapshot_int_assign, NULL);
 
 	DefineCustomBoolVariable("pg_http.keepalive",
 							 "Reuse connections between requests of the same backend.",
@@ -140,7 +163,7 @@ HttpGucInit(void)
 							&http_keepalive_idle_ms,
 							30000, 0, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
+							NULL, snapshot_int_assign, NULL);
 
 	DefineCustomIntVariable("pg_http.pool_size",
 							"Largest number of idle connections a backend keeps.",
@@ -148,7 +171,7 @@ HttpGucInit(void)
 							&http_pool_size,
 							16, 0, 256,
 							PGC_USERSET, 0,
-							NULL, NULL, NULL);
+							NULL, snapshot_int_assign, NULL);
 
 	DefineCustomStringVariable("pg_http.allowed_hosts",
 							   "Hosts that requests may reach (empty: any public host).",
@@ -172,7 +195,7 @@ HttpGucInit(void)
 							   &http_ca_file,
 							   "",
 							   PGC_SUSET, 0,
-							   NULL, NULL, NULL);
+							   NULL, snapshot_string_assign, NULL);
 
 	DefineCustomStringVariable("pg_http.client_cert",
 							   "Client certificate for https (PEM file).",
@@ -180,7 +203,7 @@ HttpGucInit(void)
 							   &http_client_cert,
 							   "",
 							   PGC_SUSET, 0,
-							   NULL, NULL, NULL);
+							   NULL, snapshot_string_assign, NULL);
 
 	DefineCustomStringVariable("pg_http.client_key",
 							   "Private key of pg_http.client_cert (PEM file).",
@@ -188,7 +211,7 @@ HttpGucInit(void)
 							   &http_client_key,
 							   "",
 							   PGC_SUSET, 0,
-							   NULL, NULL, NULL);
+							   NULL, snapshot_string_assign, NULL);
 
 	DefineCustomStringVariable("pg_http.proxy",
 							   "Proxy for all requests, e.g. http://proxy:3128 (curl transport).",
@@ -196,7 +219,7 @@ HttpGucInit(void)
 							   &http_proxy,
 							   "",
 							   PGC_SUSET, 0,
-							   NULL, NULL, NULL);
+							   NULL, snapshot_string_assign, NULL);
 
 	DefineCustomBoolVariable("pg_http.proxy_from_environment",
 							 "Let the server's environment (http_proxy, ...) choose a proxy when pg_http.proxy is empty.",
@@ -204,7 +227,7 @@ HttpGucInit(void)
 							 &http_proxy_from_environment,
 							 false,
 							 PGC_SUSET, 0,
-							 NULL, NULL, NULL);
+							 NULL, snapshot_bool_assign, NULL);
 
 	DefineCustomBoolVariable("pg_http.acl_superuser_bypass",
 							 "Let superusers reach hosts no pg_http ACL entry grants them.",
@@ -228,7 +251,7 @@ HttpGucInit(void)
 							&http_max_url_length,
 							8192, 64, 1024 * 1024,
 							PGC_SUSET, 0,
-							NULL, NULL, NULL);
+							NULL, snapshot_int_assign, NULL);
 
 	/* the delivery workers (queue.c, worker.c) */
 	/* settings read at server start exist only when preloaded */

@@ -614,11 +614,11 @@ HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len)
 	size_t		errpos = 0;
 	HttpUrlError err;
 
-	if (len > (size_t) http_max_url_length)
+	if (len > (size_t) req->set->max_url_length)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("URL too long"),
-				 errdetail("The URL has %zu bytes; the limit is %d.", len, http_max_url_length),
+				 errdetail("The URL has %zu bytes; the limit is %d.", len, req->set->max_url_length),
 				 errhint("A superuser can raise pg_http.max_url_length."),
 				 errhidestmt(memchr(url, '@', len) != NULL)));
 	err = HttpUrlParse(url, len, &u, &errpos);
@@ -683,12 +683,12 @@ HttpRequestSetParts(HttpRequest *req, const char *host, int port,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("port %d is out of range", port),
 				 errdetail("Ports go from 1 to 65535.")));
-	if (strlen(host) + strlen(path) + 16 > (size_t) http_max_url_length)
+	if (strlen(host) + strlen(path) + 16 > (size_t) req->set->max_url_length)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("URL too long"),
 				 errdetail("The host and path have %zu bytes; the limit is %d.",
-						   strlen(host) + strlen(path), http_max_url_length),
+						   strlen(host) + strlen(path), req->set->max_url_length),
 				 errhint("A superuser can raise pg_http.max_url_length.")));
 	err = HttpUrlCheckTarget(path, strlen(path), &errpos);
 	if (err != HTTP_URL_OK)
@@ -764,7 +764,7 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("response decompression is not supported by the \"%s\" transport", HttpTransportName()),
 				 errhint("Rebuild pg_http with -Dtransport=curl, or leave out \"decompress\".")));
-	if (http_proxy[0] && !(HttpTransportFeatures() & HTTP_FEATURE_PROXY))
+	if (req->set->proxy[0] && !(HttpTransportFeatures() & HTTP_FEATURE_PROXY))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("pg_http.proxy is set, but the \"%s\" transport cannot use a proxy", HttpTransportName()),
@@ -813,11 +813,27 @@ HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base)
 	return HttpRequestFromQueuedDocument(doc, base, false);
 }
 
+/*
+ * A new request in CurrentMemoryContext: the method, options from base, and
+ * a snapshot of the settings as they are now (everything below this layer
+ * reads that snapshot).  May throw.
+ */
+HttpRequest *
+HttpRequestNew(const char *method, const HttpOptions *base)
+{
+	HttpRequest *req = palloc0(sizeof(HttpRequest));
+
+	req->method = (char *) method;
+	req->opt = *base;
+	req->set = HttpSettingsCopy(HttpSettingsCurrent());
+	return req;
+}
+
 /* See pg_http.h. */
 HttpRequest *
 HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued)
 {
-	HttpRequest *req = palloc0(sizeof(HttpRequest));
+	HttpRequest *req;
 	JsonbIterator *it;
 	JsonbValue	v;
 	char	   *key = NULL;
@@ -831,8 +847,7 @@ HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued)
 				 errmsg("a request document must be a JSON object"),
 				 errhint("Write it as {\"method\": \"GET\", \"url\": \"https://...\", \"headers\": {...}, \"body\": ..., \"options\": {...}}.")));
 
-	req->method = "GET";
-	req->opt = *base;
+	req = HttpRequestNew("GET", base);
 
 	it = JsonbIteratorInit(&doc->root);
 	while (next_member(&it, &key, &v))

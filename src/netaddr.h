@@ -40,6 +40,13 @@ typedef struct HttpHostRule
 	int			port_hi;
 } HttpHostRule;
 
+/* A parsed rule list (a setting's or a snapshot's). */
+typedef struct HttpRuleList
+{
+	int			n;
+	HttpHostRule rules[];
+} HttpRuleList;
+
 /* Convert a socket address; false if it is neither IPv4 nor IPv6. */
 extern bool HttpAddrFromSockaddr(const struct sockaddr *sa, HttpAddr *out, int *port);
 

@@ -75,6 +75,32 @@ typedef struct HttpQueueOptions
 /* The ACL rules that apply to one user (policy.c), snapshot for a request. */
 typedef struct HttpAclSet HttpAclSet;
 
+struct HttpRuleList;
+
+/*
+ * What everything below the SQL layer needs of the settings, copied into a
+ * request when it is made (settings.c): a reload or a SET while the request
+ * runs changes nothing about it.  One flat block; strings and rule lists
+ * live inside it.
+ */
+typedef struct HttpSettings
+{
+	Size		size;			/* bytes of the whole block */
+	int			max_header_bytes;	/* header section and line limit */
+	int			max_headers;	/* header field count limit */
+	int			max_url_length; /* redirect targets too */
+	int			keepalive_idle_ms;	/* a pooled connection older is not reused */
+	int			pool_size;		/* idle connections kept */
+	int			dns_cache_ttl_ms;
+	bool		proxy_from_environment;
+	const char *ca_file;		/* "" when unset */
+	const char *client_cert;
+	const char *client_key;
+	const char *proxy;
+	const struct HttpRuleList *allowed; /* pg_http.allowed_hosts (never NULL) */
+	const struct HttpRuleList *denied;	/* pg_http.denied_hosts (never NULL) */
+} HttpSettings;
+
 typedef struct HttpRequest
 {
 	char	   *method;
@@ -91,6 +117,7 @@ typedef struct HttpRequest
 	const char *body;			/* NULL: no body */
 	size_t		body_len;
 	HttpOptions opt;
+	const HttpSettings *set;	/* the settings as the request was made */
 	bool		has_secrets;	/* credentials in URL or headers: keep the
 								 * statement out of the server log */
 	const HttpAclSet *acl;		/* the caller's ACL rules (NULL: none in use) */
@@ -174,6 +201,11 @@ extern int	http_queue_retention_s;
 extern int	http_queue_max_attempts;
 extern void HttpGucInit(void);
 
+/* settings.c */
+extern uint64 HttpSettingsGeneration;
+extern const HttpSettings *HttpSettingsCurrent(void);
+extern HttpSettings *HttpSettingsCopy(const HttpSettings *s);
+
 /* engine.c */
 extern void HttpEngineRun(HttpExchange **xs, int n);
 extern int	HttpEngineStep(HttpExchange **xs, int n, long max_ms, bool *woken);
@@ -182,8 +214,9 @@ extern void HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
 extern void HttpExchangeSetHint(HttpExchange *x, const char *hint);
 extern void HttpExchangeDone(HttpExchange *x);
 extern const char *HttpTransportName(void);
-extern char *HttpLineBufferGet(void);
-extern void HttpLineBufferPut(char *buf);
+extern char *HttpLineBufferGet(int size);
+extern void HttpLineBufferPut(char *buf, int size);
+extern void HttpExchangeAbsorbError(HttpExchange *x, MemoryContext cxt);
 extern uint32 HttpTransportFeatures(void);
 
 /* errors.c: failures every transport words the same way */
@@ -218,6 +251,7 @@ extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
 extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
 extern void HttpOptionsDefault(HttpOptions *o);
 extern void HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb);
+extern HttpRequest *HttpRequestNew(const char *method, const HttpOptions *base);
 extern HttpRequest *HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base);
 extern HttpRequest *HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued);
 extern bool HttpIsQueueOption(const char *key);
@@ -257,6 +291,7 @@ extern bool HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, b
 extern void HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa);
 extern void HttpPolicyReportRefusal(HttpExchange *x);
 extern void HttpPolicyInit(void);
+extern const struct HttpRuleList *HttpPolicyRules(bool denied);
 extern char *HttpAclEntryText(const char *pattern, const char *ports);
 extern bool HttpAllowedHostsCheck(char **newval, void **extra, GucSource source);
 extern void HttpAllowedHostsAssign(const char *newval, void *extra);

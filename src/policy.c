@@ -44,20 +44,15 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-/* A parsed rule list, kept as the setting's "extra" (malloc'd by guc). */
-typedef struct HostRules
-{
-	int			n;
-	HttpHostRule rules[FLEXIBLE_ARRAY_MEMBER];
-} HostRules;
-
-static HostRules *allowed_rules = NULL;
-static HostRules *denied_rules = NULL;
+/* The parsed rule lists: the settings' "extra" (malloc'd, freed by guc). */
+static HttpRuleList *allowed_rules = NULL;
+static HttpRuleList *denied_rules = NULL;
 
 /* The rules of http.acl that apply to one user. */
 struct HttpAclSet
 {
 	Oid			user;
+	NameData	role;			/* its name, for messages outside a transaction */
 	int			n;
 	HttpHostRule rules[FLEXIBLE_ARRAY_MEMBER];
 };
@@ -86,7 +81,7 @@ rules_check(char **newval, void **extra)
 	const char *err = NULL;
 	size_t		errpos = 0;
 	int			n = HttpHostRulesParse(*newval, NULL, 0, &err, &errpos);
-	HostRules  *r;
+	HttpRuleList *r;
 
 	if (n < 0)
 	{
@@ -96,7 +91,7 @@ rules_check(char **newval, void **extra)
 		return false;
 	}
 	/* guc frees "extra" with free(): it must come from malloc */
-	r = malloc(offsetof(HostRules, rules) + sizeof(HttpHostRule) * Max(n, 1));
+	r = malloc(offsetof(HttpRuleList, rules) + sizeof(HttpHostRule) * Max(n, 1));
 	if (r == NULL)
 	{
 		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
@@ -120,6 +115,7 @@ void
 HttpAllowedHostsAssign(const char *newval, void *extra)
 {
 	allowed_rules = extra;
+	HttpSettingsGeneration++;
 }
 
 /* GUC check hook for pg_http.denied_hosts. */
@@ -134,6 +130,17 @@ void
 HttpDeniedHostsAssign(const char *newval, void *extra)
 {
 	denied_rules = extra;
+	HttpSettingsGeneration++;
+}
+
+/*
+ * The parsed pg_http.denied_hosts (denied) or pg_http.allowed_hosts, for
+ * the settings snapshot; NULL when empty.  Valid until the setting changes.
+ */
+const HttpRuleList *
+HttpPolicyRules(bool denied)
+{
+	return denied ? denied_rules : allowed_rules;
 }
 
 /* The request's host as an address, if it is numeric. */
@@ -152,7 +159,7 @@ request_addr(const HttpRequest *req, HttpAddr *a)
  * host is matched by address rules (and "*"), a name by name rules.
  */
 static bool
-rules_cover_request(const HostRules *r, const HttpRequest *req)
+rules_cover_request(const HttpRuleList *r, const HttpRequest *req)
 {
 	HttpAddr	a;
 	bool		numeric = request_addr(req, &a);
@@ -171,7 +178,7 @@ rules_cover_request(const HostRules *r, const HttpRequest *req)
 
 /* Does any address rule of the list cover this address and port? */
 static bool
-rules_cover_addr(const HostRules *r, const HttpAddr *a, int port)
+rules_cover_addr(const HttpRuleList *r, const HttpAddr *a, int port)
 {
 	for (int i = 0; r != NULL && i < r->n; i++)
 		if (HttpHostRuleMatchAddr(&r->rules[i], a, port))
@@ -192,23 +199,24 @@ typedef enum RequestVerdict
 static RequestVerdict
 judge_request(const HttpRequest *req)
 {
-	if (rules_cover_request(denied_rules, req))
+	if (rules_cover_request(req->set->denied, req))
 		return REQUEST_DENIED;
-	if (allowed_rules != NULL && allowed_rules->n > 0 &&
-		!rules_cover_request(allowed_rules, req))
+	if (req->set->allowed->n > 0 && !rules_cover_request(req->set->allowed, req))
 		return REQUEST_NOT_ALLOWED;
 	if (req->acl != NULL && !acl_covers_request(req->acl, req))
 		return REQUEST_NOT_GRANTED;
 	return REQUEST_ALLOWED;
 }
 
-/* The name of the role an ACL set is for. */
+/*
+ * The name of the role an ACL set is for.  Taken when the set was made: a
+ * redirect hop is judged inside the engine, where a delivery worker is
+ * outside any transaction and must not read the catalog.
+ */
 static const char *
 acl_role_name(const HttpRequest *req)
 {
-	const char *name = GetUserNameFromId(req->acl->user, true);
-
-	return name ? name : "?";
+	return NameStr(req->acl->role);
 }
 
 /* See pg_http.h. */
@@ -427,6 +435,7 @@ acl_for_current_user(void)
 	acl_user_set = palloc(offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * acl_count);
 	MemoryContextSwitchTo(old);
 	acl_user_set->user = user;
+	namestrcpy(&acl_user_set->role, GetUserNameFromId(user, true) ?: "?");
 	acl_user_set->n = 0;
 	for (int i = 0; i < acl_count; i++)
 		if (acl_entries[i].role == InvalidOid || has_privs_of_role(user, acl_entries[i].role))
@@ -499,7 +508,7 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 		return false;
 	}
 
-	if (rules_cover_addr(denied_rules, &a, port))
+	if (rules_cover_addr(x->req->set->denied, &a, port))
 	{
 		if (report)
 		{
@@ -512,7 +521,7 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 	}
 
 	reserved = HttpAddrReserved(&a);
-	if (reserved != NULL && !rules_cover_addr(allowed_rules, &a, port) &&
+	if (reserved != NULL && !rules_cover_addr(x->req->set->allowed, &a, port) &&
 		!acl_covers_addr(x->req->acl, &a, port))
 	{
 		if (report)

@@ -134,11 +134,11 @@ HttpRedirectPrepare(HttpExchange *x)
 		return false;
 
 	url = resolve_location(old, loc);
-	if (strlen(url) > (size_t) http_max_url_length)
+	if (strlen(url) > (size_t) old->set->max_url_length)
 	{
 		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "URL too long",
 						 "Hop %d from %s was to a URL of %zu bytes; the limit is %d.",
-						 x->redirects + 1, old->url, strlen(url), http_max_url_length);
+						 x->redirects + 1, old->url, strlen(url), old->set->max_url_length);
 		HttpExchangeSetHint(x, "A superuser can raise pg_http.max_url_length.");
 		return false;
 	}

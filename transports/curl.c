@@ -82,6 +82,13 @@ static CURL *idle_easy[MAX_IDLE_EASY];
 static int	n_idle_easy = 0;
 static long multi_maxconnects = -1;
 
+/* Does this request go through a proxy (so curl resolves and connects)? */
+static inline bool
+uses_proxy(const HttpSettings *set)
+{
+	return set->proxy[0] != '\0' || set->proxy_from_environment;
+}
+
 /* Is it safe to send this request twice? */
 static bool
 method_idempotent(const char *m)
@@ -192,7 +199,7 @@ opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 	curl_socket_t s;
 
 	/* through a proxy, the address is the proxy's: an administrator's choice */
-	if (http_proxy[0] == '\0' && !http_proxy_from_environment &&
+	if (!uses_proxy(cx->x->req->set) &&
 		!HttpPolicyCheckAddress(cx->x, &addr->addr, false))
 	{
 		HttpPolicyNoteRefusal(cx->x, &addr->addr);
@@ -247,7 +254,7 @@ prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int
 
 	/* a reused connection was judged when it was made: judge it again now */
 	memset(&ss, 0, sizeof(ss));
-	if (http_proxy[0] == '\0' && !http_proxy_from_environment)
+	if (!uses_proxy(cx->x->req->set))
 	{
 		struct sockaddr_in *in = (struct sockaddr_in *) &ss;
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
@@ -312,10 +319,11 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	/* curl writes "HTTP/2 200" for HTTP/2, which it only speaks over TLS here */
 	if (!cx->decided)
 	{
+		const HttpSettings *set = cx->x->req->set;
 		Http1Limits limits = {
-			.max_line = http_max_header_bytes,
-			.max_header_bytes = http_max_header_bytes,
-			.max_headers = http_max_headers,
+			.max_line = set->max_header_bytes,
+			.max_header_bytes = set->max_header_bytes,
+			.max_headers = set->max_headers,
 			.max_interim = 16,
 		};
 
@@ -352,7 +360,7 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	{
 		/* trailers after a chunked body: not reported, but limited like headers */
 		cx->trailer_bytes += len;
-		if (cx->trailer_bytes > (size_t) http_max_header_bytes)
+		if (cx->trailer_bytes > (size_t) cx->x->req->set->max_header_bytes)
 		{
 			cx->header_error = HTTP1_E_HEADERS_TOO_LARGE;
 			return 0;
@@ -366,12 +374,15 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	}
 
 	/* HTTP/2 sections are not parsed: apply the same limits by hand */
-	if (!cx->parsing &&
-		(n > (size_t) http_max_header_bytes || cx->hlen + len > (size_t) http_max_header_bytes))
+	if (!cx->parsing)
 	{
-		cx->header_error = n > (size_t) http_max_header_bytes ? HTTP1_E_LINE_TOO_LONG
-			: HTTP1_E_HEADERS_TOO_LARGE;
-		return 0;
+		size_t		limit = (size_t) cx->x->req->set->max_header_bytes;
+
+		if (n > limit || cx->hlen + len > limit)
+		{
+			cx->header_error = n > limit ? HTTP1_E_LINE_TOO_LONG : HTTP1_E_HEADERS_TOO_LARGE;
+			return 0;
+		}
 	}
 
 	if (!grow_no_throw(GetMemoryChunkContext(cx), &cx->hbuf, &cx->hcap, cx->hlen, n + 1))
@@ -598,7 +609,16 @@ drain_messages(void)
 			/* allocate where the exchange lives (see HttpExchange.cxt) */
 			MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(cx));
 
-			finish(cx, msg->data.result);
+			PG_TRY();
+			{
+				finish(cx, msg->data.result);
+			}
+			PG_CATCH();
+			{
+				/* e.g. out of memory reading this response: it alone fails */
+				HttpExchangeAbsorbError(cx->x, old);
+			}
+			PG_END_TRY();
 			MemoryContextSwitchTo(old);
 		}
 	}
@@ -608,9 +628,12 @@ static void curl_timer_fired(void);
 static void curl_launch(CurlX *cx);
 static void curl_resolved(HttpExchange *x, int rc, struct addrinfo *res);
 
-/* Set up curl and the multi handle once per backend. */
+/*
+ * Set up curl and the multi handle once per backend; the connection cache
+ * follows the pool size of the request being started.
+ */
 static void
-curl_init(void)
+curl_init(const HttpSettings *set)
 {
 	static bool global_done = false;
 
@@ -634,11 +657,11 @@ curl_init(void)
 		curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
 		multi_maxconnects = -1;
 	}
-	if (multi_maxconnects != http_pool_size)
+	if (multi_maxconnects != set->pool_size)
 	{
 		/* the connection cache is the pool: bounded by pg_http.pool_size */
-		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) Max(http_pool_size, 1));
-		multi_maxconnects = http_pool_size;
+		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) Max(set->pool_size, 1));
+		multi_maxconnects = set->pool_size;
 	}
 }
 
@@ -751,12 +774,12 @@ curl_start(HttpExchange *x)
 	char	   *url = psprintf("%s%s", origin, req->target);
 	long		version;
 
-	curl_init();
+	curl_init(req->set);
 	x->tp = cx;
 	cx->x = x;
 	initStringInfo(&x->resp.body);
 
-	cx->linebuf = HttpLineBufferGet();
+	cx->linebuf = HttpLineBufferGet(req->set->max_header_bytes + 1);
 
 	e = n_idle_easy > 0 ? idle_easy[--n_idle_easy] : curl_easy_init();
 	if (e == NULL)
@@ -811,12 +834,12 @@ curl_start(HttpExchange *x)
 	/* TLS: verification on; CA, client certificate from superuser settings */
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (http_ca_file[0])
-		curl_easy_setopt(e, CURLOPT_CAINFO, http_ca_file);
-	if (http_client_cert[0])
-		curl_easy_setopt(e, CURLOPT_SSLCERT, http_client_cert);
-	if (http_client_key[0])
-		curl_easy_setopt(e, CURLOPT_SSLKEY, http_client_key);
+	if (req->set->ca_file[0])
+		curl_easy_setopt(e, CURLOPT_CAINFO, req->set->ca_file);
+	if (req->set->client_cert[0])
+		curl_easy_setopt(e, CURLOPT_SSLCERT, req->set->client_cert);
+	if (req->set->client_key[0])
+		curl_easy_setopt(e, CURLOPT_SSLKEY, req->set->client_key);
 
 	version = req->opt.http_version == 11 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS;
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, version);
@@ -825,9 +848,9 @@ curl_start(HttpExchange *x)
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 
 	/* no proxy from the environment unless a superuser said so */
-	if (http_proxy[0])
-		curl_easy_setopt(e, CURLOPT_PROXY, http_proxy);
-	else if (!http_proxy_from_environment)
+	if (req->set->proxy[0])
+		curl_easy_setopt(e, CURLOPT_PROXY, req->set->proxy);
+	else if (!req->set->proxy_from_environment)
 		curl_easy_setopt(e, CURLOPT_PROXY, "");
 
 	if (!req->opt.keepalive)
@@ -835,13 +858,13 @@ curl_start(HttpExchange *x)
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	}
-	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long) Max(http_keepalive_idle_ms / 1000, 1));
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long) Max(req->set->keepalive_idle_ms / 1000, 1));
 	/*
 	 * A name is resolved by pg_http (dns.c: bounded, abandonable, judged by
 	 * the policy), and curl is given the addresses: it starts no resolver
 	 * thread of its own.  Through a proxy, the proxy resolves the target.
 	 */
-	if (req->host_kind == HTTP_HOST_NAME && http_proxy[0] == '\0' && !http_proxy_from_environment)
+	if (req->host_kind == HTTP_HOST_NAME && !uses_proxy(req->set))
 		(void) HttpDnsStart(x, curl_resolved);
 	else
 		curl_launch(cx);
@@ -903,7 +926,7 @@ curl_release(HttpExchange *x)
 	}
 	curl_slist_free_all(cx->hdrs);
 	curl_slist_free_all(cx->resolve);
-	HttpLineBufferPut(cx->linebuf);
+	HttpLineBufferPut(cx->linebuf, x->req->set->max_header_bytes + 1);
 	cx->linebuf = NULL;
 	x->tp = NULL;
 }

@@ -38,12 +38,20 @@
 
 #define SYSTEM_CA_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
 #define SESSION_SLOTS		16
+#define CONFIG_SLOTS		4
 
-/* The per-backend TLS configuration. */
+/*
+ * A TLS configuration: the CA chain and client certificate of one set of
+ * settings (pg_http.ca_file, client_cert, client_key), parsed once.  Each
+ * request names its files in its settings snapshot, and requests of
+ * different roles in a delivery worker may name different ones, so a few
+ * are kept; a configuration is freed only when no connection uses it.
+ */
 typedef struct TlsConfig
 {
-	bool		ready;
-	uint64		generation;		/* bumped whenever it is rebuilt */
+	int			refs;			/* connections set up with it */
+	uint64		generation;		/* unique per build: sessions belong to one */
+	uint64		used;			/* for least-recently-used eviction */
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
@@ -59,7 +67,7 @@ typedef struct TlsConfig
 typedef struct TlsConn
 {
 	mbedtls_ssl_context ssl;
-	uint64		generation;
+	TlsConfig  *cfg;			/* holds a reference */
 	int			last_errno;		/* from the socket, for messages */
 } TlsConn;
 
@@ -67,14 +75,16 @@ typedef struct TlsConn
 typedef struct SessionSlot
 {
 	bool		valid;
-	uint64		generation;
+	uint64		generation;		/* of the configuration it was made with */
 	uint64		used;			/* for least-recently-used eviction */
 	int			port;
 	char		host[HTTP_URL_MAX_HOST + 1];
 	mbedtls_ssl_session session;
 } SessionSlot;
 
-static TlsConfig tls;
+static TlsConfig *configs[CONFIG_SLOTS];
+static uint64 config_generation = 0;
+static uint64 config_clock = 0;
 static SessionSlot sessions[SESSION_SLOTS];
 static uint64 session_clock = 0;
 static const char *alpn_protocols[] = {"http/1.1", NULL};
@@ -87,23 +97,20 @@ tls_strerror(int rc, char *buf, size_t len)
 	return buf;
 }
 
-/* Free the configuration (for a rebuild, or at exit). */
+/* Free a configuration (unused, or at exit). */
 static void
-config_free(void)
+config_free(TlsConfig *cfg)
 {
-	if (!tls.ready)
-		return;
-	mbedtls_ssl_config_free(&tls.conf);
-	mbedtls_x509_crt_free(&tls.ca);
-	mbedtls_x509_crt_free(&tls.own_cert);
-	mbedtls_pk_free(&tls.own_key);
-	mbedtls_ctr_drbg_free(&tls.drbg);
-	mbedtls_entropy_free(&tls.entropy);
-	free(tls.ca_file);
-	free(tls.cert_file);
-	free(tls.key_file);
-	tls.ca_file = tls.cert_file = tls.key_file = NULL;
-	tls.ready = false;
+	mbedtls_ssl_config_free(&cfg->conf);
+	mbedtls_x509_crt_free(&cfg->ca);
+	mbedtls_x509_crt_free(&cfg->own_cert);
+	mbedtls_pk_free(&cfg->own_key);
+	mbedtls_ctr_drbg_free(&cfg->drbg);
+	mbedtls_entropy_free(&cfg->entropy);
+	free(cfg->ca_file);
+	free(cfg->cert_file);
+	free(cfg->key_file);
+	free(cfg);
 }
 
 /* At backend exit: say goodbye on pooled connections, free the rest. */
@@ -114,132 +121,183 @@ tls_atexit(int code, Datum arg)
 	for (int i = 0; i < SESSION_SLOTS; i++)
 		if (sessions[i].valid)
 			mbedtls_ssl_session_free(&sessions[i].session);
-	config_free();
+	for (int i = 0; i < CONFIG_SLOTS; i++)
+		if (configs[i] != NULL)
+		{
+			config_free(configs[i]);
+			configs[i] = NULL;
+		}
 }
 
-/* Does the configuration match the settings? */
+/* Was cfg built from the files these settings name? */
 static bool
-config_current(void)
+config_matches(const TlsConfig *cfg, const HttpSettings *set)
 {
-	return tls.ready && strcmp(tls.ca_file, http_ca_file) == 0 &&
-		strcmp(tls.cert_file, http_client_cert) == 0 &&
-		strcmp(tls.key_file, http_client_key) == 0;
+	return strcmp(cfg->ca_file, set->ca_file) == 0 &&
+		strcmp(cfg->cert_file, set->client_cert) == 0 &&
+		strcmp(cfg->key_file, set->client_key) == 0;
 }
 
-/*
- * Build (or rebuild, after the settings changed) the configuration.  On
- * failure x is failed with the reason and false is returned.
- */
-static bool
+/* Build a configuration from the settings; NULL with x failed. */
+static TlsConfig *
 config_build(HttpExchange *x)
 {
-	static bool exit_hook = false;
-	const char *ca = http_ca_file[0] ? http_ca_file : SYSTEM_CA_BUNDLE;
+	const HttpSettings *set = x->req->set;
+	const char *ca = set->ca_file[0] ? set->ca_file : SYSTEM_CA_BUNDLE;
+	TlsConfig  *cfg = calloc(1, sizeof(TlsConfig));
 	char		err[256];
 	int			rc;
 
-	if (config_current())
-		return true;
-	config_free();
+	if (cfg == NULL)
+	{
+		HttpFailTlsSetup(x, "out of memory");
+		return NULL;
+	}
+	mbedtls_entropy_init(&cfg->entropy);
+	mbedtls_ctr_drbg_init(&cfg->drbg);
+	mbedtls_ssl_config_init(&cfg->conf);
+	mbedtls_x509_crt_init(&cfg->ca);
+	mbedtls_x509_crt_init(&cfg->own_cert);
+	mbedtls_pk_init(&cfg->own_key);
+	cfg->generation = ++config_generation;
+	cfg->ca_file = strdup(set->ca_file);
+	cfg->cert_file = strdup(set->client_cert);
+	cfg->key_file = strdup(set->client_key);
+	if (!cfg->ca_file || !cfg->cert_file || !cfg->key_file)
+	{
+		config_free(cfg);
+		HttpFailTlsSetup(x, "out of memory");
+		return NULL;
+	}
+
+	if ((rc = mbedtls_ctr_drbg_seed(&cfg->drbg, mbedtls_entropy_func, &cfg->entropy,
+									(const unsigned char *) "pg_http", 7)) != 0 ||
+		(rc = mbedtls_ssl_config_defaults(&cfg->conf, MBEDTLS_SSL_IS_CLIENT,
+										  MBEDTLS_SSL_TRANSPORT_STREAM,
+										  MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
+	{
+		HttpFailTlsSetup(x, tls_strerror(rc, err, sizeof(err)));
+		config_free(cfg);
+		return NULL;
+	}
+
+	/* a bundle may hold certificates mbedTLS cannot read: > 0 is fine */
+	rc = mbedtls_x509_crt_parse_file(&cfg->ca, ca);
+	if (rc < 0)
+	{
+		HttpFailTlsSetup(x, psprintf("could not load the CA certificates in \"%s\": %s", ca,
+									 tls_strerror(rc, err, sizeof(err))));
+		config_free(cfg);
+		return NULL;
+	}
+
+	if (set->client_cert[0] || set->client_key[0])
+	{
+		rc = mbedtls_x509_crt_parse_file(&cfg->own_cert, set->client_cert);
+		if (rc == 0)
+#if MBEDTLS_VERSION_MAJOR >= 3
+			rc = mbedtls_pk_parse_keyfile(&cfg->own_key, set->client_key, NULL,
+										  mbedtls_ctr_drbg_random, &cfg->drbg);
+#else
+			rc = mbedtls_pk_parse_keyfile(&cfg->own_key, set->client_key, NULL);
+#endif
+		if (rc == 0)
+			rc = mbedtls_ssl_conf_own_cert(&cfg->conf, &cfg->own_cert, &cfg->own_key);
+		if (rc != 0)
+		{
+			HttpFailTlsSetup(x, psprintf("could not load the client certificate \"%s\" or key \"%s\": %s",
+										 set->client_cert, set->client_key,
+										 tls_strerror(rc, err, sizeof(err))));
+			config_free(cfg);
+			return NULL;
+		}
+	}
+
+	mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&cfg->conf, &cfg->ca, NULL);
+	mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_ctr_drbg_random, &cfg->drbg);
+	/* HTTP/1.1 only: never let a server pick h2 for a codec that cannot speak it */
+	mbedtls_ssl_conf_alpn_protocols(&cfg->conf, alpn_protocols);
+#if MBEDTLS_VERSION_MAJOR >= 3
+	mbedtls_ssl_conf_min_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+	mbedtls_ssl_conf_min_version(&cfg->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+	mbedtls_ssl_conf_session_tickets(&cfg->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+#endif
+	return cfg;
+}
+
+/*
+ * The configuration for x's settings, with a reference taken for a new
+ * connection: an existing one if it matches, else a new one in the slot of
+ * the least recently used configuration no connection holds.  NULL with x
+ * failed.
+ */
+static TlsConfig *
+config_get(HttpExchange *x)
+{
+	static bool exit_hook = false;
+	TlsConfig **slot = NULL;
+
 	if (!exit_hook)
 	{
 		on_proc_exit(tls_atexit, (Datum) 0);
 		exit_hook = true;
 	}
-
-	mbedtls_entropy_init(&tls.entropy);
-	mbedtls_ctr_drbg_init(&tls.drbg);
-	mbedtls_ssl_config_init(&tls.conf);
-	mbedtls_x509_crt_init(&tls.ca);
-	mbedtls_x509_crt_init(&tls.own_cert);
-	mbedtls_pk_init(&tls.own_key);
-	tls.ca_file = strdup(http_ca_file);
-	tls.cert_file = strdup(http_client_cert);
-	tls.key_file = strdup(http_client_key);
-	tls.ready = true;
-	tls.generation++;
-	if (!tls.ca_file || !tls.cert_file || !tls.key_file)
+	for (int i = 0; i < CONFIG_SLOTS; i++)
 	{
-		config_free();
-		HttpFailTlsSetup(x, "out of memory");
-		return false;
-	}
+		TlsConfig  *cfg = configs[i];
 
-	if ((rc = mbedtls_ctr_drbg_seed(&tls.drbg, mbedtls_entropy_func, &tls.entropy,
-									(const unsigned char *) "pg_http", 7)) != 0 ||
-		(rc = mbedtls_ssl_config_defaults(&tls.conf, MBEDTLS_SSL_IS_CLIENT,
-										  MBEDTLS_SSL_TRANSPORT_STREAM,
-										  MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
-	{
-		HttpFailTlsSetup(x, tls_strerror(rc, err, sizeof(err)));
-		config_free();
-		return false;
-	}
-
-	/* a bundle may hold certificates mbedTLS cannot read: > 0 is fine */
-	rc = mbedtls_x509_crt_parse_file(&tls.ca, ca);
-	if (rc < 0)
-	{
-		HttpFailTlsSetup(x, psprintf("could not load the CA certificates in \"%s\": %s", ca,
-									 tls_strerror(rc, err, sizeof(err))));
-		config_free();
-		return false;
-	}
-
-	if (http_client_cert[0] || http_client_key[0])
-	{
-		rc = mbedtls_x509_crt_parse_file(&tls.own_cert, http_client_cert);
-		if (rc == 0)
-#if MBEDTLS_VERSION_MAJOR >= 3
-			rc = mbedtls_pk_parse_keyfile(&tls.own_key, http_client_key, NULL,
-										  mbedtls_ctr_drbg_random, &tls.drbg);
-#else
-			rc = mbedtls_pk_parse_keyfile(&tls.own_key, http_client_key, NULL);
-#endif
-		if (rc == 0)
-			rc = mbedtls_ssl_conf_own_cert(&tls.conf, &tls.own_cert, &tls.own_key);
-		if (rc != 0)
+		if (cfg != NULL && config_matches(cfg, x->req->set))
 		{
-			HttpFailTlsSetup(x, psprintf("could not load the client certificate \"%s\" or key \"%s\": %s",
-										 http_client_cert, http_client_key,
-										 tls_strerror(rc, err, sizeof(err))));
-			config_free();
-			return false;
+			cfg->refs++;
+			cfg->used = ++config_clock;
+			return cfg;
 		}
+		if (cfg == NULL)
+		{
+			if (slot == NULL || *slot != NULL)
+				slot = &configs[i];
+		}
+		else if (cfg->refs == 0 && (slot == NULL || (*slot != NULL && cfg->used < (*slot)->used)))
+			slot = &configs[i];
 	}
-
-	mbedtls_ssl_conf_authmode(&tls.conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-	mbedtls_ssl_conf_ca_chain(&tls.conf, &tls.ca, NULL);
-	mbedtls_ssl_conf_rng(&tls.conf, mbedtls_ctr_drbg_random, &tls.drbg);
-	/* HTTP/1.1 only: never let a server pick h2 for a codec that cannot speak it */
-	mbedtls_ssl_conf_alpn_protocols(&tls.conf, alpn_protocols);
-#if MBEDTLS_VERSION_MAJOR >= 3
-	mbedtls_ssl_conf_min_tls_version(&tls.conf, MBEDTLS_SSL_VERSION_TLS1_2);
-#else
-	mbedtls_ssl_conf_min_version(&tls.conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-#endif
-#if defined(MBEDTLS_SSL_SESSION_TICKETS)
-	mbedtls_ssl_conf_session_tickets(&tls.conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-#endif
-	return true;
+	if (slot == NULL)
+	{
+		HttpFailTlsSetup(x, psprintf("more than %d TLS configurations (CA file, client certificate) are in use at once",
+									 CONFIG_SLOTS));
+		return NULL;
+	}
+	if (*slot != NULL)
+	{
+		config_free(*slot);
+		*slot = NULL;
+	}
+	if ((*slot = config_build(x)) == NULL)
+		return NULL;
+	(*slot)->refs = 1;
+	(*slot)->used = ++config_clock;
+	return *slot;
 }
 
-/* The session slot for host:port, or NULL. */
+/* The session slot for host:port under a configuration, or NULL. */
 static SessionSlot *
-session_find(const char *host, int port)
+session_find(const TlsConfig *cfg, const char *host, int port)
 {
 	for (int i = 0; i < SESSION_SLOTS; i++)
 		if (sessions[i].valid && sessions[i].port == port &&
-			sessions[i].generation == tls.generation && strcmp(sessions[i].host, host) == 0)
+			sessions[i].generation == cfg->generation && strcmp(sessions[i].host, host) == 0)
 			return &sessions[i];
 	return NULL;
 }
 
 /* Keep the session of a finished handshake for the next connection. */
 static void
-session_store(mbedtls_ssl_context *ssl, const char *host, int port)
+session_store(const TlsConfig *cfg, mbedtls_ssl_context *ssl, const char *host, int port)
 {
-	SessionSlot *slot = session_find(host, port);
+	SessionSlot *slot = session_find(cfg, host, port);
 
 	if (slot == NULL)
 	{
@@ -252,7 +310,7 @@ session_store(mbedtls_ssl_context *ssl, const char *host, int port)
 		mbedtls_ssl_session_free(&slot->session);
 	mbedtls_ssl_session_init(&slot->session);
 	slot->valid = mbedtls_ssl_get_session(ssl, &slot->session) == 0;
-	slot->generation = tls.generation;
+	slot->generation = cfg->generation;
 	slot->used = ++session_clock;
 	slot->port = port;
 	strlcpy(slot->host, host, sizeof(slot->host));
@@ -320,8 +378,6 @@ tls_open(HttpConn *c, HttpExchange *x)
 	char		err[256];
 	int			rc;
 
-	if (!config_build(x))
-		return false;
 	t = calloc(1, sizeof(TlsConn));
 	if (t == NULL)
 	{
@@ -329,17 +385,18 @@ tls_open(HttpConn *c, HttpExchange *x)
 		return false;
 	}
 	mbedtls_ssl_init(&t->ssl);
-	t->generation = tls.generation;
 	c->sp = t;
+	if ((t->cfg = config_get(x)) == NULL)
+		return false;
 
-	if ((rc = mbedtls_ssl_setup(&t->ssl, &tls.conf)) != 0 ||
+	if ((rc = mbedtls_ssl_setup(&t->ssl, &t->cfg->conf)) != 0 ||
 		(rc = mbedtls_ssl_set_hostname(&t->ssl, x->req->host)) != 0)
 	{
 		HttpFailTlsSetup(x, tls_strerror(rc, err, sizeof(err)));
 		return false;
 	}
 	mbedtls_ssl_set_bio(&t->ssl, c, bio_send, bio_recv, NULL);
-	if ((slot = session_find(x->req->host, x->req->port)) != NULL)
+	if ((slot = session_find(t->cfg, x->req->host, x->req->port)) != NULL)
 	{
 		(void) mbedtls_ssl_set_session(&t->ssl, &slot->session);
 		slot->used = ++session_clock;
@@ -357,7 +414,7 @@ tls_handshake(HttpConn *c, HttpExchange *x)
 
 	if (rc == 0)
 	{
-		session_store(&t->ssl, x->req->host, x->req->port);
+		session_store(t->cfg, &t->ssl, x->req->host, x->req->port);
 		return 0;
 	}
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ)
@@ -438,20 +495,25 @@ tls_close(HttpConn *c, bool orderly)
 
 	if (t == NULL)
 		return;
-	if (orderly)
+	if (orderly && t->cfg != NULL)
 		(void) mbedtls_ssl_close_notify(&t->ssl);
 	mbedtls_ssl_free(&t->ssl);
+	if (t->cfg != NULL)
+		t->cfg->refs--;
 	free(t);
 	c->sp = NULL;
 }
 
-/* See stream.h: a pooled connection made under an older configuration is stale. */
+/*
+ * See stream.h: a pooled connection serves a request whose settings name
+ * the files it was set up with, no other.
+ */
 static bool
-tls_idle_ok(HttpConn *c)
+tls_idle_ok(HttpConn *c, const HttpSettings *set)
 {
 	TlsConn    *t = c->sp;
 
-	return t != NULL && t->generation == tls.generation && config_current();
+	return t != NULL && t->cfg != NULL && config_matches(t->cfg, set);
 }
 
 /* See stream.h: decrypted bytes that the socket no longer shows. */

@@ -124,7 +124,7 @@ socket_idle_ok(pgsocket sock)
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-/* Take a live pooled connection to host:port, or NULL. */
+/* Take a live pooled connection to host:port usable for req, or NULL. */
 static HttpConn *
 pool_take(const HttpRequest *req)
 {
@@ -137,11 +137,13 @@ pool_take(const HttpRequest *req)
 
 		if (c->port != req->port || c->tls != req->tls || strcmp(c->host, req->host) != 0)
 			continue;
+		/* set up under other TLS settings: another request's, not this one's */
+		if (c->tls && HttpStreamImpl.idle_ok && !HttpStreamImpl.idle_ok(c, req->set))
+			continue;
 		dlist_delete(&c->node);
 		pool_count--;
-		if (TimestampDifferenceExceeds(c->idle_since, now, http_keepalive_idle_ms) ||
-			!socket_idle_ok(c->sock) ||
-			(c->tls && HttpStreamImpl.idle_ok && !HttpStreamImpl.idle_ok(c)))
+		if (TimestampDifferenceExceeds(c->idle_since, now, req->set->keepalive_idle_ms) ||
+			!socket_idle_ok(c->sock))
 		{
 			conn_close(c, true);
 			continue;
@@ -158,7 +160,7 @@ pool_take(const HttpRequest *req)
  * it in the mux saves two epoll_ctl calls per reuse.
  */
 static void
-pool_put(HttpConn *c)
+pool_put(HttpConn *c, int pool_size)
 {
 	if (!HttpEngineWatch(c->sock, HTTP_WATCH_READ, NULL))
 	{
@@ -168,7 +170,7 @@ pool_put(HttpConn *c)
 	c->idle_since = GetCurrentTimestamp();
 	dlist_push_head(&pool, &c->node);
 	pool_count++;
-	while (pool_count > http_pool_size)
+	while (pool_count > pool_size)
 	{
 		HttpConn   *old = dlist_container(HttpConn, node, dlist_tail_node(&pool));
 
@@ -292,9 +294,9 @@ reset_response(StreamX *sx)
 	HttpExchange *x = sx->x;
 	Http1Limits limits;
 
-	limits.max_line = http_max_header_bytes;
-	limits.max_header_bytes = http_max_header_bytes;
-	limits.max_headers = http_max_headers;
+	limits.max_line = x->req->set->max_header_bytes;
+	limits.max_header_bytes = x->req->set->max_header_bytes;
+	limits.max_headers = x->req->set->max_headers;
 	limits.max_interim = MAX_INTERIM;
 	Http1ParserInit(&sx->parser, &parser_callbacks, sx, &limits, sx->linebuf,
 					strcmp(x->req->method, "HEAD") == 0);
@@ -561,8 +563,8 @@ stream_complete(StreamX *sx, bool leftover)
 	c->served++;
 	sx->conn = NULL;
 	if (sx->parser.keep_alive && !leftover && sx->sent_all &&
-		x->req->opt.keepalive && http_keepalive && http_pool_size > 0)
-		pool_put(c);
+		x->req->opt.keepalive && x->req->set->pool_size > 0)
+		pool_put(c, x->req->set->pool_size);
 	else
 		conn_close(c, true);
 	HttpExchangeDone(x);
@@ -688,7 +690,7 @@ HttpStreamStart(HttpExchange *x)
 	StreamX    *sx = palloc0(sizeof(StreamX));
 
 	sx->x = x;
-	sx->linebuf = HttpLineBufferGet();
+	sx->linebuf = HttpLineBufferGet(req->set->max_header_bytes + 1);
 	sx->limit = req->opt.max_response_bytes;
 	x->tp = sx;
 	initStringInfo(&x->resp.body);
@@ -696,7 +698,7 @@ HttpStreamStart(HttpExchange *x)
 	build_request(sx);
 
 	/* a pooled connection whose address the policy still allows */
-	if (req->opt.keepalive && http_keepalive && (sx->conn = pool_take(req)) != NULL)
+	if (req->opt.keepalive && (sx->conn = pool_take(req)) != NULL)
 	{
 		if (HttpPolicyCheckAddress(x, (struct sockaddr *) &sx->conn->peer, false))
 		{
@@ -783,28 +785,37 @@ HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready)
 		return;
 	/* allocate where the exchange lives (see HttpExchange.cxt) */
 	old = MemoryContextSwitchTo(GetMemoryChunkContext(sx));
-	switch (sx->phase)
+	PG_TRY();
 	{
-		case PH_RESOLVE:
-			break;				/* answers come through the resolver's descriptor */
-		case PH_CONNECT:
-			connect_done(sx);
-			break;
-		case PH_HANDSHAKE:
-			do_handshake(sx);
-			break;
-		case PH_SEND:
-			/* the server may answer (and close) before reading the whole body */
-			if (ready & HTTP_WATCH_READ)
+		switch (sx->phase)
+		{
+			case PH_RESOLVE:
+				break;			/* answers come through the resolver's descriptor */
+			case PH_CONNECT:
+				connect_done(sx);
+				break;
+			case PH_HANDSHAKE:
+				do_handshake(sx);
+				break;
+			case PH_SEND:
+				/* the server may answer (and close) before reading the whole body */
+				if (ready & HTTP_WATCH_READ)
+					stream_recv(sx);
+				if ((ready & HTTP_WATCH_WRITE) && sx->x->state == HTTP_X_RUNNING &&
+					sx->phase == PH_SEND)
+					stream_send(sx);
+				break;
+			case PH_RECV:
 				stream_recv(sx);
-			if ((ready & HTTP_WATCH_WRITE) && sx->x->state == HTTP_X_RUNNING &&
-				sx->phase == PH_SEND)
-				stream_send(sx);
-			break;
-		case PH_RECV:
-			stream_recv(sx);
-			break;
+				break;
+		}
 	}
+	PG_CATCH();
+	{
+		/* an error on this exchange's socket fails this exchange only */
+		HttpExchangeAbsorbError(sx->x, old);
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(old);
 }
 
@@ -822,7 +833,7 @@ HttpStreamRelease(HttpExchange *x)
 		conn_close(sx->conn, false);
 		sx->conn = NULL;
 	}
-	HttpLineBufferPut(sx->linebuf);
+	HttpLineBufferPut(sx->linebuf, x->req->set->max_header_bytes + 1);
 	sx->linebuf = NULL;
 	x->tp = NULL;
 }

@@ -62,8 +62,11 @@ typedef struct HttpStreamOps
 	/* Free the byte layer; orderly: say goodbye first if it costs no wait. */
 	void		(*close) (HttpConn *c, bool orderly);
 
-	/* Is the idle connection still usable? (stream.c has checked the socket) */
-	bool		(*idle_ok) (HttpConn *c);
+	/*
+	 * May the idle connection serve a request with these settings?  (stream.c
+	 * has checked the socket.)
+	 */
+	bool		(*idle_ok) (HttpConn *c, const HttpSettings *set);
 
 	/* Does the layer hold read data that the socket no longer shows? */
 	bool		(*pending) (HttpConn *c);
