@@ -256,7 +256,7 @@ CREATE TABLE http.queue (
 	retry_4xx boolean NOT NULL DEFAULT false,
 	idempotency_key text,
 	callback regprocedure,
-	attempts integer NOT NULL DEFAULT 0,
+	attempts integer NOT NULL DEFAULT 0,	-- counted before each is sent
 	next_at timestamptz NOT NULL,	-- not sent before this
 	worker integer,				-- the worker slot sending it (state 'sending')
 	possible_duplicate boolean NOT NULL DEFAULT false,
@@ -270,9 +270,15 @@ CREATE TABLE http.queue (
 	response_version text,
 	error_code text,
 	error text,
-	callback_error text
+	callback_error text,
+	interrupted integer NOT NULL DEFAULT 0, -- times a worker stopped while sending it
+	callback_pending boolean NOT NULL DEFAULT false, -- final, its callback not yet run
+	response_url text,			-- the final URL (after redirects)
+	elapsed_ms double precision -- of the last attempt
 );
 CREATE INDEX queue_due ON http.queue (next_at, id) WHERE state = 'queued';
+CREATE INDEX queue_owner_due ON http.queue (owner, next_at, id) WHERE state = 'queued';
+CREATE INDEX queue_callbacks ON http.queue (owner, finished_at) WHERE callback_pending;
 CREATE INDEX queue_sending ON http.queue (worker) WHERE state = 'sending';
 CREATE INDEX queue_finished ON http.queue (finished_at) WHERE state IN ('delivered', 'failed');
 ALTER TABLE http.queue ENABLE ROW LEVEL SECURITY;
@@ -306,7 +312,8 @@ CREATE VIEW http.results WITH (security_invoker = true) AS
 		   attempts, possible_duplicate, error_code, error, callback_error,
 		   created_at, first_sent_at, finished_at,
 		   finished_at - created_at AS delivery_time,
-		   request->>'method' AS method, request->>'url' AS url
+		   request->>'method' AS method, request->>'url' AS url,
+		   response_url AS final_url, interrupted, callback_pending
 	  FROM http.queue;
 GRANT SELECT ON http.results TO PUBLIC;
 COMMENT ON VIEW http.results IS 'Queued requests and their outcomes, one row per request';

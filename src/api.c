@@ -166,18 +166,6 @@ response_values(HttpExchange *x, bool bytes, Datum *values, bool *nulls)
 	return true;
 }
 
-/* See queue.h. */
-HeapTupleHeader
-HttpResponseRow(HttpExchange *x, TupleDesc td)
-{
-	Datum		values[RESPONSE_NATTS];
-	bool		nulls[RESPONSE_NATTS];
-
-	if (!response_values(x, false, values, nulls))
-		return NULL;
-	return heap_form_tuple(td, values, nulls)->t_data;
-}
-
 /* Run one request and return its response row; errors are raised. */
 static Datum
 run_one(FunctionCallInfo fcinfo, HttpRequest *req, bool bytes)

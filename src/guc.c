@@ -49,6 +49,8 @@ int			http_worker_max_inflight = 128;
 int			http_worker_host_concurrency = 64;
 int			http_queue_retention_s = 7 * 24 * 3600;
 int			http_queue_max_attempts = 5;
+int			http_queue_max_per_role = 0;
+int			http_callback_timeout_ms = 5000;
 
 /*
  * Assign hooks of the settings a request snapshot holds (settings.c): a
@@ -304,6 +306,22 @@ HttpGucInit(void)
 							&http_queue_max_attempts,
 							5, 1, 100,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.queue_max_per_role",
+							"Most queued requests one role may have unfinished (queued or being sent).",
+							"0: no limit. http.enqueue() beyond it fails with SQLSTATE 54000.",
+							&http_queue_max_per_role,
+							0, 0, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.callback_timeout",
+							"Time limit of one callback of a queued request.",
+							"A callback that runs longer is cancelled and its error recorded in callback_error.",
+							&http_callback_timeout_ms,
+							5000, 1, 3600 * 1000,
+							PGC_SUSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000

@@ -165,6 +165,73 @@ HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb)
 }
 
 /*
+ * s[0..len) as a string valid in the database encoding: s itself when it
+ * is (and ends at len), else a palloc'd copy.  What a server sends is not
+ * always valid: in a UTF-8 database a byte that does not start a valid
+ * UTF-8 sequence is read as ISO-8859-1 (what header bytes beyond ASCII
+ * historically are, RFC 9110 5.5); in other encodings, or for NUL, it
+ * becomes '?'.  So a response can always be stored, dumped and restored.
+ */
+char *
+HttpTextForDatabase(const char *s, size_t len)
+{
+	int			db = GetDatabaseEncoding();
+	StringInfoData out;
+	size_t		i = 0;
+
+	if (pg_verify_mbstr(db, s, (int) len, true) && s[len] == '\0')
+		return (char *) s;
+	initStringInfo(&out);
+	while (i < len)
+	{
+		unsigned char b = (unsigned char) s[i];
+
+		if (b == 0)
+		{
+			appendStringInfoChar(&out, '?');
+			i++;
+		}
+		else if (b < 0x80 || db == PG_SQL_ASCII)
+		{
+			appendStringInfoChar(&out, (char) b);
+			i++;
+		}
+		else if (db == PG_UTF8)
+		{
+			int			n = pg_utf_mblen((const unsigned char *) s + i);
+
+			if (i + n <= len && pg_utf8_islegal((const unsigned char *) s + i, n))
+			{
+				appendBinaryStringInfo(&out, s + i, n);
+				i += n;
+			}
+			else
+			{
+				appendStringInfoChar(&out, (char) (0xC0 | (b >> 6)));
+				appendStringInfoChar(&out, (char) (0x80 | (b & 0x3F)));
+				i++;
+			}
+		}
+		else
+		{
+			int			n = pg_encoding_verifymbchar(db, s + i, (int) (len - i));
+
+			if (n > 0)
+			{
+				appendBinaryStringInfo(&out, s + i, n);
+				i += n;
+			}
+			else
+			{
+				appendStringInfoChar(&out, '?');
+				i++;
+			}
+		}
+	}
+	return out.data;
+}
+
+/*
  * jsonb's key order: shorter first, then bytewise; equal names keep their
  * arrival order (the sort below is stable).
  */
@@ -203,6 +270,8 @@ HttpHeadersToJsonb(const HttpHeaderList *l)
 
 		names[i] = ascii_case(l->items[i].name, false);
 		lens[i] = strlen(names[i]);
+		names[i] = HttpTextForDatabase(names[i], lens[i]);
+		lens[i] = strlen(names[i]);
 		for (j = i; j > 0 && header_key_before(names[i], lens[i], names[order[j - 1]], lens[order[j - 1]]); j--)
 			order[j] = order[j - 1];
 		order[j] = i;
@@ -223,9 +292,11 @@ HttpHeadersToJsonb(const HttpHeaderList *l)
 		p->order = npairs - 1;
 		if (j - i == 1)
 		{
+			const char *v = l->items[first].value;
+
 			p->value.type = jbvString;
-			p->value.val.string.val = l->items[first].value;
-			p->value.val.string.len = (int) strlen(l->items[first].value);
+			p->value.val.string.val = HttpTextForDatabase(v, strlen(v));
+			p->value.val.string.len = (int) strlen(p->value.val.string.val);
 		}
 		else
 		{
@@ -235,6 +306,7 @@ HttpHeadersToJsonb(const HttpHeaderList *l)
 			{
 				const char *v = l->items[order[k]].value;
 
+				v = HttpTextForDatabase(v, strlen(v));
 				elems[k - i].type = jbvString;
 				elems[k - i].val.string.val = (char *) v;
 				elems[k - i].val.string.len = (int) strlen(v);
@@ -384,7 +456,7 @@ HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc)
 		else if (strcmp(key, "retry_4xx") == 0)
 			q->retry_4xx = option_bool(key, &v);
 		else if (strcmp(key, "delay_ms") == 0)
-			q->delay_ms = option_int(key, &v, 0, PG_INT64_MAX / 1000);
+			q->delay_ms = option_int(key, &v, 0, HTTP_QUEUE_MAX_DELAY_MS);
 		else if (strcmp(key, "not_before") == 0 || strcmp(key, "idempotency_key") == 0 ||
 				 strcmp(key, "callback") == 0)
 		{

@@ -59,6 +59,9 @@ typedef struct HttpOptions
 	bool		decompress;		/* ask for and decode gzip/deflate/br/zstd */
 } HttpOptions;
 
+/* The latest a queued request may be due: a year from now (delay_ms, not_before). */
+#define HTTP_QUEUE_MAX_DELAY_MS (INT64CONST(365) * 24 * 3600 * 1000)
+
 /* The delivery options of a queued request (http.enqueue). */
 typedef struct HttpQueueOptions
 {
@@ -199,12 +202,16 @@ extern int	http_worker_max_inflight;
 extern int	http_worker_host_concurrency;
 extern int	http_queue_retention_s;
 extern int	http_queue_max_attempts;
+extern int	http_queue_max_per_role;
+extern int	http_callback_timeout_ms;
 extern void HttpGucInit(void);
 
 /* settings.c */
 extern uint64 HttpSettingsGeneration;
 extern const HttpSettings *HttpSettingsCurrent(void);
 extern HttpSettings *HttpSettingsCopy(const HttpSettings *s);
+extern void HttpSettingsBaseStale(void);
+extern int	HttpSettingsApplyRole(Oid role);
 
 /* engine.c */
 extern void HttpEngineRun(HttpExchange **xs, int n);
@@ -249,6 +256,7 @@ extern void HttpHeaderAdd(HttpHeaderList *l, const char *name, size_t name_len,
 extern const char *HttpHeaderGet(const HttpHeaderList *l, const char *name);
 extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
 extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
+extern char *HttpTextForDatabase(const char *s, size_t len);
 extern void HttpOptionsDefault(HttpOptions *o);
 extern void HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb);
 extern HttpRequest *HttpRequestNew(const char *method, const HttpOptions *base);

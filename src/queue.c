@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "pgcompat.h"
 #include "queue.h"
 
 #include "access/htup_details.h"
@@ -52,6 +53,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #endif
 
 static int	queue_nslots = 0;		/* databases x workers, fixed at startup */
+static int	queue_ncallback = 0;	/* callback workers: one per database */
 static bool queued_in_xact = false; /* this transaction called http.enqueue */
 static bool xact_callback_registered = false;
 static bool warned_no_worker = false;
@@ -68,7 +70,7 @@ queue_shmem_size(void)
 {
 	Size		sz = offsetof(HttpQueueShared, slots);
 
-	sz = add_size(sz, mul_size(queue_nslots, sizeof(HttpWorkerSlot)));
+	sz = add_size(sz, mul_size(queue_nslots + queue_ncallback, sizeof(HttpWorkerSlot)));
 	sz = MAXALIGN(sz);
 	sz = add_size(sz, mul_size(await_slots(), sizeof(pg_atomic_uint64)));
 	return sz;
@@ -100,10 +102,11 @@ queue_shmem_startup(void)
 		memset(HttpQueue, 0, sz);
 		SpinLockInit(&HttpQueue->mutex);
 		HttpQueue->nslots = queue_nslots;
+		HttpQueue->ncallback = queue_ncallback;
 		HttpQueue->nawait = await_slots();
 		HttpQueue->awaiting = (pg_atomic_uint64 *)
 			((char *) HttpQueue + MAXALIGN(offsetof(HttpQueueShared, slots) +
-										   queue_nslots * sizeof(HttpWorkerSlot)));
+										   (queue_nslots + queue_ncallback) * sizeof(HttpWorkerSlot)));
 		for (int i = 0; i < HttpQueue->nawait; i++)
 			pg_atomic_init_u64(&HttpQueue->awaiting[i], 0);
 	}
@@ -140,6 +143,7 @@ HttpQueueInit(void)
 
 	dbs = HttpQueueDatabases();
 	queue_nslots = list_length(dbs) * http_workers;
+	queue_ncallback = http_workers > 0 ? list_length(dbs) : 0;
 
 #if PG_VERSION_NUM >= 150000
 	prev_shmem_request_hook = shmem_request_hook;
@@ -176,17 +180,62 @@ HttpQueueInit(void)
 			strlcpy(w.bgw_extra, db, BGW_EXTRALEN);
 			RegisterBackgroundWorker(&w);
 		}
+		if (queue_ncallback > 0)
+		{
+			BackgroundWorker w;
+
+			/* the database's callbacks run in a process of their own */
+			memset(&w, 0, sizeof(w));
+			w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+			w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+			w.bgw_restart_time = 5;
+			snprintf(w.bgw_library_name, BGW_MAXLEN, "pg_http");
+			snprintf(w.bgw_function_name, BGW_MAXLEN, "pg_http_callback_main");
+			snprintf(w.bgw_name, BGW_MAXLEN, "pg_http callback worker for database %s", db);
+			snprintf(w.bgw_type, BGW_MAXLEN, "pg_http callback worker");
+			w.bgw_main_arg = Int32GetDatum(queue_nslots + d);
+			strlcpy(w.bgw_extra, db, BGW_EXTRALEN);
+			RegisterBackgroundWorker(&w);
+		}
 		d++;
 	}
 }
 
-/* Wake every worker serving database dboid. */
-void
-HttpQueueWake(Oid dboid)
+/* At a worker's exit: its slot is free. */
+static void
+queue_detach(int code, Datum arg)
 {
-	if (HttpQueue == NULL)
-		return;
-	for (int i = 0; i < HttpQueue->nslots; i++)
+	int			slot = DatumGetInt32(arg);
+
+	SpinLockAcquire(&HttpQueue->mutex);
+	HttpQueue->slots[slot].dboid = InvalidOid;
+	HttpQueue->slots[slot].pid = 0;
+	HttpQueue->slots[slot].latch = NULL;
+	SpinLockRelease(&HttpQueue->mutex);
+}
+
+/*
+ * A worker (delivery or callback) takes its slot: backends of its database
+ * can wake it from now on, until it exits.
+ */
+void
+HttpQueueAttach(int slot)
+{
+	if (HttpQueue == NULL || slot < 0 || slot >= HttpQueue->nslots + HttpQueue->ncallback)
+		elog(FATAL, "pg_http worker: no shared state for slot %d", slot);
+	SpinLockAcquire(&HttpQueue->mutex);
+	HttpQueue->slots[slot].dboid = MyDatabaseId;
+	HttpQueue->slots[slot].pid = MyProcPid;
+	HttpQueue->slots[slot].latch = MyLatch;
+	SpinLockRelease(&HttpQueue->mutex);
+	on_shmem_exit(queue_detach, Int32GetDatum(slot));
+}
+
+/* Set the latches of slots [from, to) that serve database dboid. */
+static void
+wake_slots(Oid dboid, int from, int to)
+{
+	for (int i = from; i < to; i++)
 	{
 		Latch	   *latch = NULL;
 
@@ -197,6 +246,22 @@ HttpQueueWake(Oid dboid)
 		if (latch)
 			SetLatch(latch);
 	}
+}
+
+/* Wake every delivery worker serving database dboid. */
+void
+HttpQueueWake(Oid dboid)
+{
+	if (HttpQueue != NULL)
+		wake_slots(dboid, 0, HttpQueue->nslots);
+}
+
+/* Wake the callback worker of database dboid. */
+void
+HttpQueueWakeCallbacks(Oid dboid)
+{
+	if (HttpQueue != NULL)
+		wake_slots(dboid, HttpQueue->nslots, HttpQueue->nslots + HttpQueue->ncallback);
 }
 
 /* See queue.h. */
@@ -285,7 +350,7 @@ warn_if_no_worker(void)
 }
 
 /* The oid of type http.response. */
-Oid
+static Oid
 HttpResponseTypeOid(void)
 {
 	Oid			nsp = get_namespace_oid("http", false);
@@ -312,11 +377,7 @@ resolve_callback(const char *name)
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("callback function %s(bigint, http.response, text) does not exist", name),
 				 errhint("A callback takes the request id, the response (NULL if none) and the error (NULL if none).")));
-#if PG_VERSION_NUM >= 160000
-	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
-#else
-	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
-#endif
+	aclresult = HttpFunctionAclCheck(fn, GetUserId());
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FUNCTION, name);
 	return fn;
@@ -332,6 +393,47 @@ HttpQueueHostKey(const HttpRequest *req)
 }
 
 #define ENQUEUE_NARGS 10
+
+/*
+ * Refuse a request beyond pg_http.queue_max_per_role unfinished ones of the
+ * role (queued or being sent), counted as this transaction sees them (in
+ * SPI, as the superuser the insert runs as): one role cannot fill the
+ * outbox that every role's deliveries go through.
+ */
+static void
+check_role_quota(Oid owner)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2];
+	bool		isnull;
+	int64		n;
+
+	if (plan == NULL)
+	{
+		Oid			types[2] = {OIDOID, INT4OID};
+		SPIPlanPtr	p = SPI_prepare("SELECT count(*) FROM (SELECT 1 FROM http.queue"
+									" WHERE owner OPERATOR(pg_catalog.=) $1"
+									"   AND state IN ('queued', 'sending') LIMIT $2) s",
+									2, types);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the http.queue quota check");
+		SPI_keepplan(p);
+		plan = p;
+	}
+	args[0] = ObjectIdGetDatum(owner);
+	args[1] = Int32GetDatum(http_queue_max_per_role);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the role's queued requests");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (n >= http_queue_max_per_role)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("role \"%s\" has %d queued HTTP requests not yet finished",
+						GetUserNameFromId(owner, false), http_queue_max_per_role),
+				 errdetail("pg_http.queue_max_per_role is %d.", http_queue_max_per_role),
+				 errhint("Wait for them to be delivered, or ask a superuser to raise pg_http.queue_max_per_role.")));
+}
 
 PG_FUNCTION_INFO_V1(pg_http_enqueue);
 /* http.enqueue(request jsonb) RETURNS bigint */
@@ -374,10 +476,19 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 						 errmsg("option \"idempotency_key\" must not contain control characters")));
 	}
 	if (q.not_before)
+	{
 		next_at = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
 														  CStringGetDatum(q.not_before),
 														  ObjectIdGetDatum(InvalidOid),
 														  Int32GetDatum(-1)));
+		/* a year ahead at most: every timestamp it leads to stays printable */
+		if (TIMESTAMP_NOT_FINITE(next_at) ||
+			next_at > TimestampTzPlusMilliseconds(GetCurrentTimestamp(), HTTP_QUEUE_MAX_DELAY_MS))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"not_before\" must be a time at most a year from now"),
+					 errdetail("It was \"%s\".", q.not_before)));
+	}
 	else
 		next_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), q.delay_ms);
 
@@ -420,6 +531,8 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 		SPI_keepplan(p);
 		plan = p;
 	}
+	if (http_queue_max_per_role > 0)
+		check_role_quota(owner);
 	if (SPI_execute_plan(plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "could not insert into http.queue");
@@ -476,7 +589,7 @@ pg_http_await(PG_FUNCTION_ARGS)
 	td = BlessTupleDesc(td);
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	me = MyProc->pgprocno;
+	me = HttpMyProcNumber();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

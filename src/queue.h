@@ -13,7 +13,7 @@
 #include "storage/latch.h"
 #include "storage/spin.h"
 
-/* One delivery worker, as the backends that wake it see it. */
+/* One worker (delivery or callback), as the backends that wake it see it. */
 typedef struct HttpWorkerSlot
 {
 	Oid			dboid;			/* database it serves (InvalidOid: not running) */
@@ -21,10 +21,16 @@ typedef struct HttpWorkerSlot
 	Latch	   *latch;			/* set to wake it */
 } HttpWorkerSlot;
 
+/*
+ * Slots [0, nslots) are the delivery workers' (pg_http.workers per
+ * database), [nslots, nslots + ncallback) the callback workers' (one per
+ * database).
+ */
 typedef struct HttpQueueShared
 {
 	slock_t		mutex;			/* protects slots */
 	int			nslots;
+	int			ncallback;
 	int			nawait;
 	pg_atomic_uint64 *awaiting; /* per PGPROC number: id awaited, or 0 */
 	HttpWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
@@ -36,12 +42,10 @@ extern HttpQueueShared *HttpQueue;
 extern void HttpQueueInit(void);
 extern List *HttpQueueDatabases(void);
 extern void HttpQueueWake(Oid dboid);
+extern void HttpQueueWakeCallbacks(Oid dboid);
+extern void HttpQueueAttach(int slot);
 extern void HttpQueueNotifyAwaiters(int64 *ids, int n);
 extern int	HttpQueueIdCompare(const void *a, const void *b);	/* qsort order of ids */
-extern Oid	HttpResponseTypeOid(void);
 extern char *HttpQueueHostKey(const HttpRequest *req);
-
-/* api.c: the http.response row of a finished exchange (NULL on decode failure) */
-extern HeapTupleHeader HttpResponseRow(HttpExchange *x, TupleDesc td);
 
 #endif							/* PG_HTTP_QUEUE_H */

@@ -13,11 +13,23 @@
  * setting changed (every assign hook bumps HttpSettingsGeneration), so
  * making a request costs one copy of a small flat block.
  *
+ * A delivery worker makes requests for many roles: before it makes one
+ * role's, HttpSettingsApplyRole gives the settings the values a new session
+ * of that role in this database would have now, so the policy that judges
+ * a queued request is the one that would judge the same call made by its
+ * owner today.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
 #include "netaddr.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 /* Bumped by the assign hook of every setting a snapshot holds. */
@@ -135,4 +147,166 @@ HttpSettingsCopy(const HttpSettings *s)
 	c->allowed = REBASE(c, s, s->allowed);
 	c->denied = REBASE(c, s, s->denied);
 	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* A role's settings, as a new session of it would have them */
+
+/*
+ * The settings that shape or judge a request: a delivery worker (and the
+ * callback worker) applies a role's values of these before making that
+ * role's requests.  The rest (pool sizes, worker settings) belong to the
+ * process that runs the engine.
+ */
+static const char *const role_settings[] = {
+	"pg_http.timeout", "pg_http.connect_timeout", "pg_http.user_agent",
+	"pg_http.max_response_bytes", "pg_http.max_header_bytes", "pg_http.max_headers",
+	"pg_http.max_redirects", "pg_http.keepalive", "pg_http.keepalive_idle",
+	"pg_http.dns_cache_ttl", "pg_http.allowed_hosts", "pg_http.denied_hosts",
+	"pg_http.ca_file", "pg_http.client_cert", "pg_http.client_key", "pg_http.proxy",
+	"pg_http.proxy_from_environment", "pg_http.acl_superuser_bypass",
+	"pg_http.max_timeout", "pg_http.max_url_length", "pg_http.callback_timeout",
+};
+#define N_ROLE_SETTINGS lengthof(role_settings)
+
+/* Boot values overlaid with the configuration files', per role_settings. */
+static char *base_values[N_ROLE_SETTINGS];
+static bool base_valid = false;
+
+/* Index of a setting name in role_settings, or -1. */
+static int
+role_setting_index(const char *name)
+{
+	for (size_t i = 0; i < N_ROLE_SETTINGS; i++)
+		if (pg_strcasecmp(name, role_settings[i]) == 0)
+			return (int) i;
+	return -1;
+}
+
+/* The configuration files changed (a reload): read them again when needed. */
+void
+HttpSettingsBaseStale(void)
+{
+	base_valid = false;
+}
+
+/*
+ * Read the value each setting has before any database or role setting: its
+ * boot value, or what the configuration files (postgresql.conf, ALTER
+ * SYSTEM) say now.  A worker's own values cannot serve: they include the
+ * database settings as they were when it connected, and a value that a
+ * later ALTER DATABASE ... RESET removed would stay with it forever.
+ */
+static void
+base_load(void)
+{
+	MemoryContext old;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	for (size_t i = 0; i < N_ROLE_SETTINGS; i++)
+	{
+		if (base_values[i])
+			pfree(base_values[i]);
+		base_values[i] = NULL;
+	}
+	MemoryContextSwitchTo(old);
+
+	/* boot values, then the files' (last one wins, as the server reads them) */
+	rc = SPI_execute("SELECT name, boot_val FROM pg_catalog.pg_settings"
+					 " WHERE name OPERATOR(pg_catalog.~~) 'pg\\_http.%'"
+					 " UNION ALL"
+					 " SELECT * FROM (SELECT name, setting FROM pg_catalog.pg_file_settings"
+					 "   WHERE name OPERATOR(pg_catalog.~~) 'pg\\_http.%' AND error IS NULL"
+					 "   ORDER BY seqno) f",
+					 true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the pg_http settings' boot and file values");
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+		int			i = role_setting_index(name);
+
+		if (i < 0)
+			continue;
+		if (base_values[i])
+			pfree(base_values[i]);
+		base_values[i] = pstrdup(value ? value : "");
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	base_valid = true;
+}
+
+/*
+ * Make the request settings what a new session of role would have in this
+ * database now: the boot and configuration file values, then ALTER ROLE
+ * ALL / ALTER DATABASE / ALTER ROLE / ALTER ROLE IN DATABASE settings, in
+ * that order of precedence.  They are set at a new GUC nest level, whose
+ * number is returned: AtEOXact_GUC(false, level) undoes them.  Must run in
+ * a transaction; throws if a value no longer passes its setting's checks
+ * (the role's requests then fail: a policy that cannot be read is not
+ * loosened).
+ */
+int
+HttpSettingsApplyRole(Oid role)
+{
+	const char *values[N_ROLE_SETTINGS];
+	Datum		args[2];
+	Oid			types[2] = {OIDOID, OIDOID};
+	int			level;
+	int			rc;
+
+	if (!base_valid)
+		base_load();
+	for (size_t i = 0; i < N_ROLE_SETTINGS; i++)
+		values[i] = base_values[i];
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = ObjectIdGetDatum(MyDatabaseId);
+	args[1] = ObjectIdGetDatum(role);
+	/* lowest precedence first: each later array overrides */
+	rc = SPI_execute_with_args("SELECT setconfig FROM pg_catalog.pg_db_role_setting"
+							   " WHERE setdatabase OPERATOR(pg_catalog.=) ANY (ARRAY[0, $1]::pg_catalog.oid[])"
+							   "   AND setrole OPERATOR(pg_catalog.=) ANY (ARRAY[0, $2]::pg_catalog.oid[])"
+							   " ORDER BY setrole OPERATOR(pg_catalog.<>) 0, setdatabase OPERATOR(pg_catalog.<>) 0",
+							   2, types, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_db_role_setting");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		ArrayType  *a;
+		Datum	   *elems;
+		int			n;
+
+		if (isnull)
+			continue;
+		a = DatumGetArrayTypeP(d);
+		deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
+		for (int k = 0; k < n; k++)
+		{
+			char	   *name;
+			char	   *value;
+			int			i;
+
+			ParseLongOption(TextDatumGetCString(elems[k]), &name, &value);
+			if (value != NULL && (i = role_setting_index(name)) >= 0)
+				values[i] = value;
+		}
+	}
+
+	level = NewGUCNestLevel();
+	for (size_t i = 0; i < N_ROLE_SETTINGS; i++)
+		if (values[i] != NULL)
+			(void) set_config_option(role_settings[i], values[i], PGC_SUSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, ERROR, false);
+	SPI_finish();
+	return level;
 }

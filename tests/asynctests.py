@@ -163,6 +163,13 @@ class Suite:
             " FROM http.await(%d, %d);" % (id, timeout_ms), user=user)
         return json.loads(out)
 
+    def await_callbacks(self, ids, timeout=30):
+        """Callbacks run after the outcome commits, in the callback worker:
+        wait until those of ids have run."""
+        wait_for(lambda: self.pg.psql(
+            "SELECT count(*) FROM http.queue WHERE callback_pending AND id IN (%s);"
+            % ",".join(map(str, ids))) == "0", "callbacks of %r" % ids, timeout=timeout)
+
     # -- the tests -----------------------------------------------------------
 
     def test_commit_sends(self):
@@ -289,7 +296,7 @@ class Suite:
 CREATE TABLE IF NOT EXISTS cb_log (id bigint, status int, error text, by_role text);
 TRUNCATE cb_log;
 CREATE OR REPLACE FUNCTION record_result(id bigint, r http.response, err text)
-RETURNS void LANGUAGE sql AS $$ INSERT INTO cb_log VALUES (id, r.status, err, current_user) $$;
+RETURNS void LANGUAGE sql AS $$ INSERT INTO public.cb_log VALUES (id, r.status, err, current_user) $$;
 CREATE OR REPLACE FUNCTION broken_callback(id bigint, r http.response, err text)
 RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'callback says no'; END $$;
 """)
@@ -303,6 +310,8 @@ RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'callback says no'; EN
         broken = self.enqueue("/sink/cb-broken", options={"callback": "broken_callback"})
         for id in ids + [flaky, failed]:
             self.await_row(id)
+        self.await_row(broken)
+        self.await_callbacks(ids + [flaky, failed, broken])
         rb = self.await_row(broken)
         expect(rb["state"] == "delivered" and "callback says no" in (rb["callback_error"] or ""),
                "a failing callback is recorded, the delivery stands: %r" % rb)
@@ -327,14 +336,20 @@ CREATE OR REPLACE FUNCTION deferred_violation(id bigint, r http.response, err te
 RETURNS void LANGUAGE sql AS $$ INSERT INTO public.cb_child VALUES (-1) $$;
 """)
         a = self.enqueue("/sink/leaky", options={"callback": "leaky_callback"})
+        self.await_row(a)
+        self.await_callbacks([a])
         ra = self.await_row(a)
         expect(ra["state"] == "delivered" and ra["callback_error"] is None, "leaky ran: %r" % ra)
         b = self.enqueue("/sink/deferred", options={"callback": "deferred_violation"})
+        self.await_row(b)
+        self.await_callbacks([b])
         rb = self.await_row(b)
         expect(rb["state"] == "delivered" and "deferred trigger" in (rb["callback_error"] or ""),
                "a deferred constraint is the callback's error, not the worker's commit's: %r" % rb)
         # the worker still records outcomes and runs callbacks normally
         c = self.enqueue("/sink/after-leaky", options={"callback": "record_result"})
+        self.await_row(c)
+        self.await_callbacks([c])
         rc = self.await_row(c)
         expect(rc["state"] == "delivered" and rc["callback_error"] is None,
                "later deliveries unaffected: %r" % rc)

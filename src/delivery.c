@@ -1,0 +1,1242 @@
+/*-------------------------------------------------------------------------
+ *
+ * delivery.c
+ *	  What a delivery worker does to queued requests: claim them fairly,
+ *	  make them as their owners, judge each attempt, record outcomes.
+ *
+ * The worker is a server for many roles at once, so everything here keeps
+ * one request's trouble to that request:
+ *
+ * - The claim shares the worker's slots between the roles with due work:
+ *   each gets at most its share of the requests in flight, and rows are
+ *   taken from each role's own backlog, so one role's 100,000 requests to
+ *   a host that never answers do not stand in front of another's.
+ * - A request is made, and judged by the policy, under the settings its
+ *   owner would have in a new session now (HttpSettingsApplyRole) and as
+ *   that role; whatever fails there fails that request (each in its own
+ *   subtransaction), or that owner's requests.
+ * - Outcomes are written in chunks bounded in rows and bytes, so the memory
+ *   a cycle needs does not grow with the sizes of all its responses; a
+ *   chunk that cannot be written is written row by row, and a row that
+ *   still cannot is recorded as failed with the reason.
+ * - A request is counted as an attempt before it is sent; after a worker
+ *   died while sending it, it is sent again (a possible duplicate) unless
+ *   its attempts are used up or it was in flight at three such deaths:
+ *   then it fails, and a worker that keeps dying waits before it sends.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "queue.h"
+#include "worker.h"
+
+#include <time.h>
+
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "parser/parse_func.h"
+#include "pgcompat.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/syscache.h"
+
+/* A chunk of outcomes written by one statement: at most this many rows... */
+#define CHUNK_ROWS		64
+/* ... or about this many bytes of bodies and headers. */
+#define CHUNK_BYTES		(8 * 1024 * 1024)
+
+/* A worker that died this often with a request in flight gives it up. */
+#define MAX_INTERRUPTIONS 3
+
+/* Outcome of one attempt, as written to http.queue. */
+typedef enum Outcome
+{
+	OUT_DELIVERED,
+	OUT_FAILED,
+	OUT_RETRY
+} Outcome;
+
+/* The columns of one chunk of outcomes, one array element per delivery. */
+#define RECORD_COLS 14
+typedef struct RecordChunk
+{
+	Delivery   *d[CHUNK_ROWS];
+	Datum		v[RECORD_COLS][CHUNK_ROWS];
+	bool		null[RECORD_COLS][CHUNK_ROWS];
+	int			n;
+	Size		bytes;
+} RecordChunk;
+
+static const Oid record_elem[RECORD_COLS] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, TIMESTAMPTZOID,
+TEXTOID, FLOAT8OID};
+
+/* ------------------------------------------------------------------ */
+/* Shares: requests in flight per host and per owner */
+
+static ShareCount *
+share_get(HTAB *h, const char *key, bool create)
+{
+	bool		found;
+	ShareCount *s = hash_search(h, key, create ? HASH_ENTER : HASH_FIND, &found);
+
+	if (s != NULL && !found)
+		s->n = 0;
+	return s;
+}
+
+static int
+share_of(HTAB *h, const char *key)
+{
+	ShareCount *s = share_get(h, key, false);
+
+	return s ? s->n : 0;
+}
+
+static void
+share_drop(HTAB *h, const char *key)
+{
+	ShareCount *s = share_get(h, key, false);
+
+	if (s && --s->n <= 0)
+		hash_search(h, key, HASH_REMOVE, NULL);
+}
+
+/* The owner's key in WorkerState.owners. */
+static void
+owner_key(Oid owner, char *key)
+{
+	memset(key, 0, HOST_KEY_LEN);
+	snprintf(key, HOST_KEY_LEN, "%u", owner);
+}
+
+/* A delivery no longer counts in its host's and owner's shares. */
+static void
+share_leave(WorkerState *ws, Delivery *d)
+{
+	char		key[HOST_KEY_LEN];
+
+	if (!d->counted)
+		return;
+	d->counted = false;
+	if (share_of(ws->hosts, d->host) >= http_worker_host_concurrency)
+		ws->freed_full_host = true;
+	share_drop(ws->hosts, d->host);
+	owner_key(d->owner, key);
+	share_drop(ws->owners, key);
+}
+
+/* Forget a delivery: its memory, and its place in the shares. */
+void
+DeliveryFree(WorkerState *ws, Delivery *d)
+{
+	share_leave(ws, d);
+	MemoryContextDelete(d->x.cxt);
+}
+
+/* ------------------------------------------------------------------ */
+/* Plans */
+
+/* Plans are prepared once per worker (and re-planned by SPI as needed). */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+	if (p == NULL)
+		elog(ERROR, "pg_http worker: could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(p);
+	return p;
+}
+
+/* Prepare the worker's statements, once. */
+void
+DeliveryPreparePlans(WorkerState *ws)
+{
+	Oid			cand_types[3] = {OIDARRAYOID, INT4ARRAYOID, TEXTARRAYOID};
+	Oid			take_types[2] = {INT4OID, INT8ARRAYOID};
+	Oid			record_types[RECORD_COLS + 1] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+		JSONBARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TIMESTAMPTZARRAYOID,
+	TEXTARRAYOID, FLOAT8ARRAYOID, INT4OID};
+	Oid			ret_types[1] = {TIMESTAMPTZOID};
+
+	if (ws->owners_plan)
+		return;
+
+	/*
+	 * The roles with queued rows: a loose scan of the owner-first index, one
+	 * probe per role however long its backlog.
+	 */
+	ws->owners_plan = prepare(
+		"WITH RECURSIVE o(owner) AS ("
+		"  (SELECT owner FROM http.queue WHERE state = 'queued' ORDER BY owner LIMIT 1)"
+		"  UNION ALL"
+		"  SELECT (SELECT q.owner FROM http.queue q WHERE q.state = 'queued'"
+		"            AND q.owner OPERATOR(pg_catalog.>) o.owner ORDER BY q.owner LIMIT 1)"
+		"    FROM o WHERE o.owner IS NOT NULL)"
+		" SELECT owner FROM o WHERE owner IS NOT NULL",
+		0, NULL);
+
+	/*
+	 * Each role's first due rows (at most its window, $2), in its own queue
+	 * order, minus those to hosts with no room ($3): a role's backlog only
+	 * ever stands in front of its own requests.
+	 */
+	ws->candidates_plan = prepare(
+		"SELECT c.id, c.owner, c.host"
+		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS w(owner, win)"
+		" CROSS JOIN LATERAL (SELECT q.id, q.owner, q.host, q.next_at FROM http.queue q"
+		"   WHERE q.owner OPERATOR(pg_catalog.=) w.owner AND q.state = 'queued'"
+		"     AND q.next_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()"
+		"   ORDER BY q.next_at, q.id LIMIT w.win) c"
+		" WHERE c.host OPERATOR(pg_catalog.<>) ALL ($3)"
+		" ORDER BY c.next_at, c.id",
+		3, cand_types);
+
+	/*
+	 * Take the chosen rows that are still queued and not locked by another
+	 * worker, marking them 'sending' and counting the attempt before
+	 * anything is sent: after a crash, only 'sending' rows are suspects.
+	 */
+	ws->take_plan = prepare(
+		"UPDATE http.queue q SET state = 'sending', worker = $1, attempts = q.attempts + 1"
+		" WHERE q.id IN (SELECT id FROM http.queue WHERE id OPERATOR(pg_catalog.=) ANY ($2)"
+		"                  AND state = 'queued' FOR UPDATE SKIP LOCKED)"
+		" RETURNING q.id, q.owner, q.request, q.host, q.attempts, q.max_attempts,"
+		"   q.backoff_ms, q.backoff_max_ms, q.retry_4xx, q.idempotency_key,"
+		"   q.callback IS NOT NULL",
+		2, take_types);
+
+	/* a chunk of outcomes in one statement; only rows this worker still holds */
+	ws->record_plan = prepare(
+		"UPDATE http.queue q SET state = u.state, status = u.status, response_headers = u.headers,"
+		" response_body = u.body, response_version = u.version, error_code = u.error_code,"
+		" error = u.error, next_at = coalesce(u.next_at, q.next_at), finished_at = u.finished_at,"
+		" worker = NULL, possible_duplicate = q.possible_duplicate OR u.dup,"
+		" last_sent_at = coalesce(u.started, q.last_sent_at),"
+		" first_sent_at = coalesce(q.first_sent_at, u.started),"
+		" response_url = u.url, elapsed_ms = u.elapsed,"
+		" callback_pending = u.state OPERATOR(pg_catalog.<>) 'queued' AND q.callback IS NOT NULL"
+		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+		"   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
+		"   pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9),"
+		"   pg_catalog.unnest($10), pg_catalog.unnest($11), pg_catalog.unnest($12),"
+		"   pg_catalog.unnest($13), pg_catalog.unnest($14))"
+		"   AS u(id, state, status, headers, body, version, error_code, error, next_at,"
+		"        finished_at, dup, started, url, elapsed)"
+		" WHERE q.id OPERATOR(pg_catalog.=) u.id AND q.worker OPERATOR(pg_catalog.=) $15"
+		" RETURNING q.id",
+		RECORD_COLS + 1, record_types);
+	ws->due_plan = prepare("SELECT min(next_at) FROM http.queue WHERE state = 'queued'", 0, NULL);
+	ws->retention_plan = prepare(
+		"DELETE FROM http.queue WHERE id IN (SELECT id FROM http.queue"
+		" WHERE state IN ('delivered', 'failed') AND NOT callback_pending"
+		"   AND finished_at OPERATOR(pg_catalog.<) $1 LIMIT 10000)",
+		1, ret_types);
+}
+
+/* ------------------------------------------------------------------ */
+/* Judging an attempt */
+
+/*
+ * Seconds of a Retry-After value (delta-seconds or an IMF-fixdate, RFC
+ * 9110 10.2.3), or -1 if it is neither.
+ */
+static double
+retry_after_seconds(const char *v)
+{
+	char	   *end;
+	long		secs;
+	struct tm	tm;
+
+	if (v == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	secs = strtol(v, &end, 10);
+	if (end != v && (*end == '\0' || *end == ' ') && secs >= 0)
+		return (double) secs;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end != NULL)
+	{
+		double		d = difftime(timegm(&tm), time(NULL));
+
+		return d > 0 ? d : 0;
+	}
+	return -1;
+}
+
+/* Exponential backoff with jitter: half fixed, half random, capped. */
+static int64
+backoff_ms(const Delivery *d)
+{
+	double		ms = (double) d->backoff_ms * (double) ((int64) 1 << Min(Max(d->attempts - 1, 0), 30));
+
+	if (ms > d->backoff_max_ms)
+		ms = d->backoff_max_ms;
+	return (int64) (ms / 2 + pg_prng_double(&pg_global_prng_state) * ms / 2);
+}
+
+/* Is a failure worth another attempt (the network, not the request)? */
+static bool
+error_retryable(int sqlstate)
+{
+	int			cls = ERRCODE_TO_CATEGORY(sqlstate);
+
+	return cls == ERRCODE_CONNECTION_EXCEPTION ||
+		cls == ERRCODE_INSUFFICIENT_RESOURCES ||
+		sqlstate == ERRCODE_PROTOCOL_VIOLATION;
+}
+
+/* Decide what the attempt came to, and when to retry. */
+static Outcome
+judge(Delivery *d, int64 *delay_ms)
+{
+	HttpExchange *x = &d->x;
+	bool		retry;
+
+	*delay_ms = -1;
+	if (x->state == HTTP_X_DONE)
+	{
+		int			s = x->resp.status;
+
+		retry = s == 429 || s >= 500 || (d->retry_4xx && s >= 400);
+		if (!retry)
+			return s < 400 ? OUT_DELIVERED : OUT_FAILED;
+		if (d->attempts >= d->max_attempts)
+			return OUT_FAILED;
+		if (s == 429 || s == 503)
+		{
+			double		ra = retry_after_seconds(HttpHeaderGet(&x->resp.headers, "Retry-After"));
+
+			if (ra >= 0)
+				*delay_ms = (int64) (Min(ra, 86400.0) * 1000);
+		}
+		if (*delay_ms < 0)
+			*delay_ms = backoff_ms(d);
+		return OUT_RETRY;
+	}
+	if (error_retryable(x->err_code) && d->attempts < d->max_attempts)
+	{
+		*delay_ms = backoff_ms(d);
+		return OUT_RETRY;
+	}
+	return OUT_FAILED;
+}
+
+/* ------------------------------------------------------------------ */
+/* Making the requests, as their owners */
+
+/* Fail d with the error being handled (in a PG_CATCH); cxt: where to return. */
+static void
+fail_with_error(Delivery *d, ErrorData *e)
+{
+	MemoryContext old = MemoryContextSwitchTo(d->x.cxt);
+
+	d->x.state = HTTP_X_FAILED;
+	d->x.err_code = e->sqlerrcode;
+	d->x.err_msg = pstrdup(e->message);
+	d->x.err_detail = e->detail ? pstrdup(e->detail) : NULL;
+	d->x.err_hint = e->hint ? pstrdup(e->hint) : NULL;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Make one claimed row's request (settings and user are the owner's
+ * already), in a subtransaction of its own: a document that no longer
+ * passes fails this request only.
+ */
+static void
+build_one(Delivery *d, Jsonb *doc, const char *idempotency_key)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		HttpOptions base;
+		HttpRequest *req;
+
+		MemoryContextSwitchTo(d->x.cxt);
+		HttpOptionsDefault(&base);
+		req = HttpRequestFromQueuedDocument(doc, &base, true);
+		HttpPolicyDetachAcl(req);
+		if (idempotency_key && HttpHeaderGet(&req->headers, "Idempotency-Key") == NULL)
+			HttpHeaderAdd(&req->headers, "Idempotency-Key", strlen("Idempotency-Key"),
+						  idempotency_key, strlen(idempotency_key));
+		d->x.req = req;
+		d->x.state = HTTP_X_PENDING;
+		MemoryContextSwitchTo(outer);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(outer);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		fail_with_error(d, e);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	CurrentResourceOwner = owner;
+}
+
+/*
+ * Make the requests of one owner's claimed rows: its settings as a new
+ * session of it would have them now, as that role, with its privilege to
+ * queue checked again.  What fails for the owner (its role is gone, it lost
+ * EXECUTE on http.enqueue, a setting of its no longer parses) fails all of
+ * them, unsent.
+ */
+static void
+build_for_owner(WorkerState *ws, Oid owner, Delivery **ds, Jsonb **docs, char **keys, int n)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner resowner = CurrentResourceOwner;
+	Oid			save_user;
+	int			save_sec;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		int			level;
+
+		MemoryContextSwitchTo(outer);
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("the role that queued the request (oid %u) no longer exists", owner)));
+		level = HttpSettingsApplyRole(owner);
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		if (!OidIsValid(ws->enqueue_fn))
+			ws->enqueue_fn = LookupFuncName(list_make2(makeString("http"), makeString("enqueue")),
+											1, (Oid[]) {JSONBOID}, false);
+		if (HttpFunctionAclCheck(ws->enqueue_fn, owner) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("role \"%s\" may no longer queue HTTP requests",
+							GetUserNameFromId(owner, false)),
+					 errdetail("It lost EXECUTE on http.enqueue(jsonb) after queuing the request.")));
+		for (int i = 0; i < n; i++)
+			build_one(ds[i], docs[i], keys[i]);
+		AtEOXact_GUC(false, level);
+		SetUserIdAndSecContext(save_user, save_sec);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		SetUserIdAndSecContext(save_user, save_sec);
+		MemoryContextSwitchTo(outer);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		for (int i = 0; i < n; i++)
+			if (ds[i]->x.state != HTTP_X_FAILED)
+			{
+				ds[i]->x.req = NULL;
+				fail_with_error(ds[i], e);
+			}
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	CurrentResourceOwner = resowner;
+}
+
+/* ------------------------------------------------------------------ */
+/* Claiming */
+
+/* A candidate row of the claim. */
+typedef struct Candidate
+{
+	int64		id;
+	char		host[HOST_KEY_LEN];
+	bool		taken;
+} Candidate;
+
+/* One role's part in a claim. */
+typedef struct OwnerClaim
+{
+	Oid			owner;
+	int			room;			/* more requests it may have in flight now */
+	Candidate  *cands;			/* its candidates, in queue order */
+	int			ncands;
+	int			next;			/* first candidate not yet looked at */
+} OwnerClaim;
+
+/* Order owner claims by owner oid (for bsearch). */
+static int
+owner_claim_cmp(const void *a, const void *b)
+{
+	Oid			x = ((const OwnerClaim *) a)->owner;
+	Oid			y = ((const OwnerClaim *) b)->owner;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The hosts with no room left (args[0]), and the roles with queued rows and
+ * how much each may take (claims).  Returns the number of roles.
+ */
+static int
+claim_shares(WorkerState *ws, int nfree, Datum *full_hosts, OwnerClaim **claims)
+{
+	HASH_SEQ_STATUS seq;
+	ShareCount *s;
+	Datum	   *full = palloc(sizeof(Datum) * (hash_get_num_entries(ws->hosts) + 1));
+	int			nfull = 0;
+	int			nowners;
+	int			active;
+	int			share;
+	OwnerClaim *oc;
+
+	hash_seq_init(&seq, ws->hosts);
+	while ((s = hash_seq_search(&seq)) != NULL)
+		if (s->n >= http_worker_host_concurrency)
+			full[nfull++] = CStringGetTextDatum(s->key);
+	ws->n_full_hosts = nfull;
+	*full_hosts = PointerGetDatum(construct_array(full, nfull, TEXTOID, -1, false, TYPALIGN_INT));
+
+	if (SPI_execute_plan(ws->owners_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_http worker: could not list the roles with queued requests");
+	nowners = (int) SPI_processed;
+	oc = palloc0(sizeof(OwnerClaim) * Max(nowners, 1));
+	for (int i = 0; i < nowners; i++)
+	{
+		bool		isnull;
+
+		oc[i].owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	/*
+	 * Every role with work, queued or in flight, gets an equal share of the
+	 * worker's slots.  A role alone may use all but an eighth of them: a
+	 * role that turns up later finds slots free at once rather than one
+	 * slot's turn later.
+	 */
+	active = nowners;
+	hash_seq_init(&seq, ws->owners);
+	while ((s = hash_seq_search(&seq)) != NULL)
+	{
+		OwnerClaim	key = {.owner = (Oid) strtoul(s->key, NULL, 10)};
+
+		if (bsearch(&key, oc, nowners, sizeof(OwnerClaim), owner_claim_cmp) == NULL)
+			active++;
+	}
+	if (active <= 1)
+		share = Max(http_worker_max_inflight - http_worker_max_inflight / 8, 1);
+	else
+		share = (http_worker_max_inflight + active - 1) / active;
+	for (int i = 0; i < nowners; i++)
+	{
+		char		key[HOST_KEY_LEN];
+
+		owner_key(oc[i].owner, key);
+		oc[i].room = Min(Max(share - share_of(ws->owners, key), 0), nfree);
+	}
+	*claims = oc;
+	return nowners;
+}
+
+/* Read the candidates of the roles with room into their claims. */
+static void
+claim_candidates(WorkerState *ws, OwnerClaim *oc, int nowners, Datum full_hosts)
+{
+	Datum		args[3];
+	Datum	   *owners = palloc(sizeof(Datum) * Max(nowners, 1));
+	Datum	   *windows = palloc(sizeof(Datum) * Max(nowners, 1));
+	int			n = 0;
+	uint64		rows;
+
+	for (int i = 0; i < nowners; i++)
+		if (oc[i].room > 0)
+		{
+			owners[n] = ObjectIdGetDatum(oc[i].owner);
+			/* look a little past rows whose host turns out to be full */
+			windows[n++] = Int32GetDatum(oc[i].room * 2 + 8);
+			oc[i].cands = palloc(sizeof(Candidate) * (oc[i].room * 2 + 8));
+		}
+	if (n == 0)
+		return;
+	args[0] = PointerGetDatum(construct_array(owners, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(windows, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	args[2] = full_hosts;
+	if (SPI_execute_plan(ws->candidates_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_http worker: could not read due requests");
+	rows = SPI_processed;
+	for (uint64 r = 0; r < rows; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		OwnerClaim	key = {.owner = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull))};
+		OwnerClaim *o = bsearch(&key, oc, nowners, sizeof(OwnerClaim), owner_claim_cmp);
+		Candidate  *c;
+
+		if (o == NULL || o->cands == NULL || o->ncands >= o->room * 2 + 8)
+			continue;
+		c = &o->cands[o->ncands++];
+		c->id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+		text_to_cstring_buffer(DatumGetTextPP(SPI_getbinval(tup, td, 3, &isnull)),
+							   c->host, sizeof(c->host));
+		c->taken = false;
+	}
+}
+
+/*
+ * Pick up to nfree candidates, the roles taking turns one row at a time,
+ * each within its room and each host within its own.  Returns how many;
+ * their ids go to ids.
+ */
+static int
+claim_pick(WorkerState *ws, OwnerClaim *oc, int nowners, int nfree, Datum *ids,
+		   bool *held_back)
+{
+	int			picked = 0;
+	bool		progress = true;
+	HTAB	   *host_picks;
+	HASHCTL		hctl;
+
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = HOST_KEY_LEN;
+	hctl.entrysize = sizeof(ShareCount);
+	hctl.hcxt = CurrentMemoryContext;
+	host_picks = hash_create("pg_http claim hosts", 64, &hctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	*held_back = false;
+
+	while (progress && picked < nfree)
+	{
+		progress = false;
+		for (int i = 0; i < nowners && picked < nfree; i++)
+		{
+			OwnerClaim *o = &oc[i];
+
+			while (o->room > 0 && o->next < o->ncands)
+			{
+				Candidate  *c = &o->cands[o->next++];
+				ShareCount *hp = share_get(host_picks, c->host, true);
+
+				if (share_of(ws->hosts, c->host) + hp->n >= http_worker_host_concurrency)
+				{
+					*held_back = true;	/* its host filled up in this claim */
+					continue;
+				}
+				hp->n++;
+				c->taken = true;
+				o->room--;
+				ids[picked++] = Int64GetDatum(c->id);
+				progress = true;
+				break;
+			}
+		}
+	}
+	hash_destroy(host_picks);
+	return picked;
+}
+
+/*
+ * Claim up to nfree due requests, shared fairly between their owners and
+ * within each host's room; make their requests (unsent: the engine starts
+ * them after this transaction commits).  Returns how many were taken.
+ */
+int
+DeliveryClaim(WorkerState *ws, int nfree)
+{
+	Datum		full_hosts;
+	OwnerClaim *oc;
+	int			nowners;
+	Datum	   *ids;
+	int			picked;
+	bool		held_back;
+	Datum		targs[2];
+	SPITupleTable *tt;
+	int			ntaken;
+	Delivery  **ds;
+	Jsonb	  **docs;
+	char	  **keys;
+	Oid		   *owners;
+
+	nowners = claim_shares(ws, nfree, &full_hosts, &oc);
+	if (nowners == 0)
+	{
+		ws->more_work = false;
+		return 0;
+	}
+	claim_candidates(ws, oc, nowners, full_hosts);
+	ids = palloc(sizeof(Datum) * Max(nfree, 1));
+	picked = claim_pick(ws, oc, nowners, nfree, ids, &held_back);
+
+	/*
+	 * A full window with room left: there may be more.  Rows held back by a
+	 * full host come up again when it has room (a finish says so); rows
+	 * beyond a role's window are looked for again shortly.
+	 */
+	ws->more_work = picked >= nfree;
+	for (int i = 0; i < nowners; i++)
+		if (oc[i].cands && oc[i].ncands >= oc[i].room * 2 + 8 && oc[i].room > 0)
+			ws->more_work = true;
+	ws->claim_not_before = held_back && picked < nfree ?
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 100) : 0;
+	if (picked == 0)
+		return 0;
+
+	targs[0] = Int32GetDatum(ws->slot);
+	targs[1] = PointerGetDatum(construct_array(ids, picked, INT8OID, sizeof(int64),
+											   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (SPI_execute_plan(ws->take_plan, targs, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "pg_http worker: could not mark claimed requests as sending");
+	tt = SPI_tuptable;
+	ntaken = (int) SPI_processed;
+	ds = palloc(sizeof(Delivery *) * Max(ntaken, 1));
+	docs = palloc(sizeof(Jsonb *) * Max(ntaken, 1));
+	keys = palloc(sizeof(char *) * Max(ntaken, 1));
+	owners = palloc(sizeof(Oid) * Max(ntaken, 1));
+
+	for (int r = 0; r < ntaken; r++)
+	{
+		HeapTuple	tup = tt->vals[r];
+		TupleDesc	td = tt->tupdesc;
+		bool		isnull;
+		MemoryContext cxt;
+		MemoryContext old;
+		Delivery   *d;
+		Datum		idem;
+		char		key[HOST_KEY_LEN];
+
+		cxt = AllocSetContextCreate(ws->cxt, "pg_http delivery", ALLOCSET_DEFAULT_SIZES);
+		d = MemoryContextAllocZero(cxt, sizeof(Delivery));
+		d->x.cxt = cxt;
+		d->id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+		d->owner = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull));
+		text_to_cstring_buffer(DatumGetTextPP(SPI_getbinval(tup, td, 4, &isnull)),
+							   d->host, sizeof(d->host));
+		d->attempts = DatumGetInt32(SPI_getbinval(tup, td, 5, &isnull));
+		d->max_attempts = DatumGetInt32(SPI_getbinval(tup, td, 6, &isnull));
+		d->backoff_ms = DatumGetInt32(SPI_getbinval(tup, td, 7, &isnull));
+		d->backoff_max_ms = DatumGetInt32(SPI_getbinval(tup, td, 8, &isnull));
+		d->retry_4xx = DatumGetBool(SPI_getbinval(tup, td, 9, &isnull));
+		d->has_callback = DatumGetBool(SPI_getbinval(tup, td, 11, &isnull));
+		idem = SPI_getbinval(tup, td, 10, &isnull);
+		old = MemoryContextSwitchTo(cxt);
+		keys[r] = isnull ? NULL : TextDatumGetCString(idem);
+		docs[r] = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 3, &isnull));
+		MemoryContextSwitchTo(old);
+
+		share_get(ws->hosts, d->host, true)->n++;
+		owner_key(d->owner, key);
+		share_get(ws->owners, key, true)->n++;
+		d->counted = true;
+		ds[r] = d;
+		owners[r] = d->owner;
+	}
+
+	/* make them owner by owner, under each owner's settings */
+	for (int r = 0; r < ntaken; r++)
+	{
+		int			k = 0;
+		Delivery  **gd;
+		Jsonb	  **gdocs;
+		char	  **gkeys;
+
+		if (owners[r] == InvalidOid)
+			continue;			/* made with an earlier owner's group */
+		gd = palloc(sizeof(Delivery *) * (ntaken - r));
+		gdocs = palloc(sizeof(Jsonb *) * (ntaken - r));
+		gkeys = palloc(sizeof(char *) * (ntaken - r));
+		for (int j = r; j < ntaken; j++)
+			if (owners[j] == ds[r]->owner)
+			{
+				gd[k] = ds[j];
+				gdocs[k] = docs[j];
+				gkeys[k++] = keys[j];
+				owners[j] = InvalidOid;
+			}
+		build_for_owner(ws, ds[r]->owner, gd, gdocs, gkeys, k);
+	}
+
+	for (int r = 0; r < ntaken; r++)
+	{
+		Delivery   *d = ds[r];
+
+		if (d->x.state == HTTP_X_PENDING)
+			ws->inflight[ws->n_inflight++] = d; /* the engine starts it after commit */
+		else
+		{
+			share_leave(ws, d);
+			ws->done[ws->n_done++] = d; /* recorded as failed, never sent */
+		}
+	}
+	return ntaken;
+}
+
+/* Move finished exchanges from inflight to done, keeping the order. */
+int
+DeliveryCollectFinished(WorkerState *ws)
+{
+	int			kept = 0;
+	int			found = 0;
+
+	for (int i = 0; i < ws->n_inflight; i++)
+	{
+		Delivery   *d = ws->inflight[i];
+
+		if ((d->x.state == HTTP_X_DONE || d->x.state == HTTP_X_FAILED) && d->x.released)
+		{
+			share_leave(ws, d);
+			ws->done[ws->n_done++] = d;
+			found++;
+		}
+		else
+			ws->inflight[kept++] = d;
+	}
+	ws->n_inflight = kept;
+	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* Recording */
+
+/* "message: detail" of a failure, valid in the database encoding. */
+static char *
+error_text(const char *msg, const char *detail)
+{
+	char	   *t = detail ? psprintf("%s: %s", msg, detail) : pstrdup(msg);
+
+	return HttpTextForDatabase(t, strlen(t));
+}
+
+/*
+ * Judge one attempt and put its outcome in the chunk.  Everything that
+ * goes into the row is made valid in the database encoding here, so the
+ * row can always be written, dumped and restored.
+ */
+static void
+record_add(Delivery *d, RecordChunk *c)
+{
+	HttpExchange *x = &d->x;
+	int64		delay;
+	Outcome		out;
+	text	   *body = NULL;
+	int			err_code = 0;
+	char	   *error = NULL;
+	TimestampTz now = GetCurrentTimestamp();
+	Datum	   *v;
+	bool	   *null;
+	int			i = c->n;
+	Datum		vals[RECORD_COLS];
+	bool		nulls[RECORD_COLS];
+
+	v = vals;
+	null = nulls;
+	if (x->state == HTTP_X_DONE)
+	{
+		body = HttpBodyToText(x);
+		if (body == NULL)
+		{
+			/* delivered all the same: the body just cannot be text */
+			err_code = x->err_code;
+			error = error_text(x->err_msg, x->err_detail);
+			x->state = HTTP_X_DONE;
+		}
+	}
+	else
+	{
+		err_code = x->err_code;
+		error = error_text(x->err_msg ? x->err_msg : "request failed", x->err_detail);
+	}
+	out = judge(d, &delay);
+	d->final = out != OUT_RETRY;
+
+	memset(null, 0, sizeof(bool) * RECORD_COLS);
+	v[0] = Int64GetDatum(d->id);
+	v[1] = CStringGetTextDatum(out == OUT_DELIVERED ? "delivered" :
+							   out == OUT_FAILED ? "failed" : "queued");
+	if (x->state == HTTP_X_DONE)
+	{
+		v[2] = Int32GetDatum(x->resp.status);
+		v[3] = JsonbPGetDatum(HttpHeadersToJsonb(&x->resp.headers));
+		v[4] = PointerGetDatum(body);
+		null[4] = body == NULL;
+		v[5] = CStringGetTextDatum(x->resp.version == 20 ? "2" :
+								   x->resp.version == 10 ? "1.0" : "1.1");
+		v[12] = CStringGetTextDatum(x->resp.url ? x->resp.url : x->req->url);
+		v[13] = Float8GetDatum((double) (x->finished - x->started) / 1000.0);
+		c->bytes += (body ? VARSIZE_ANY(body) : 0) + VARSIZE_ANY(DatumGetPointer(v[3]));
+	}
+	else
+		null[2] = null[3] = null[4] = null[5] = null[12] = null[13] = true;
+	if (error)
+	{
+		v[6] = CStringGetTextDatum(unpack_sql_state(err_code));
+		v[7] = CStringGetTextDatum(error);
+	}
+	else
+		null[6] = null[7] = true;
+	if (out == OUT_RETRY)
+	{
+		d->retry_at = TimestampTzPlusMilliseconds(now, delay);
+		v[8] = TimestampTzGetDatum(d->retry_at);
+		null[9] = true;
+	}
+	else
+	{
+		null[8] = true;
+		v[9] = TimestampTzGetDatum(now);
+	}
+
+	/*
+	 * Sent again after a failure the server may have seen the request
+	 * through (a timeout, a connection lost after sending): the next attempt
+	 * may duplicate it.  Failing to connect at all (08001) is not that.
+	 */
+	v[10] = BoolGetDatum(out == OUT_RETRY && x->state == HTTP_X_FAILED &&
+						 err_code != ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION);
+	v[11] = TimestampTzGetDatum(x->started);
+	null[11] = x->started == 0; /* refused before sending */
+
+	for (int k = 0; k < RECORD_COLS; k++)
+	{
+		c->v[k][i] = null[k] ? (Datum) 0 : v[k];
+		c->null[k][i] = null[k];
+	}
+	c->d[i] = d;
+	c->n++;
+}
+
+/*
+ * An outcome that could not be put in a chunk or written (the reason is
+ * the error being handled): recorded as failed with that reason.
+ */
+static void
+record_add_failure(Delivery *d, RecordChunk *c, ErrorData *e)
+{
+	HttpExchange *x = &d->x;
+
+	x->state = HTTP_X_FAILED;
+	x->err_code = e->sqlerrcode;
+	x->err_msg = psprintf("could not record the outcome: %s", e->message);
+	x->err_detail = NULL;
+	d->max_attempts = d->attempts;	/* no retry: the same would happen again */
+	record_add(d, c);
+}
+
+/*
+ * Write the chunk's outcomes in one statement, in a subtransaction: true if
+ * the statement ran.  The rows it updated are marked recorded (a row
+ * another worker took back, thinking this one dead, is not ours).
+ */
+static bool
+chunk_write(WorkerState *ws, RecordChunk *c, ErrorData **error)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		Datum		args[RECORD_COLS + 1];
+		int			dims[1] = {c->n};
+		int			lbs[1] = {1};
+
+		MemoryContextSwitchTo(outer);
+		for (int k = 0; k < RECORD_COLS; k++)
+		{
+			int16		len;
+			bool		byval;
+			char		align;
+
+			get_typlenbyvalalign(record_elem[k], &len, &byval, &align);
+			args[k] = PointerGetDatum(construct_md_array(c->v[k], c->null[k], 1, dims, lbs,
+														 record_elem[k], len, byval, align));
+		}
+		args[RECORD_COLS] = Int32GetDatum(ws->slot);
+		if (SPI_execute_plan(ws->record_plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "pg_http worker: could not record outcomes");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+
+			for (int i = 0; i < c->n; i++)
+				if (c->d[i]->id == id)
+					c->d[i]->recorded = true;
+		}
+		MemoryContextSwitchTo(outer);
+		ReleaseCurrentSubTransaction();
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(outer);
+		*error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/*
+ * Write a chunk; if it cannot be written, write its rows one by one, and a
+ * row that still cannot be written as a failure saying why.
+ */
+static void
+chunk_flush(WorkerState *ws, RecordChunk *c)
+{
+	ErrorData  *e = NULL;
+	RecordChunk *one;
+
+	if (c->n == 0 || chunk_write(ws, c, &e))
+		return;
+	ereport(LOG,
+			(errmsg("pg_http worker: could not record %d outcomes at once, recording them one by one: %s",
+					c->n, e->message)));
+	one = palloc(sizeof(RecordChunk));
+	for (int i = 0; i < c->n; i++)
+	{
+		Delivery   *d = c->d[i];
+
+		one->n = 0;
+		for (int k = 0; k < RECORD_COLS; k++)
+		{
+			one->v[k][0] = c->v[k][i];
+			one->null[k][0] = c->null[k][i];
+		}
+		one->d[0] = d;
+		one->n = 1;
+		if (chunk_write(ws, one, &e))
+			continue;
+		one->n = 0;
+		record_add_failure(d, one, e);
+		if (!chunk_write(ws, one, &e))
+			ereport(LOG,
+					(errmsg("pg_http worker: could not record the outcome of queued request " INT64_FORMAT ": %s",
+							d->id, e->message),
+					 errdetail("It stays in state 'sending' and is sent again after the worker restarts.")));
+	}
+}
+
+/*
+ * Write the outcomes of done[0..n) to http.queue, in chunks of bounded rows
+ * and bytes.  The ids of the final ones go to final_ids; returns how many.
+ * ws->wake_callbacks says whether a final one has a callback to run.
+ */
+int
+DeliveryRecord(WorkerState *ws, int n)
+{
+	MemoryContext chunk_cxt;
+	MemoryContext outer = CurrentMemoryContext;
+	RecordChunk *c;
+	int			n_final = 0;
+
+	if (n == 0)
+		return 0;
+	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_http record chunk",
+									  ALLOCSET_DEFAULT_SIZES);
+	c = palloc0(sizeof(RecordChunk));
+	for (int i = 0; i < n; i++)
+	{
+		Delivery   *d = ws->done[i];
+
+		MemoryContextSwitchTo(chunk_cxt);
+		PG_TRY();
+		{
+			record_add(d, c);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *e;
+
+			MemoryContextSwitchTo(chunk_cxt);
+			e = CopyErrorData();
+			FlushErrorState();
+			record_add_failure(d, c, e);
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(outer);
+		if (c->n == CHUNK_ROWS || c->bytes >= CHUNK_BYTES || i == n - 1)
+		{
+			chunk_flush(ws, c);
+			c->n = 0;
+			c->bytes = 0;
+			MemoryContextReset(chunk_cxt);
+		}
+	}
+	MemoryContextDelete(chunk_cxt);
+
+	for (int i = 0; i < n; i++)
+	{
+		Delivery   *d = ws->done[i];
+
+		if (!d->recorded)
+			continue;
+		if (!d->final)
+		{
+			/* a retry: the worker looks for due work again when it falls due */
+			if (ws->next_due == 0 || d->retry_at < ws->next_due)
+				ws->next_due = d->retry_at;
+			continue;
+		}
+		ws->final_ids[n_final++] = d->id;
+		if (d->has_callback)
+			ws->wake_callbacks = true;
+	}
+	return n_final;
+}
+
+/* ------------------------------------------------------------------ */
+/* Crashes, shutdowns, retention */
+
+/*
+ * Put back in the queue what this slot's previous worker was sending when
+ * it died (the database's first worker also takes back rows of slots that
+ * no longer exist): it may or may not have reached the server.  A request
+ * whose attempts are used up, or that was in flight at MAX_INTERRUPTIONS
+ * such deaths, fails instead: a request that kills its worker (or a worker
+ * that keeps dying) must not be sent forever.  Returns the highest number
+ * of deaths a requeued request has seen (0: none was in flight).
+ */
+int
+DeliveryRecover(WorkerState *ws)
+{
+	Datum		args[4];
+	Oid			types[4] = {INT4OID, INT4OID, INT4OID, INT4OID};
+	int			ret;
+	int			requeued = 0;
+	int			failed = 0;
+	int			worst = 0;
+
+	args[0] = Int32GetDatum(ws->slot);
+	args[1] = Int32GetDatum(ws->db_first_slot);
+	args[2] = Int32GetDatum(ws->db_first_slot + http_workers);
+	args[3] = Int32GetDatum(MAX_INTERRUPTIONS);
+	ret = SPI_execute_with_args(
+		"WITH s AS (SELECT id, attempts OPERATOR(pg_catalog.>=) max_attempts"
+		"             OR interrupted OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $4 AS give_up"
+		"           FROM http.queue"
+		"           WHERE state = 'sending' AND (worker OPERATOR(pg_catalog.=) $1"
+		"             OR ($1 OPERATOR(pg_catalog.=) $2 AND (worker OPERATOR(pg_catalog.<) $2"
+		"                 OR worker OPERATOR(pg_catalog.>=) $3)))"
+		"           FOR UPDATE)"
+		" UPDATE http.queue q SET worker = NULL, possible_duplicate = true,"
+		"   interrupted = q.interrupted OPERATOR(pg_catalog.+) 1,"
+		"   state = CASE WHEN s.give_up THEN 'failed' ELSE 'queued' END,"
+		"   next_at = pg_catalog.clock_timestamp(),"
+		"   finished_at = CASE WHEN s.give_up THEN pg_catalog.clock_timestamp() END,"
+		"   error_code = CASE WHEN s.give_up THEN '57P02' ELSE q.error_code END,"
+		"   error = CASE WHEN NOT s.give_up THEN q.error"
+		"     WHEN q.attempts OPERATOR(pg_catalog.>=) q.max_attempts THEN pg_catalog.format("
+		"       'a delivery worker stopped while sending this request, and its attempts are used up (%s of %s)',"
+		"       q.attempts, q.max_attempts)"
+		"     ELSE pg_catalog.format("
+		"       'a delivery worker stopped while sending this request %s times; it is not sent again',"
+		"       q.interrupted OPERATOR(pg_catalog.+) 1) END,"
+		"   callback_pending = s.give_up AND q.callback IS NOT NULL"
+		" FROM s WHERE q.id OPERATOR(pg_catalog.=) s.id"
+		" RETURNING q.state, q.interrupted",
+		4, types, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "pg_http worker: could not recover interrupted deliveries");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		char	   *state = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		int			k = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
+												   2, &isnull));
+
+		if (strcmp(state, "failed") == 0)
+			failed++;
+		else
+		{
+			requeued++;
+			worst = Max(worst, k);
+		}
+	}
+	if (failed > 0)
+	{
+		ws->wake_callbacks = true;
+		ereport(LOG,
+				(errmsg("pg_http worker: %d requests in flight when a delivery worker stopped abnormally are failed",
+						failed),
+				 errdetail("Their attempts were used up, or a worker stopped with them in flight %d times.",
+						   MAX_INTERRUPTIONS)));
+	}
+	if (requeued > 0)
+		ereport(LOG,
+				(errmsg("pg_http worker: %d interrupted deliveries queued again as possible duplicates",
+						requeued)));
+	return worst;
+}
+
+/*
+ * At an orderly stop: put the requests still in flight back in the queue.
+ * One the engine never started gives its attempt back; one that may have
+ * been sent keeps it and is marked a possible duplicate.  Either way it is
+ * not an interruption: only a worker that dies counts against a request.
+ */
+void
+DeliveryRequeueInflight(WorkerState *ws)
+{
+	Datum		args[3];
+	Oid			types[3] = {INT8ARRAYOID, BOOLARRAYOID, INT4OID};
+	Datum	   *ids;
+	Datum	   *sent;
+
+	if (ws->n_inflight == 0)
+		return;
+	ids = palloc(sizeof(Datum) * ws->n_inflight);
+	sent = palloc(sizeof(Datum) * ws->n_inflight);
+	for (int i = 0; i < ws->n_inflight; i++)
+	{
+		ids[i] = Int64GetDatum(ws->inflight[i]->id);
+		sent[i] = BoolGetDatum(ws->inflight[i]->x.state != HTTP_X_PENDING);
+	}
+	args[0] = PointerGetDatum(construct_array(ids, ws->n_inflight, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(sent, ws->n_inflight, BOOLOID, 1, true, TYPALIGN_CHAR));
+	args[2] = Int32GetDatum(ws->slot);
+	if (SPI_execute_with_args(
+		"UPDATE http.queue q SET state = 'queued', worker = NULL,"
+		"  next_at = pg_catalog.clock_timestamp(),"
+		"  possible_duplicate = q.possible_duplicate OR u.sent,"
+		"  attempts = CASE WHEN u.sent THEN q.attempts ELSE q.attempts OPERATOR(pg_catalog.-) 1 END"
+		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, sent)"
+		" WHERE q.id OPERATOR(pg_catalog.=) u.id AND q.worker OPERATOR(pg_catalog.=) $3"
+		"   AND q.state = 'sending'",
+		3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "pg_http worker: could not put requests in flight back in the queue");
+}
+
+/* Delete finished rows older than pg_http.queue_retention (a batch at a time). */
+void
+DeliveryRetention(WorkerState *ws, TimestampTz now)
+{
+	Datum		cutoff = TimestampTzGetDatum(now - (TimestampTz) http_queue_retention_s * USECS_PER_SEC);
+
+	if (SPI_execute_plan(ws->retention_plan, &cutoff, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "pg_http worker: could not delete old outcomes");
+	/* a full batch: there may be more to delete soon */
+	ws->next_retention = TimestampTzPlusMilliseconds(now, SPI_processed >= 10000 ? 1000 : 60000);
+}
