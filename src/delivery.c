@@ -48,7 +48,7 @@
 #include "utils/syscache.h"
 
 /* A chunk of outcomes written by one statement: at most this many rows... */
-#define CHUNK_ROWS		64
+#define CHUNK_ROWS		256
 /* ... or about this many bytes of bodies and headers. */
 #define CHUNK_BYTES		(8 * 1024 * 1024)
 
@@ -189,7 +189,8 @@ DeliveryPreparePlans(WorkerState *ws)
 	/*
 	 * Each role's first due rows (at most its window, $2), in its own queue
 	 * order, minus those to hosts with no room ($3): a role's backlog only
-	 * ever stands in front of its own requests.
+	 * ever stands in front of its own requests.  They are locked (until this
+	 * cycle commits), so that another worker looks past them.
 	 */
 	ws->candidates_plan = prepare(
 		"SELECT c.id, c.owner, c.host"
@@ -197,7 +198,7 @@ DeliveryPreparePlans(WorkerState *ws)
 		" CROSS JOIN LATERAL (SELECT q.id, q.owner, q.host, q.next_at FROM http.queue q"
 		"   WHERE q.owner OPERATOR(pg_catalog.=) w.owner AND q.state = 'queued'"
 		"     AND q.next_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()"
-		"   ORDER BY q.next_at, q.id LIMIT w.win) c"
+		"   ORDER BY q.next_at, q.id LIMIT w.win FOR UPDATE SKIP LOCKED) c"
 		" WHERE c.host OPERATOR(pg_catalog.<>) ALL ($3)"
 		" ORDER BY c.next_at, c.id",
 		3, cand_types);
@@ -372,6 +373,7 @@ build_one(Delivery *d, Jsonb *doc, const char *idempotency_key)
 		HttpOptionsDefault(&base);
 		req = HttpRequestFromQueuedDocument(doc, &base, true);
 		HttpPolicyDetachAcl(req);
+		req->tenant = d->owner;
 		if (idempotency_key && HttpHeaderGet(&req->headers, "Idempotency-Key") == NULL)
 			HttpHeaderAdd(&req->headers, "Idempotency-Key", strlen("Idempotency-Key"),
 						  idempotency_key, strlen(idempotency_key));
@@ -578,7 +580,7 @@ claim_candidates(WorkerState *ws, OwnerClaim *oc, int nowners, Datum full_hosts)
 	args[0] = PointerGetDatum(construct_array(owners, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	args[1] = PointerGetDatum(construct_array(windows, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 	args[2] = full_hosts;
-	if (SPI_execute_plan(ws->candidates_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ws->candidates_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_http worker: could not read due requests");
 	rows = SPI_processed;
 	for (uint64 r = 0; r < rows; r++)
@@ -1038,45 +1040,96 @@ chunk_flush(WorkerState *ws, RecordChunk *c)
 	}
 }
 
+/* Bytes an outcome brings to its row: what bounds a chunk. */
+static Size
+outcome_bytes(const Delivery *d)
+{
+	const HttpExchange *x = &d->x;
+	Size		n = 0;
+
+	if (x->state != HTTP_X_DONE)
+		return 0;
+	n += x->resp.body.len;
+	for (int i = 0; i < x->resp.headers.n; i++)
+		n += strlen(x->resp.headers.items[i].name) + strlen(x->resp.headers.items[i].value);
+	return n;
+}
+
+/* Put one outcome in the chunk; a failure to do so is its outcome. */
+static void
+chunk_add(Delivery *d, RecordChunk *c, MemoryContext chunk_cxt)
+{
+	MemoryContext outer = CurrentMemoryContext;
+
+	MemoryContextSwitchTo(chunk_cxt);
+	PG_TRY();
+	{
+		record_add(d, c);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(chunk_cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		record_add_failure(d, c, e);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+}
+
 /*
- * Write the outcomes of done[0..n) to http.queue, in chunks of bounded rows
- * and bytes.  The ids of the final ones go to final_ids; returns how many.
+ * Write outcomes of done[0..n) to http.queue, in chunks of bounded rows
+ * and bytes.  Small outcomes go first, all of them; large ones (a body of
+ * CHUNK_BYTES or more) follow until about CHUNK_BYTES are written, at
+ * least one: a cycle that must write 17 bodies of 64 MB writes one, and
+ * the worker goes back to its other requests between them.  The ones
+ * written are moved to the front of done; *recorded says how many.  The
+ * ids of the final ones go to final_ids (room for n); returns how many.
  * ws->wake_callbacks says whether a final one has a callback to run.
  */
 int
-DeliveryRecord(WorkerState *ws, int n)
+DeliveryRecord(WorkerState *ws, int n, int *recorded, int64 *final_ids)
 {
 	MemoryContext chunk_cxt;
-	MemoryContext outer = CurrentMemoryContext;
 	RecordChunk *c;
+	Delivery  **order;
+	int			nsmall = 0;
+	int			k = 0;
+	Size		big_bytes = 0;
 	int			n_final = 0;
 
+	*recorded = 0;
 	if (n == 0)
 		return 0;
+
+	/* small ones first, in their order; then the large ones */
+	order = palloc(sizeof(Delivery *) * n);
+	for (int i = 0; i < n; i++)
+		if (outcome_bytes(ws->done[i]) < CHUNK_BYTES)
+			order[nsmall++] = ws->done[i];
+	k = nsmall;
+	for (int i = 0; i < n; i++)
+		if (outcome_bytes(ws->done[i]) >= CHUNK_BYTES)
+			order[k++] = ws->done[i];
+	memcpy(ws->done, order, sizeof(Delivery *) * n);
+
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_http record chunk",
 									  ALLOCSET_DEFAULT_SIZES);
 	c = palloc0(sizeof(RecordChunk));
-	for (int i = 0; i < n; i++)
+	for (k = 0; k < n; k++)
 	{
-		Delivery   *d = ws->done[i];
+		Delivery   *d = ws->done[k];
 
-		MemoryContextSwitchTo(chunk_cxt);
-		PG_TRY();
+		if (k >= nsmall)
 		{
-			record_add(d, c);
+			if (k > nsmall && big_bytes >= CHUNK_BYTES)
+				break;			/* the rest in the next cycles */
+			big_bytes += outcome_bytes(d);
 		}
-		PG_CATCH();
-		{
-			ErrorData  *e;
-
-			MemoryContextSwitchTo(chunk_cxt);
-			e = CopyErrorData();
-			FlushErrorState();
-			record_add_failure(d, c, e);
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(outer);
-		if (c->n == CHUNK_ROWS || c->bytes >= CHUNK_BYTES || i == n - 1)
+		chunk_add(d, c, chunk_cxt);
+		if (c->n == CHUNK_ROWS || c->bytes >= CHUNK_BYTES)
 		{
 			chunk_flush(ws, c);
 			c->n = 0;
@@ -1084,9 +1137,11 @@ DeliveryRecord(WorkerState *ws, int n)
 			MemoryContextReset(chunk_cxt);
 		}
 	}
+	chunk_flush(ws, c);
 	MemoryContextDelete(chunk_cxt);
+	*recorded = k;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < k; i++)
 	{
 		Delivery   *d = ws->done[i];
 
@@ -1099,7 +1154,7 @@ DeliveryRecord(WorkerState *ws, int n)
 				ws->next_due = d->retry_at;
 			continue;
 		}
-		ws->final_ids[n_final++] = d->id;
+		final_ids[n_final++] = d->id;
 		if (d->has_callback)
 			ws->wake_callbacks = true;
 	}

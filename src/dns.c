@@ -151,10 +151,17 @@ HttpDnsStart(HttpExchange *x, HttpDnsCallback done)
 	d = palloc0(sizeof(DnsRequest));
 	d->x = x;
 	d->done = done;
-	d->resolver = HttpResolveStart(x->req->host, d);
+	d->resolver = HttpResolveStart(x->req->host, d, x->req->tenant);
 	if (d->resolver == NULL)
 	{
-		if (errno == EAGAIN)
+		if (errno == EDQUOT)
+		{
+			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES, "too many host name resolutions in progress for this role",
+							 "The role that queued the request holds its share of the %d resolutions a worker may wait for; the system resolver may not answer for the names it uses.",
+							 HTTP_RESOLVE_MAX_PENDING);
+			HttpExchangeSetHint(x, "Other roles' requests are not held up by them; check the names this role's requests use.");
+		}
+		else if (errno == EAGAIN)
 		{
 			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_RESOURCES, "too many host name resolutions in progress",
 							 "%d resolutions have not returned yet; the system resolver may be unreachable.",

@@ -121,6 +121,8 @@ typedef struct HttpRequest
 	size_t		body_len;
 	HttpOptions opt;
 	const HttpSettings *set;	/* the settings as the request was made */
+	Oid			tenant;			/* the role a delivery worker sends it for,
+								 * sharing resolver slots fairly (0: none) */
 	bool		has_secrets;	/* credentials in URL or headers: keep the
 								 * statement out of the server log */
 	const HttpAclSet *acl;		/* the caller's ACL rules (NULL: none in use) */

@@ -102,7 +102,7 @@ cycle(void)
 	bool		due = ws.next_due != 0 && now >= ws.next_due;
 	int			nfree = http_worker_max_inflight - ws.n_inflight;
 	int			n_final;
-	int			n_recorded = ws.n_done; /* the claim may add refused ones */
+	int			n_recorded;
 	bool		want = (ws.more_work || due || ws.freed_full_host) && nfree > 0;
 
 	/*
@@ -118,7 +118,8 @@ cycle(void)
 	cycle_begin("pg_http: recording and claiming queued requests");
 	DeliveryPreparePlans(&ws);
 	ws.wake_callbacks = false;
-	n_final = DeliveryRecord(&ws, n_recorded);
+	/* the claim may add refused ones after these */
+	n_final = DeliveryRecord(&ws, ws.n_done, &n_recorded, ws.final_ids);
 	if (retention)
 		DeliveryRetention(&ws, now);
 	if (want)
@@ -153,11 +154,18 @@ cycle(void)
 static void
 worker_stop(void)
 {
-	int			n_final;
+	int			n_final = 0;
+	int			n_recorded;
 
 	cycle_begin("pg_http: stopping");
 	DeliveryPreparePlans(&ws);
-	n_final = DeliveryRecord(&ws, ws.n_done);
+	/* what finished is recorded (large ones a few at a time), then it goes */
+	while (ws.n_done > 0)
+	{
+		n_final += DeliveryRecord(&ws, ws.n_done, &n_recorded, ws.final_ids + n_final);
+		ws.n_done -= n_recorded;
+		memmove(ws.done, ws.done + n_recorded, sizeof(Delivery *) * ws.n_done);
+	}
 	DeliveryRequeueInflight(&ws);
 	cycle_end();
 	HttpQueueNotifyAwaiters(ws.final_ids, n_final);

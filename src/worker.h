@@ -83,7 +83,7 @@ typedef struct WorkerState
 /* delivery.c */
 extern void DeliveryPreparePlans(WorkerState *ws);
 extern int	DeliveryClaim(WorkerState *ws, int nfree);
-extern int	DeliveryRecord(WorkerState *ws, int n);
+extern int	DeliveryRecord(WorkerState *ws, int n, int *recorded, int64 *final_ids);
 extern int	DeliveryCollectFinished(WorkerState *ws);
 extern void DeliveryFree(WorkerState *ws, Delivery *d);
 extern void DeliveryRetention(WorkerState *ws, TimestampTz now);

@@ -23,34 +23,45 @@ class SqlError(Exception):
 
 
 class AsyncCluster:
-    """A cluster that preloads pg_http, with one delivery worker for DB."""
+    """A cluster that preloads pg_http, with one delivery worker for db.
+    Its postmaster resolves through tests/slowdns.so (names under
+    .slow.test hang for 5 s, then fail), like the main cluster's."""
 
-    def __init__(self, env, free_port):
+    def __init__(self, env, free_port, name="async", db=None):
         self.env = env
-        self.data = os.path.join(env.work, "async-data")
+        self.name = name
+        self.db = db or DB
+        self.data = os.path.join(env.work, name + "-data")
         self.port = free_port()
-        self.log = os.path.join(env.work, "async-postgres.log")
+        self.log = os.path.join(env.work, name + "-postgres.log")
         self.started = False
 
     def start(self, first=False):
         env = self.env
         if first:
-            env.init_cluster(self.data, self.port, 20, """
+            env.init_cluster(self.data, self.port, 30, """
 shared_preload_libraries = 'pg_http'
 pg_http.worker_databases = '{db}'
 pg_http.allowed_hosts = '127.0.0.1'
 restart_after_crash = on
-""".format(db=DB))
+""".format(db=self.db))
+        slowdns = os.path.join(env.build_dir, "tests", "slowdns.so")
+        if not os.path.exists(slowdns):
+            raise RuntimeError("%s is not built" % slowdns)
+        penv = dict(os.environ, LD_PRELOAD=slowdns)
+        keep = (["runuser", "-u", "postgres", "-w", "LD_PRELOAD", "--"]
+                if env.as_postgres else [])
         # after a kill -9 the old children may hold shared memory a moment
         deadline = time.time() + 60
         while True:
-            r = subprocess.run(env.pg_cmd([os.path.join(env.bindir, "pg_ctl"), "-D", self.data,
-                                           "-w", "-t", "60", "-l", self.log, "start"]),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            r = subprocess.run(keep + [os.path.join(env.bindir, "pg_ctl"), "-D", self.data,
+                                       "-w", "-t", "60", "-l", self.log, "start"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=penv)
             if r.returncode == 0:
                 break
             if time.time() > deadline:
-                raise RuntimeError("async cluster did not start: " + r.stderr.strip())
+                raise RuntimeError("%s cluster did not start: %s" % (self.name, r.stderr.strip()))
             time.sleep(0.5)
         self.started = True
 
@@ -82,8 +93,9 @@ restart_after_crash = on
                 time.sleep(0.05)
         self.started = False
 
-    def psql(self, sql, user="postgres", db=DB, timeout=120):
+    def psql(self, sql, user="postgres", db=None, timeout=120):
         env = self.env
+        db = db or self.db
         r = subprocess.run([os.path.join(env.bindir, "psql"), "-X", "-q", "-A", "-t",
                             "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
                             "-h", env.work, "-p", str(self.port), "-U", user, "-d", db],
@@ -486,37 +498,6 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
             self.pg.psql("ALTER SYSTEM RESET pg_http.queue_retention; SELECT pg_reload_conf();"
                          "DELETE FROM http.queue WHERE id = %d;" % waiting)
 
-    def test_two_workers_share_the_queue(self):
-        """Two workers on one database: SKIP LOCKED splits the work, each
-        request is sent exactly once, and both take part."""
-        self.pg.psql("ALTER SYSTEM SET pg_http.workers = 2;")
-        self.pg.stop()
-        self.pg.start()
-        wait_for(lambda: self.pg.psql("SELECT count(*) FROM pg_stat_activity"
-                                      " WHERE backend_type = 'pg_http worker';") == "2",
-                 "two delivery workers", timeout=30)
-        mock_get(self.env, "/__reset")
-        n = 2000
-        self.pg.psql("TRUNCATE http.queue;")
-        self.pg.psql("SELECT http.enqueue('GET', '%s/sink/two-' || i || '?ms=5')"
-                     " FROM generate_series(1, %d) i;" % (self.mock, n))
-        seen = set()
-
-        def sample():
-            for w in self.pg.psql("SELECT DISTINCT worker FROM http.queue WHERE state = 'sending';"
-                                  ).split():
-                seen.add(w)
-            return self.pg.psql("SELECT count(*) FROM http.queue WHERE state IN ('queued', 'sending');") == "0"
-        wait_for(sample, "2,000 requests delivered by two workers", timeout=120, step=0.02)
-        c = mock_counts(self.env)
-        counts = [c.get("/sink/two-%d" % i, 0) for i in range(1, n + 1)]
-        delivered = self.pg.psql("SELECT count(*) FROM http.queue WHERE state = 'delivered';")
-        expect(delivered == str(n), "all delivered: %s" % delivered)
-        expect(all(x == 1 for x in counts), "each sent exactly once: %d not once"
-               % sum(1 for x in counts if x != 1))
-        expect(len(seen) == 2, "both workers were seen sending: %r" % sorted(seen))
-        return "workers seen sending: %s" % ", ".join(sorted(seen))
-
     def test_crash_loses_nothing(self):
         """kill -9 the postmaster while 5,000 requests are being delivered."""
         mock_get(self.env, "/__reset")
@@ -588,11 +569,47 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
         expect(total == n and delivered == n and never == 0,
                "all delivered: %d of %d, %d never sent" % (delivered, total, never))
 
+    def test_two_workers_share_the_queue(self):
+        """Two workers on one database: SKIP LOCKED splits the work, each
+        request is sent exactly once, and both take part."""
+        self.pg.psql("ALTER SYSTEM SET pg_http.workers = 2;")
+        self.pg.stop()
+        self.pg.start()
+        wait_for(lambda: self.pg.psql("SELECT count(*) FROM pg_stat_activity"
+                                      " WHERE backend_type = 'pg_http worker';") == "2",
+                 "two delivery workers", timeout=30)
+        mock_get(self.env, "/__reset")
+        n = 2000
+        self.pg.psql("TRUNCATE http.queue;")
+        self.pg.psql("SELECT http.enqueue('GET', '%s/sink/two-' || i || '?ms=5')"
+                     " FROM generate_series(1, %d) i;" % (self.mock, n))
+        seen = set()
+
+        def sample():
+            for w in self.pg.psql("SELECT DISTINCT worker FROM http.queue WHERE state = 'sending';"
+                                  ).split():
+                seen.add(w)
+            return self.pg.psql("SELECT count(*) FROM http.queue WHERE state IN ('queued', 'sending');") == "0"
+        wait_for(sample, "2,000 requests delivered by two workers", timeout=120, step=0.02)
+        c = mock_counts(self.env)
+        counts = [c.get("/sink/two-%d" % i, 0) for i in range(1, n + 1)]
+        delivered = self.pg.psql("SELECT count(*) FROM http.queue WHERE state = 'delivered';")
+        expect(delivered == str(n), "all delivered: %s" % delivered)
+        expect(all(x == 1 for x in counts), "each sent exactly once: %d not once"
+               % sum(1 for x in counts if x != 1))
+        expect(len(seen) == 2, "both workers were seen sending: %r" % sorted(seen))
+        return "workers seen sending: %s" % ", ".join(sorted(seen))
+
 
 def lit(v):
     if v is None:
         return "NULL"
     return "'" + str(v).replace("'", "''") + "'"
+
+
+def test_names(cls):
+    """The test_* methods of a suite class, in the order they are written."""
+    return [n[len("test_"):] for n in vars(cls) if n.startswith("test_")]
 
 
 def run_async(env, results, free_port):
@@ -608,12 +625,7 @@ def run_async(env, results, free_port):
         wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity"
                                  " WHERE backend_type = 'pg_http worker';") == "1",
                  "the delivery worker", timeout=30)
-        names = ["commit_sends", "rollback_and_savepoint", "retries_with_backoff",
-                 "retry_after_honoured", "exhausted_attempts_fail", "4xx_not_retried_unless_asked",
-                 "connection_errors_retried", "not_before_and_delay", "idempotency_key",
-                 "callback_once_per_delivery", "callback_cannot_harm_the_worker", "await", "validation", "roles_and_row_security",
-                 "policy_rechecked_at_send", "queue_stats", "retention", "crash_loses_nothing",
-                 "worker_kill", "two_workers_share_the_queue"]
+        names = test_names(Suite)
         for name in names:
             t0 = time.time()
             try:

@@ -566,7 +566,7 @@ def valgrind_verdict(build_dir, results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--suites", default="unit,regress,matrix,scenarios,async")
+    ap.add_argument("--suites", default="unit,regress,matrix,scenarios,async,tenant")
     ap.add_argument("--keep", action="store_true",
                     help="leave the cluster and servers running (for debugging)")
     ap.add_argument("--valgrind", action="store_true",
@@ -578,7 +578,7 @@ def main():
 
     if "unit" in suites:
         run_unit(args.build_dir, results)
-    if suites & {"regress", "scenarios", "matrix", "async"}:
+    if suites & {"regress", "scenarios", "matrix", "async", "tenant"}:
         try:
             with Environment(args.build_dir, keep=args.keep, valgrind=args.valgrind) as env:
                 print("# transport %s; cluster on %s port %d; httpbin port %d; mock port %d"
@@ -594,6 +594,9 @@ def main():
                 if "async" in suites:
                     import asynctests
                     asynctests.run_async(env, judged, free_port)
+                if "tenant" in suites:
+                    import tenanttests
+                    tenanttests.run_tenant(env, judged, free_port)
         except Exception as e:
             traceback.print_exc(file=sys.stdout)
             results.add("environment", "setup", False, str(e)[:300])

@@ -431,3 +431,80 @@ def scenario_cancel_and_timeout_precision_per_phase(env):
     watcher.close()
     assert worst_all <= 25.0, "worst overshoot %.1f ms (%s)" % (worst_all, ", ".join(report))
     return "ms late (statement_timeout/cancel/request timeout) per phase: " + ", ".join(report)
+
+
+# Every object of the extension, described with its definition, ownership
+# by the extension, privileges and comment: two databases whose texts are
+# equal have the same pg_http.
+EXTENSION_OBJECTS = r"""
+WITH e AS (SELECT oid FROM pg_extension WHERE extname = 'pg_http'),
+members AS (
+  SELECT d.classid, d.objid, d.objsubid FROM pg_depend d, e
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid AND d.deptype = 'e'),
+described AS (
+  SELECT pg_describe_object(m.classid, m.objid, m.objsubid) AS what,
+    CASE m.classid
+      WHEN 'pg_proc'::regclass THEN
+        (SELECT pg_get_functiondef(p.oid) || ' acl=' || coalesce(p.proacl::text, '')
+           FROM pg_proc p WHERE p.oid = m.objid)
+      WHEN 'pg_class'::regclass THEN
+        (SELECT c.relkind::text || ' acl=' || coalesce(c.relacl::text, '') || ' rls=' || c.relrowsecurity
+                || coalesce(' view=' || pg_get_viewdef(c.oid), '')
+                || coalesce(' opts=' || c.reloptions::text, '')
+                || ' cols=' || coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                       || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                       || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
+                       || coalesce(' identity ' || nullif(a.attidentity::text, ''), ''), ', ' ORDER BY a.attnum)
+                     FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
+                || ' idx=' || coalesce((SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY pg_get_indexdef(i.indexrelid))
+                     FROM pg_index i WHERE i.indrelid = c.oid), '')
+                || ' con=' || coalesce((SELECT string_agg(co.conname || ' ' || pg_get_constraintdef(co.oid), '; ' ORDER BY co.conname)
+                     FROM pg_constraint co WHERE co.conrelid = c.oid), '')
+                || ' trg=' || coalesce((SELECT string_agg(pg_get_triggerdef(t.oid), '; ' ORDER BY t.tgname)
+                     FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal), '')
+                || ' pol=' || coalesce((SELECT string_agg(po.polname || ' ' || po.polcmd::text || ' ' || pg_get_expr(po.polqual, po.polrelid), '; ' ORDER BY po.polname)
+                     FROM pg_policy po WHERE po.polrelid = c.oid), '')
+           FROM pg_class c WHERE c.oid = m.objid)
+      WHEN 'pg_type'::regclass THEN
+        (SELECT format_type(t.oid, NULL) || ' ' || t.typtype::text FROM pg_type t WHERE t.oid = m.objid)
+      ELSE '' END AS def,
+    obj_description(m.objid, (SELECT relname FROM pg_class WHERE oid = m.classid)) AS comment
+  FROM members m)
+SELECT string_agg(what || E'\n  ' || coalesce(def, '') || E'\n  comment: ' || coalesce(comment, ''),
+                  E'\n' ORDER BY what)
+  FROM described
+"""
+
+
+def scenario_upgrade_matches_fresh_install(env):
+    """Installing the previous release then ALTER EXTENSION pg_http UPDATE
+    gives the same objects as a fresh install of this one."""
+    conn = connect(env)
+    for db in ("pg_http_fresh", "pg_http_upgraded"):
+        one(conn, "DROP DATABASE IF EXISTS %s" % db)
+        one(conn, "CREATE DATABASE %s" % db)
+    texts = {}
+    versions = {}
+    for db, how in (("pg_http_fresh", ["CREATE EXTENSION pg_http"]),
+                    ("pg_http_upgraded", ["CREATE EXTENSION pg_http VERSION '0.1.0'",
+                                          "ALTER EXTENSION pg_http UPDATE"])):
+        c = psycopg2.connect(host=env.work, port=env.pg_port, user="postgres", dbname=db)
+        c.autocommit = True
+        for stmt in how:
+            one(c, stmt)
+        versions[db] = one(c, "SELECT extversion FROM pg_extension WHERE extname = 'pg_http'")
+        texts[db] = one(c, EXTENSION_OBJECTS)
+        c.close()
+    for db in ("pg_http_fresh", "pg_http_upgraded"):
+        one(conn, "DROP DATABASE %s" % db)
+    if versions["pg_http_fresh"] != versions["pg_http_upgraded"]:
+        raise AssertionError("versions differ: %r" % versions)
+    a = texts["pg_http_fresh"].splitlines()
+    b = texts["pg_http_upgraded"].splitlines()
+    if a != b:
+        import difflib
+        diff = "\n".join(list(difflib.unified_diff(a, b, "fresh", "upgraded", lineterm=""))[:60])
+        raise AssertionError("the upgraded extension differs from a fresh install:\n" + diff)
+    return "0.1.0 -> %s: %d objects the same" % (versions["pg_http_fresh"],
+                                                 sum(1 for l in a if not l.startswith(" ")))

@@ -7,7 +7,9 @@ RESET pg_http.timeout;
 
 -- defaults
 SELECT name,
-       CASE WHEN name = 'pg_http.ca_file' AND setting <> '' THEN '(the test CA)' ELSE setting END AS setting,
+       CASE WHEN name = 'pg_http.ca_file' AND setting <> '' THEN '(the test CA)'
+            WHEN name = 'pg_http.user_agent' THEN replace(setting, http.version(), '<version>')
+            ELSE setting END AS setting,
        unit, context
   FROM pg_settings WHERE name LIKE 'pg\_http.%' ORDER BY name;
 
