@@ -172,8 +172,24 @@ CREATE FUNCTION http.acl_check_entry(pattern text, ports text) RETURNS text
 AS 'MODULE_PATHNAME', 'pg_http_acl_check_entry'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- Whether the ACLs are in force: the first http.acl_grant turns them on,
+-- only http.acl_enforce(false) turns them off.  Revoking every entry leaves
+-- them on (granting nothing), so that a mistake never opens everything.
+-- No row: not in force.
+CREATE TABLE http.acl_mode (
+	enforced boolean NOT NULL,
+	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+REVOKE ALL ON TABLE http.acl_mode FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('http.acl_mode', '');
+COMMENT ON TABLE http.acl_mode IS 'Whether pg_http per-role ACLs are in force (use http.acl_enforce)';
+CREATE TRIGGER acl_mode_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON http.acl_mode
+	FOR EACH STATEMENT EXECUTE FUNCTION http.acl_changed();
+
+-- Every SQL and PL/pgSQL function here pins its search_path: a superuser
+-- calling it must not run a function or operator another role planted.
 CREATE FUNCTION http.acl_grant(role name, host_pattern text, ports text DEFAULT '1-65535')
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	r oid;
 BEGIN
@@ -184,7 +200,7 @@ BEGIN
 	IF role IS NULL OR host_pattern IS NULL OR ports IS NULL THEN
 		RAISE EXCEPTION 'role, host_pattern and ports must not be null' USING ERRCODE = '22004';
 	END IF;
-	IF lower(role) = 'public' THEN
+	IF pg_catalog.lower(role::pg_catalog.text) = 'public' THEN
 		r := 0;
 	ELSE
 		SELECT oid INTO r FROM pg_catalog.pg_roles WHERE rolname = role;
@@ -197,13 +213,15 @@ BEGIN
 		VALUES (r, host_pattern, ports,
 				(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user))
 		ON CONFLICT DO NOTHING;
+	INSERT INTO http.acl_mode (enforced) VALUES (true)
+		ON CONFLICT (singleton) DO UPDATE SET enforced = true;
 END
 $$;
 COMMENT ON FUNCTION http.acl_grant(name, text, text)
-IS 'Let a role (or PUBLIC) reach hosts matching a pattern on some ports (superuser only)';
+IS 'Let a role (or PUBLIC) reach hosts matching a pattern on some ports; puts the ACLs in force (superuser only)';
 
 CREATE FUNCTION http.acl_revoke(role name, host_pattern text, ports text DEFAULT NULL)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	r oid;
 	n integer;
@@ -212,7 +230,7 @@ BEGIN
 		RAISE EXCEPTION 'only superusers can revoke pg_http ACL entries'
 			USING ERRCODE = '42501';
 	END IF;
-	IF lower(role) = 'public' THEN
+	IF pg_catalog.lower(role::pg_catalog.text) = 'public' THEN
 		r := 0;
 	ELSE
 		SELECT oid INTO r FROM pg_catalog.pg_roles WHERE rolname = role;
@@ -227,7 +245,29 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION http.acl_revoke(name, text, text)
-IS 'Remove ACL entries of a role for a pattern (all ports unless given); returns how many (superuser only)';
+IS 'Remove ACL entries of a role for a pattern (all ports unless given); returns how many; the ACLs stay in force (superuser only)';
+
+CREATE FUNCTION http.acl_enforce(enforced boolean)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'only superusers can turn pg_http ACLs on or off'
+			USING ERRCODE = '42501';
+	END IF;
+	IF enforced IS NULL THEN
+		RAISE EXCEPTION 'enforced must not be null' USING ERRCODE = '22004';
+	END IF;
+	INSERT INTO http.acl_mode (enforced) VALUES (acl_enforce.enforced)
+		ON CONFLICT (singleton) DO UPDATE SET enforced = EXCLUDED.enforced;
+END
+$$;
+COMMENT ON FUNCTION http.acl_enforce(boolean)
+IS 'Put the per-role ACLs in force (true) or take them out of force (false); superuser only';
+
+CREATE FUNCTION http.acl_enforced() RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_http_acl_enforced'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION http.acl_enforced() IS 'Whether the per-role ACLs are in force';
 
 -- What is granted: all entries for superusers, one's own (and PUBLIC's) for others.
 CREATE VIEW http.acls WITH (security_barrier) AS
@@ -305,6 +345,20 @@ END;
 COMMENT ON FUNCTION http.enqueue(text, text, text, jsonb, jsonb)
 IS 'Queue a request; it is sent after this transaction commits. Returns its id';
 
+-- Credentials out of sight: a URL without user:password@, a request
+-- document without Authorization, Proxy-Authorization, Cookie or URL
+-- credentials.  A finished queued request keeps only the latter.
+CREATE FUNCTION http.redact_url(url text) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_http_redact_url'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION http.redact_url(text) IS 'The URL without its user:password@ part';
+
+CREATE FUNCTION http.redact_request(request jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_http_redact_request'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION http.redact_request(jsonb)
+IS 'The request document without credential headers (Authorization, Proxy-Authorization, Cookie) or URL credentials';
+
 -- Outcomes, for the role that queued them.
 CREATE VIEW http.results WITH (security_invoker = true) AS
 	SELECT id, pg_catalog.pg_get_userbyid(owner) AS owner, state, status,
@@ -312,8 +366,8 @@ CREATE VIEW http.results WITH (security_invoker = true) AS
 		   attempts, possible_duplicate, error_code, error, callback_error,
 		   created_at, first_sent_at, finished_at,
 		   finished_at - created_at AS delivery_time,
-		   request->>'method' AS method, request->>'url' AS url,
-		   response_url AS final_url, interrupted, callback_pending
+		   request->>'method' AS method, http.redact_url(request->>'url') AS url,
+		   http.redact_url(response_url) AS final_url, interrupted, callback_pending
 	  FROM http.queue;
 GRANT SELECT ON http.results TO PUBLIC;
 COMMENT ON VIEW http.results IS 'Queued requests and their outcomes, one row per request';
@@ -359,5 +413,6 @@ REVOKE ALL ON FUNCTION
 	http.await(bigint, integer),
 	http.acl_grant(name, text, text),
 	http.acl_revoke(name, text, text),
+	http.acl_enforce(boolean),
 	http.acl_changed()
 FROM PUBLIC;

@@ -92,6 +92,25 @@ set_headers_options(HttpRequest *req, FunctionCallInfo fcinfo, int headers, int 
 		HttpHeadersFromJsonb(&req->headers, PG_GETARG_JSONB_P(headers));
 }
 
+/*
+ * Do the URL argument (url_arg) or the headers argument (headers_arg, -1:
+ * none) carry credentials?  Then the call's errors keep its statement out
+ * of the log (HttpSecretGuardPush), from its first check on.
+ */
+static bool
+args_have_secrets(FunctionCallInfo fcinfo, int url_arg, int headers_arg)
+{
+	if (url_arg >= 0 && !PG_ARGISNULL(url_arg))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(url_arg);
+
+		if (HttpUrlHasCredentials(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
+			return true;
+	}
+	return headers_arg >= 0 && !PG_ARGISNULL(headers_arg) &&
+		HttpHeadersJsonbHaveCredentials(PG_GETARG_JSONB_P(headers_arg));
+}
+
 /* Raise the error an exchange ended with. */
 static void
 raise_exchange_error(HttpExchange *x)
@@ -186,20 +205,32 @@ run_one(FunctionCallInfo fcinfo, HttpRequest *req, bool bytes)
 static Datum
 simple_call(FunctionCallInfo fcinfo, const char *method)
 {
-	HttpRequest *req = new_request(method);
+	bool		secrets = args_have_secrets(fcinfo, 0, 1);
+	ErrorContextCallback guard;
+	HttpRequest *req;
+	Datum		result;
 
+	HttpSecretGuardPush(&guard, secrets);
+	req = new_request(method);
 	set_url_arg(req, fcinfo, 0);
 	set_headers_options(req, fcinfo, 1, 2);
 	HttpRequestFinish(req, NULL);
-	return run_one(fcinfo, req, false);
+	result = run_one(fcinfo, req, false);
+	HttpSecretGuardPop(&guard, secrets);
+	return result;
 }
 
 /* url, body jsonb, headers, options: post, put, patch with JSON. */
 static Datum
 jsonb_call(FunctionCallInfo fcinfo, const char *method)
 {
-	HttpRequest *req = new_request(method);
+	bool		secrets = args_have_secrets(fcinfo, 0, 2);
+	ErrorContextCallback guard;
+	HttpRequest *req;
+	Datum		result;
 
+	HttpSecretGuardPush(&guard, secrets);
+	req = new_request(method);
 	set_url_arg(req, fcinfo, 0);
 	if (!PG_ARGISNULL(1))
 	{
@@ -210,16 +241,23 @@ jsonb_call(FunctionCallInfo fcinfo, const char *method)
 	}
 	set_headers_options(req, fcinfo, 2, 3);
 	HttpRequestFinish(req, "application/json");
-	return run_one(fcinfo, req, false);
+	result = run_one(fcinfo, req, false);
+	HttpSecretGuardPop(&guard, secrets);
+	return result;
 }
 
 /* url, body text, content_type, headers, options: post, put, patch with text. */
 static Datum
 text_call(FunctionCallInfo fcinfo, const char *method)
 {
-	HttpRequest *req = new_request(method);
+	bool		secrets = args_have_secrets(fcinfo, 0, 3);
+	ErrorContextCallback guard;
+	HttpRequest *req;
 	char	   *ct = NULL;
+	Datum		result;
 
+	HttpSecretGuardPush(&guard, secrets);
+	req = new_request(method);
 	set_url_arg(req, fcinfo, 0);
 	if (!PG_ARGISNULL(1))
 	{
@@ -232,7 +270,9 @@ text_call(FunctionCallInfo fcinfo, const char *method)
 		ct = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	set_headers_options(req, fcinfo, 3, 4);
 	HttpRequestFinish(req, ct);
-	return run_one(fcinfo, req, false);
+	result = run_one(fcinfo, req, false);
+	HttpSecretGuardPop(&guard, secrets);
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(pg_http_get);
@@ -312,8 +352,13 @@ PG_FUNCTION_INFO_V1(pg_http_request);
 Datum
 pg_http_request(PG_FUNCTION_ARGS)
 {
-	HttpRequest *req = new_request(arg_cstring(fcinfo, 0, "method"));
+	bool		secrets = args_have_secrets(fcinfo, 1, 3);
+	ErrorContextCallback guard;
+	HttpRequest *req;
+	Datum		result;
 
+	HttpSecretGuardPush(&guard, secrets);
+	req = new_request(arg_cstring(fcinfo, 0, "method"));
 	set_url_arg(req, fcinfo, 1);
 	if (!PG_ARGISNULL(2))
 	{
@@ -324,7 +369,9 @@ pg_http_request(PG_FUNCTION_ARGS)
 	}
 	set_headers_options(req, fcinfo, 3, 4);
 	HttpRequestFinish(req, NULL);
-	return run_one(fcinfo, req, false);
+	result = run_one(fcinfo, req, false);
+	HttpSecretGuardPop(&guard, secrets);
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(pg_http_request_bytes);
@@ -332,8 +379,13 @@ PG_FUNCTION_INFO_V1(pg_http_request_bytes);
 Datum
 pg_http_request_bytes(PG_FUNCTION_ARGS)
 {
-	HttpRequest *req = new_request(arg_cstring(fcinfo, 0, "method"));
+	bool		secrets = args_have_secrets(fcinfo, 1, 3);
+	ErrorContextCallback guard;
+	HttpRequest *req;
+	Datum		result;
 
+	HttpSecretGuardPush(&guard, secrets);
+	req = new_request(arg_cstring(fcinfo, 0, "method"));
 	set_url_arg(req, fcinfo, 1);
 	if (!PG_ARGISNULL(2))
 	{
@@ -344,7 +396,9 @@ pg_http_request_bytes(PG_FUNCTION_ARGS)
 	}
 	set_headers_options(req, fcinfo, 3, 4);
 	HttpRequestFinish(req, NULL);
-	return run_one(fcinfo, req, true);
+	result = run_one(fcinfo, req, true);
+	HttpSecretGuardPop(&guard, secrets);
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(pg_http_request_doc);
@@ -353,13 +407,20 @@ Datum
 pg_http_request_doc(PG_FUNCTION_ARGS)
 {
 	HttpOptions base;
+	bool		secrets;
+	ErrorContextCallback guard;
+	Datum		result;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("request must not be null")));
+	secrets = HttpDocumentHasCredentials(PG_GETARG_JSONB_P(0));
+	HttpSecretGuardPush(&guard, secrets);
 	HttpOptionsDefault(&base);
-	return run_one(fcinfo, HttpRequestFromDocument(PG_GETARG_JSONB_P(0), &base), false);
+	result = run_one(fcinfo, HttpRequestFromDocument(PG_GETARG_JSONB_P(0), &base), false);
+	HttpSecretGuardPop(&guard, secrets);
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(pg_http_request_parts);
@@ -367,11 +428,19 @@ PG_FUNCTION_INFO_V1(pg_http_request_parts);
 Datum
 pg_http_request_parts(PG_FUNCTION_ARGS)
 {
-	char	   *host = arg_cstring(fcinfo, 0, "host");
-	char	   *path = PG_ARGISNULL(2) ? "/" : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	HttpRequest *req = new_request(PG_ARGISNULL(3) ? "GET" : text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	bool		secrets = args_have_secrets(fcinfo, -1, 5);
+	ErrorContextCallback guard;
+	char	   *host;
+	char	   *path;
+	HttpRequest *req;
 	bool		tls;
 	int			port;
+	Datum		result;
+
+	HttpSecretGuardPush(&guard, secrets);
+	host = arg_cstring(fcinfo, 0, "host");
+	path = PG_ARGISNULL(2) ? "/" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	req = new_request(PG_ARGISNULL(3) ? "GET" : text_to_cstring(PG_GETARG_TEXT_PP(3)));
 
 	if (PG_ARGISNULL(6))
 		ereport(ERROR,
@@ -401,7 +470,9 @@ pg_http_request_parts(PG_FUNCTION_ARGS)
 		req->opt.timeout_ms = secs * 1000;
 	}
 	HttpRequestFinish(req, NULL);
-	return run_one(fcinfo, req, false);
+	result = run_one(fcinfo, req, false);
+	HttpSecretGuardPop(&guard, secrets);
+	return result;
 }
 
 /*
@@ -462,6 +533,8 @@ pg_http_batch(PG_FUNCTION_ARGS)
 	TupleDesc	td;
 	Tuplestorestate *store;
 	MemoryContext old;
+	bool		secrets = false;
+	ErrorContextCallback guard;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize))
@@ -483,6 +556,13 @@ pg_http_batch(PG_FUNCTION_ARGS)
 		HttpOptionsFromJsonb(&base, PG_GETARG_JSONB_P(1));
 
 	n = JB_ROOT_COUNT(reqs);
+	for (int i = 0; i < n && !secrets; i++)
+	{
+		JsonbValue *elem = getIthJsonbValueFromContainer(&reqs->root, i);
+
+		secrets = elem->type == jbvBinary && HttpDocumentHasCredentials(JsonbValueToJsonb(elem));
+	}
+	HttpSecretGuardPush(&guard, secrets);
 	xs = palloc0(sizeof(HttpExchange *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
@@ -538,6 +618,7 @@ pg_http_batch(PG_FUNCTION_ARGS)
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = store;
 	rsinfo->setDesc = td;
+	HttpSecretGuardPop(&guard, secrets);
 	return (Datum) 0;
 }
 
@@ -574,6 +655,32 @@ pg_http_acl_check_entry(PG_FUNCTION_ARGS)
 				 : errdetail("An entry is one host pattern and one port or port range."),
 				 errhint("Patterns are host names, *.domain, *, addresses or CIDR ranges; ports are N or N-M.")));
 	PG_RETURN_TEXT_P(cstring_to_text(rule));
+}
+
+PG_FUNCTION_INFO_V1(pg_http_redact_url);
+/* http.redact_url(url): the URL without user:password@ */
+Datum
+pg_http_redact_url(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_TEXT_P(cstring_to_text(HttpUrlWithoutCredentials(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t))));
+}
+
+PG_FUNCTION_INFO_V1(pg_http_redact_request);
+/* http.redact_request(doc): the request document without its credentials */
+Datum
+pg_http_redact_request(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(HttpDocumentWithoutCredentials(PG_GETARG_JSONB_P(0)));
+}
+
+PG_FUNCTION_INFO_V1(pg_http_acl_enforced);
+/* http.acl_enforced(): are the per-role ACLs in force? */
+Datum
+pg_http_acl_enforced(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(HttpPolicyAclEnforced());
 }
 
 PG_FUNCTION_INFO_V1(pg_http_transport);

@@ -293,6 +293,8 @@ pg_http_callback_main(Datum arg)
 	BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra, NULL, 0);
 	pgstat_report_appname("pg_http callback worker");
 	HttpQueueAttach(DatumGetInt32(arg));
+	/* its own SQL runs as a superuser: no role's functions may stand in for built-ins */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	memset(&hctl, 0, sizeof(hctl));
 	hctl.keysize = sizeof(Oid);

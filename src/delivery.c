@@ -226,7 +226,10 @@ DeliveryPreparePlans(WorkerState *ws)
 		" last_sent_at = coalesce(u.started, q.last_sent_at),"
 		" first_sent_at = coalesce(q.first_sent_at, u.started),"
 		" response_url = u.url, elapsed_ms = u.elapsed,"
-		" callback_pending = u.state OPERATOR(pg_catalog.<>) 'queued' AND q.callback IS NOT NULL"
+		" callback_pending = u.state OPERATOR(pg_catalog.<>) 'queued' AND q.callback IS NOT NULL,"
+		/* a finished request keeps no credentials: they live as long as it may be sent */
+		" request = CASE WHEN u.state OPERATOR(pg_catalog.<>) 'queued'"
+		"   THEN http.redact_request(q.request) ELSE q.request END"
 		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
 		"   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
 		"   pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9),"
@@ -372,7 +375,6 @@ build_one(Delivery *d, Jsonb *doc, const char *idempotency_key)
 		MemoryContextSwitchTo(d->x.cxt);
 		HttpOptionsDefault(&base);
 		req = HttpRequestFromQueuedDocument(doc, &base, true);
-		HttpPolicyDetachAcl(req);
 		req->tenant = d->owner;
 		if (idempotency_key && HttpHeaderGet(&req->headers, "Idempotency-Key") == NULL)
 			HttpHeaderAdd(&req->headers, "Idempotency-Key", strlen("Idempotency-Key"),
@@ -1208,7 +1210,8 @@ DeliveryRecover(WorkerState *ws)
 		"     ELSE pg_catalog.format("
 		"       'a delivery worker stopped while sending this request %s times; it is not sent again',"
 		"       q.interrupted OPERATOR(pg_catalog.+) 1) END,"
-		"   callback_pending = s.give_up AND q.callback IS NOT NULL"
+		"   callback_pending = s.give_up AND q.callback IS NOT NULL,"
+		"   request = CASE WHEN s.give_up THEN http.redact_request(q.request) ELSE q.request END"
 		" FROM s WHERE q.id OPERATOR(pg_catalog.=) s.id"
 		" RETURNING q.state, q.interrupted",
 		4, types, args, NULL, false, 0);

@@ -14,6 +14,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "http1.h"
 
 #include <limits.h>
 
@@ -75,6 +76,62 @@ snapshot_string_assign(const char *newval, void *extra)
 	HttpSettingsGeneration++;
 }
 
+/*
+ * Check hook of pg_http.user_agent: it goes on the wire as a header value,
+ * so it obeys the rules request headers do (a CR or LF in it would let any
+ * role that can SET it smuggle headers, or whole requests, onto a pooled
+ * connection).
+ */
+static bool
+user_agent_check(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && !Http1IsFieldValue(*newval, strlen(*newval)))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("It is sent as the User-Agent header and must not contain CR, LF, NUL or other control characters.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Check hook of pg_http.proxy: empty, or a proxy URL (http, https, socks4,
+ * socks4a, socks5, socks5h, or a bare host:port) of printable ASCII.  Its
+ * user:password@ goes on the wire as Proxy-Authorization.
+ */
+static bool
+proxy_check(char **newval, void **extra, GucSource source)
+{
+	static const char *const schemes[] = {"http://", "https://", "socks4://", "socks4a://",
+	"socks5://", "socks5h://"};
+	const char *v = *newval;
+	const char *colon;
+
+	if (v == NULL || v[0] == '\0')
+		return true;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f)
+		{
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errdetail("A proxy URL is printable ASCII without spaces.");
+			return false;
+		}
+	if ((colon = strstr(v, "://")) != NULL)
+	{
+		bool		known = false;
+
+		for (size_t i = 0; i < lengthof(schemes); i++)
+			known |= pg_strncasecmp(v, schemes[i], strlen(schemes[i])) == 0;
+		if (!known)
+		{
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errdetail("The proxy scheme must be http, https, socks4, socks4a, socks5 or socks5h.");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Define the settings; called once from _PG_init. */
 void
 HttpGucInit(void)
@@ -101,7 +158,7 @@ HttpGucInit(void)
 							   &http_user_agent,
 							   "pg_http/" PG_HTTP_VERSION,
 							   PGC_USERSET, 0,
-							   NULL, NULL, NULL);
+							   user_agent_check, NULL, NULL);
 
 	DefineCustomIntVariable("pg_http.max_response_bytes",
 							"Largest response body accepted.",
@@ -215,13 +272,14 @@ HttpGucInit(void)
 							   PGC_SUSET, 0,
 							   NULL, snapshot_string_assign, NULL);
 
+	/* it may hold user:password@: only superusers may read it */
 	DefineCustomStringVariable("pg_http.proxy",
 							   "Proxy for all requests, e.g. http://proxy:3128 (curl transport).",
 							   "Empty: no proxy.",
 							   &http_proxy,
 							   "",
-							   PGC_SUSET, 0,
-							   NULL, snapshot_string_assign, NULL);
+							   PGC_SUSET, GUC_SUPERUSER_ONLY,
+							   proxy_check, snapshot_string_assign, NULL);
 
 	DefineCustomBoolVariable("pg_http.proxy_from_environment",
 							 "Let the server's environment (http_proxy, ...) choose a proxy when pg_http.proxy is empty.",

@@ -704,6 +704,7 @@ HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len)
 				 errhint("Percent-encode spaces, control characters and non-ASCII characters in the path and query.") : 0));
 
 	set_host(req, &u, u.port, u.tls);
+	req->proxy = HttpProxyFor(req->set, req->tls, req->host);
 	if (u.target_len == 0)
 		req->target = pstrdup("/");
 	else if (u.target[0] == '?')
@@ -771,6 +772,7 @@ HttpRequestSetParts(HttpRequest *req, const char *host, int port,
 				 : errdetail_internal("%s", url_error_detail(err, errpos)),
 				 errhint("Percent-encode spaces, control characters and non-ASCII characters in the path and query.")));
 	set_host(req, &u, port, tls);
+	req->proxy = HttpProxyFor(req->set, req->tls, req->host);
 	req->target = pstrdup(path);
 	set_display_url(req);
 }
@@ -792,8 +794,9 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 	req->method = ascii_case(req->method, true);
 
 	/* credentials in the request: keep the statement out of the server log */
-	req->has_secrets = req->basic_auth != NULL || HttpHeaderGet(l, "Authorization") ||
-		HttpHeaderGet(l, "Proxy-Authorization") || HttpHeaderGet(l, "Cookie");
+	for (int i = 0; i < l->n && !req->has_secrets; i++)
+		req->has_secrets = HttpIsCredentialHeader(l->items[i].name, strlen(l->items[i].name));
+	req->has_secrets |= req->basic_auth != NULL;
 
 	/* framing is ours: the body decides its length */
 	if (HttpHeaderGet(l, "Content-Length") || HttpHeaderGet(l, "Transfer-Encoding"))
@@ -804,7 +807,10 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 
 	/* Host replaces the authority; Connection is ours to manage */
 	if ((v = header_take(l, "Host")) != NULL)
+	{
+		req->host_overridden = pg_strcasecmp(v, req->authority) != 0;
 		req->authority = v;
+	}
 	if ((v = header_take(l, "Connection")) != NULL && pg_strcasecmp(v, "close") == 0)
 		req->opt.keepalive = false;
 
@@ -836,12 +842,14 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("response decompression is not supported by the \"%s\" transport", HttpTransportName()),
 				 errhint("Rebuild pg_http with -Dtransport=curl, or leave out \"decompress\".")));
-	if (req->set->proxy[0] && !(HttpTransportFeatures() & HTTP_FEATURE_PROXY))
+	if (req->proxy && !(HttpTransportFeatures() & HTTP_FEATURE_PROXY))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("pg_http.proxy is set, but the \"%s\" transport cannot use a proxy", HttpTransportName()),
+				 req->set->proxy[0] ?
+				 errmsg("pg_http.proxy is set, but the \"%s\" transport cannot use a proxy", HttpTransportName()) :
+				 errmsg("the server's environment names a proxy for this request, but the \"%s\" transport cannot use one", HttpTransportName()),
 				 errdetail("Sending the request directly could bypass what the proxy is there for."),
-				 errhint("Rebuild pg_http with -Dtransport=curl, or reset pg_http.proxy.")));
+				 errhint("Rebuild pg_http with -Dtransport=curl, or reset pg_http.proxy and pg_http.proxy_from_environment.")));
 	if (req->tls && !(HttpTransportFeatures() & HTTP_FEATURE_TLS))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1125,4 +1133,205 @@ HttpFormatAddress(const struct sockaddr *sa, char *buf, size_t len)
 		return;
 	}
 	HttpAddrText(&a, buf, len);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Credentials in requests */
+
+/* Headers that carry credentials. */
+static const char *const credential_headers[] = {
+	"Authorization", "Proxy-Authorization", "Cookie",
+};
+
+/* Is name (of len bytes) one of the credential headers? */
+bool
+HttpIsCredentialHeader(const char *name, size_t len)
+{
+	for (size_t i = 0; i < lengthof(credential_headers); i++)
+		if (strlen(credential_headers[i]) == len &&
+			pg_strncasecmp(name, credential_headers[i], len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The userinfo part of an absolute URL's authority (between "//" and "@"),
+ * as an offset and length; false if it has none.  Works on any text, valid
+ * URL or not.
+ */
+static bool
+url_userinfo(const char *url, size_t len, size_t *start, size_t *n)
+{
+	const char *p = memchr(url, '/', len);
+	size_t		i;
+
+	if (p == NULL || (size_t) (p - url) + 1 >= len || p[1] != '/')
+		return false;
+	i = (p - url) + 2;
+	for (size_t k = i; k < len; k++)
+	{
+		if (url[k] == '/' || url[k] == '?' || url[k] == '#')
+			return false;
+		if (url[k] == '@')
+		{
+			*start = i;
+			*n = k + 1 - i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does this URL text carry user:password@? */
+bool
+HttpUrlHasCredentials(const char *url, size_t len)
+{
+	size_t		start,
+				n;
+
+	return url_userinfo(url, len, &start, &n);
+}
+
+/* The URL without its userinfo (a palloc'd copy, or url itself). */
+char *
+HttpUrlWithoutCredentials(const char *url, size_t len)
+{
+	size_t		start,
+				n;
+	char	   *out;
+
+	if (!url_userinfo(url, len, &start, &n))
+		return pnstrdup(url, len);
+	out = palloc(len - n + 1);
+	memcpy(out, url, start);
+	memcpy(out + start, url + start + n, len - start - n);
+	out[len - n] = '\0';
+	return out;
+}
+
+/* Does a headers object name a credential header? */
+bool
+HttpHeadersJsonbHaveCredentials(Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (jb == NULL || !JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		return false;
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_KEY && HttpIsCredentialHeader(v.val.string.val, v.val.string.len))
+			return true;
+	return false;
+}
+
+/* Does a request document carry credentials (headers, or URL userinfo)? */
+bool
+HttpDocumentHasCredentials(Jsonb *doc)
+{
+	JsonbValue *v;
+
+	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
+		return false;
+	v = getKeyJsonValueFromContainer(&doc->root, "url", 3, NULL);
+	if (v != NULL && v->type == jbvString &&
+		HttpUrlHasCredentials(v->val.string.val, v->val.string.len))
+		return true;
+	v = getKeyJsonValueFromContainer(&doc->root, "headers", 7, NULL);
+	return v != NULL && v->type == jbvBinary &&
+		HttpHeadersJsonbHaveCredentials(JsonbValueToJsonb(v));
+}
+
+/*
+ * The document without its credentials: no Authorization,
+ * Proxy-Authorization or Cookie header, no userinfo in the URL.  What a
+ * finished queued request keeps: its credentials live only as long as it
+ * may still be sent.  Returns doc itself when there is nothing to take.
+ */
+Jsonb *
+HttpDocumentWithoutCredentials(Jsonb *doc)
+{
+	JsonbParseState *state = NULL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbValue *res = NULL;
+	JsonbIteratorToken tok;
+
+	if (!HttpDocumentHasCredentials(doc))
+		return doc;
+	it = JsonbIteratorInit(&doc->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY && v.val.string.len == 3 && memcmp(v.val.string.val, "url", 3) == 0)
+		{
+			res = pushJsonbValue(&state, tok, &v);
+			tok = JsonbIteratorNext(&it, &v, true);
+			if (v.type == jbvString)
+			{
+				v.val.string.val = HttpUrlWithoutCredentials(v.val.string.val, v.val.string.len);
+				v.val.string.len = strlen(v.val.string.val);
+			}
+		}
+		else if (tok == WJB_KEY && v.val.string.len == 7 &&
+				 memcmp(v.val.string.val, "headers", 7) == 0)
+		{
+			res = pushJsonbValue(&state, tok, &v);
+			tok = JsonbIteratorNext(&it, &v, true);
+			if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+			{
+				JsonbIterator *hit = JsonbIteratorInit(v.val.binary.data);
+				JsonbValue	hv;
+				JsonbIteratorToken htok;
+				bool		skip = false;
+
+				while ((htok = JsonbIteratorNext(&hit, &hv, true)) != WJB_DONE)
+				{
+					if (htok == WJB_KEY)
+						skip = HttpIsCredentialHeader(hv.val.string.val, hv.val.string.len);
+					if (!skip || htok == WJB_BEGIN_OBJECT || htok == WJB_END_OBJECT)
+						res = pushJsonbValue(&state, htok,
+											 htok == WJB_BEGIN_OBJECT || htok == WJB_END_OBJECT ? NULL : &hv);
+				}
+				continue;
+			}
+		}
+		res = pushJsonbValue(&state, tok,
+							 tok == WJB_BEGIN_OBJECT || tok == WJB_END_OBJECT ? NULL : &v);
+	}
+	return JsonbValueToJsonb(res);
+}
+
+/* Error context callback: keep the statement out of the server log. */
+static void
+hide_statement(void *arg)
+{
+	errhidestmt(true);
+}
+
+/*
+ * While a call whose arguments carry credentials makes and runs its
+ * requests, every error it raises is logged without the statement text
+ * (which holds the credentials as literals).  Push the guard at the start
+ * of the call, when it applies; it is popped with the call (or by the
+ * error handling that unwinds it).
+ */
+void
+HttpSecretGuardPush(ErrorContextCallback *cb, bool has_secrets)
+{
+	if (!has_secrets)
+		return;
+	cb->callback = hide_statement;
+	cb->arg = NULL;
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
+}
+
+/* Pop what HttpSecretGuardPush pushed. */
+void
+HttpSecretGuardPop(ErrorContextCallback *cb, bool has_secrets)
+{
+	if (has_secrets)
+		error_context_stack = cb->previous;
 }

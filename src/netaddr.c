@@ -34,6 +34,16 @@ static const Range v4_reserved[] = {
 	{{192, 0, 0}, 24, "IETF protocol assignments (192.0.0.0/24)"},
 	{{192, 168}, 16, "private (192.168.0.0/16)"},
 	{{198, 18}, 15, "benchmarking (198.18.0.0/15)"},
+
+	/*
+	 * Azure's platform address (wire server, instance metadata and DNS for
+	 * every VM; Microsoft Learn, "What is IP address 168.63.129.16?").  The
+	 * other clouds' metadata services sit in ranges above: 169.254.169.254
+	 * (AWS, GCP, Azure IMDS, Oracle, DigitalOcean), 169.254.0.23 (Tencent),
+	 * 100.100.100.200 (Alibaba, in 100.64.0.0/10), fd00:ec2::254 (AWS IPv6,
+	 * in fc00::/7).
+	 */
+	{{168, 63, 129, 16}, 32, "cloud platform address (Azure, 168.63.129.16)"},
 	{{224}, 4, "multicast (224.0.0.0/4)"},
 	{{240}, 4, "reserved (240.0.0.0/4)"},
 };
@@ -407,12 +417,16 @@ HttpHostRuleMatchAddr(const HttpHostRule *r, const HttpAddr *a, int port)
 	if (r->net.family == a->family)
 		return prefix_match(a->a, r->net.a, r->prefix);
 
-	/* an IPv4 rule also covers the IPv4-mapped IPv6 form of its addresses */
+	/*
+	 * An IPv4 rule also covers every IPv6 form that embeds its addresses
+	 * (mapped, NAT64, 6to4, compatible): "deny 10.0.0.0/8" must not be
+	 * walked around by writing [::ffff:10.0.0.1] or [64:ff9b::a00:1].
+	 */
 	if (r->net.family == 4 && a->family == 6)
 	{
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-		return memcmp(a->a, mapped, 12) == 0 && prefix_match(a->a + 12, r->net.a, r->prefix);
+		for (size_t i = 0; i < sizeof(v6_embedded) / sizeof(v6_embedded[0]); i++)
+			if (prefix_match(a->a, v6_embedded[i].net, v6_embedded[i].prefix))
+				return prefix_match(a->a + v6_embedded[i].offset, r->net.a, r->prefix);
 	}
 	return false;
 }

@@ -121,6 +121,8 @@ typedef struct HttpRequest
 	size_t		body_len;
 	HttpOptions opt;
 	const HttpSettings *set;	/* the settings as the request was made */
+	const char *proxy;			/* the proxy it goes through; NULL: direct */
+	bool		host_overridden;	/* a Host header replaced the authority */
 	Oid			tenant;			/* the role a delivery worker sends it for,
 								 * sharing resolver slots fairly (0: none) */
 	bool		has_secrets;	/* credentials in URL or headers: keep the
@@ -213,7 +215,10 @@ extern uint64 HttpSettingsGeneration;
 extern const HttpSettings *HttpSettingsCurrent(void);
 extern HttpSettings *HttpSettingsCopy(const HttpSettings *s);
 extern void HttpSettingsBaseStale(void);
+extern const char *HttpProxyFor(const HttpSettings *set, bool tls, const char *host);
 extern int	HttpSettingsApplyRole(Oid role);
+extern int	HttpPinSearchPath(void);
+extern void HttpUnpinSearchPath(int level);
 
 /* engine.c */
 extern void HttpEngineRun(HttpExchange **xs, int n);
@@ -259,6 +264,14 @@ extern const char *HttpHeaderGet(const HttpHeaderList *l, const char *name);
 extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
 extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
 extern char *HttpTextForDatabase(const char *s, size_t len);
+extern bool HttpIsCredentialHeader(const char *name, size_t len);
+extern bool HttpUrlHasCredentials(const char *url, size_t len);
+extern char *HttpUrlWithoutCredentials(const char *url, size_t len);
+extern bool HttpHeadersJsonbHaveCredentials(Jsonb *jb);
+extern bool HttpDocumentHasCredentials(Jsonb *doc);
+extern Jsonb *HttpDocumentWithoutCredentials(Jsonb *doc);
+extern void HttpSecretGuardPush(ErrorContextCallback *cb, bool has_secrets);
+extern void HttpSecretGuardPop(ErrorContextCallback *cb, bool has_secrets);
 extern void HttpOptionsDefault(HttpOptions *o);
 extern void HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb);
 extern HttpRequest *HttpRequestNew(const char *method, const HttpOptions *base);
@@ -295,12 +308,12 @@ extern bool HttpRedirectPrepare(HttpExchange *x);
 
 /* policy.c */
 extern void HttpPolicyCheckRequest(HttpRequest *req);
-extern void HttpPolicyDetachAcl(HttpRequest *req);
 extern bool HttpPolicyCheckExchange(HttpExchange *x);
 extern bool HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report);
 extern void HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa);
 extern void HttpPolicyReportRefusal(HttpExchange *x);
 extern void HttpPolicyInit(void);
+extern bool HttpPolicyAclEnforced(void);
 extern const struct HttpRuleList *HttpPolicyRules(bool denied);
 extern char *HttpAclEntryText(const char *pattern, const char *ports);
 extern bool HttpAllowedHostsCheck(char **newval, void **extra, GucSource source);

@@ -3,7 +3,7 @@
  * policy.c
  *	  Who may call what: host allow and deny lists, the address guard.
  *
- * Two checks, both before a byte is sent:
+ * Three checks, all before a byte is sent:
  *
  * 1. HttpPolicyCheckRequest, on the request as written: the host (name or
  *    numeric address) and port against pg_http.denied_hosts, then
@@ -14,17 +14,22 @@
  *    here): denied ranges, then the reserved-range guard, which only an
  *    address or CIDR entry of pg_http.allowed_hosts can open.
  *
- * 3. Per-role ACLs (http.acl): once any entry exists, a request must be
- *    covered by an entry for the current user, a role whose privileges it
- *    has, or PUBLIC; address and CIDR entries also open private addresses
- *    for those roles.  pg_http.allowed_hosts stays a ceiling for everyone
- *    and pg_http.denied_hosts still wins.
+ * 3. Per-role ACLs (http.acl): while they are in force (http.acl_mode: the
+ *    first grant turns them on, only http.acl_enforce(false) off again), a
+ *    request must be covered by an entry for the current user, a role whose
+ *    privileges it has, or PUBLIC; address and CIDR entries also open
+ *    private addresses for those roles.  pg_http.allowed_hosts stays a
+ *    ceiling for everyone and pg_http.denied_hosts still wins.  They fail
+ *    closed: with no entry left, or an entry that no longer parses, the
+ *    ACLs stay in force and grant nothing more.
  *
  * The rule lists are parsed once, in the settings' check hooks; ACL entries
  * are read once per backend and again only after a change (a trigger on
- * http.acl sends a relcache invalidation), never per call.  Each request
- * carries a snapshot of its caller's ACL rules, because the address guard
- * runs inside transport callbacks where no catalog may be read.
+ * http.acl and http.acl_mode sends a relcache invalidation; a role or
+ * membership change makes the user's set be worked out again), never per
+ * call.  Each request carries a copy of its caller's ACL rules, because
+ * the address guard runs inside transport callbacks where no catalog may be
+ * read.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +48,8 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 /* The parsed rule lists: the settings' "extra" (malloc'd, freed by guc). */
 static HttpRuleList *allowed_rules = NULL;
@@ -67,11 +74,14 @@ typedef struct AclEntry
 static MemoryContext acl_cxt = NULL;
 static bool acl_valid = false;
 static Oid	acl_relid = InvalidOid;
+static Oid	acl_mode_relid = InvalidOid;
+static bool acl_enforced = false;	/* http.acl_mode says so */
 static AclEntry *acl_entries = NULL;
 static int	acl_count = 0;
 static HttpAclSet *acl_user_set = NULL;	/* for acl_user_set->user */
+static bool acl_user_valid = false;	/* roles have not changed since */
 
-static const HttpAclSet *acl_for_current_user(void);
+static HttpAclSet *acl_for_current_user(void);
 static bool acl_covers_request(const HttpAclSet *acl, const HttpRequest *req);
 
 /* Parse a rule list for a check hook; false with a GUC error on bad input. */
@@ -219,71 +229,217 @@ acl_role_name(const HttpRequest *req)
 	return NameStr(req->acl->role);
 }
 
+static bool acl_covers_addr(const HttpAclSet *acl, const HttpAddr *a, int port);
+
+/*
+ * Is address a (port) refused: denied, or reserved and opened by no
+ * address entry of pg_http.allowed_hosts or of the caller's ACLs?  NULL if
+ * not; else "denied", or the reserved range's description.
+ */
+static const char *
+address_refused(const HttpRequest *req, const HttpAddr *a, int port)
+{
+	const char *reserved;
+
+	if (rules_cover_addr(req->set->denied, a, port))
+		return "denied";
+	reserved = HttpAddrReserved(a);
+	if (reserved != NULL && !rules_cover_addr(req->set->allowed, a, port) &&
+		!acl_covers_addr(req->acl, a, port))
+		return reserved;
+	return NULL;
+}
+
+/* A refusal, worded once for ereport and for an exchange's failure. */
+typedef struct Refusal
+{
+	int			sqlstate;
+	char	   *msg;
+	char	   *detail;
+	const char *hint;
+} Refusal;
+
+/*
+ * Word the verdict of the host lists and ACLs on host (port) of req; what
+ * names what was judged ("host", "Host header").
+ */
+static bool
+word_verdict(const HttpRequest *req, const HttpRequest *judged, const char *what, Refusal *r)
+{
+	switch (judge_request(judged))
+	{
+		case REQUEST_ALLOWED:
+			return true;
+		case REQUEST_DENIED:
+			r->msg = psprintf("%s \"%s\" is denied by pg_http.denied_hosts", what, judged->host);
+			r->detail = psprintf("The request was for %s.", req->url);
+			break;
+		case REQUEST_NOT_ALLOWED:
+			r->msg = psprintf("%s \"%s\" is not allowed by pg_http.allowed_hosts", what, judged->host);
+			r->detail = psprintf("The request was for %s on port %d.", req->url, judged->port);
+			r->hint = "A superuser can add the host to pg_http.allowed_hosts.";
+			break;
+		case REQUEST_NOT_GRANTED:
+			r->msg = psprintf("%s \"%s\" is not granted to role \"%s\" by any pg_http ACL entry",
+							  what, judged->host, acl_role_name(req));
+			r->detail = psprintf("The request was for %s on port %d.", req->url, judged->port);
+			r->hint = "A superuser can grant it with http.acl_grant().";
+			break;
+	}
+	r->sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	return false;
+}
+
+/* Word the refusal of a literal address that would be handed on unchecked. */
+static bool
+word_address(const HttpRequest *req, const HttpRequest *judged, const char *what,
+			 const char *why, Refusal *r)
+{
+	HttpAddr	a;
+	const char *refused;
+
+	a.family = judged->host_kind == HTTP_HOST_IPV4 ? 4 : 6;
+	memcpy(a.a, judged->addr, 16);
+	if ((refused = address_refused(judged, &a, judged->port)) == NULL)
+		return true;
+	r->sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	r->msg = strcmp(refused, "denied") == 0 ?
+		psprintf("%s address %s is denied by pg_http.denied_hosts", what, judged->host) :
+		psprintf("%s address %s is refused by the private-address guard", what, judged->host);
+	r->detail = strcmp(refused, "denied") == 0 ?
+		psprintf("The request was for %s; %s.", req->url, why) :
+		psprintf("The request was for %s; the address is %s, and %s.", req->url, refused, why);
+	r->hint = "A superuser can allow the address or its range in pg_http.allowed_hosts, or grant it to the role with http.acl_grant().";
+	return false;
+}
+
+/*
+ * Parse a Host header value (host[:port], IPv6 in brackets) into judged's
+ * host fields; the port defaults to the request's.  false if it is not one.
+ */
+static bool
+parse_host_header(const char *v, HttpRequest *judged)
+{
+	HttpUrl		u;
+	size_t		errpos;
+	size_t		len = strlen(v);
+	const char *host = v;
+	size_t		hlen = len;
+	const char *colon = NULL;
+
+	if (v[0] == '[')
+	{
+		const char *close = strchr(v, ']');
+
+		if (close == NULL)
+			return false;
+		host = v + 1;
+		hlen = close - v - 1;
+		if (close[1] == ':')
+			colon = close + 1;
+		else if (close[1] != '\0')
+			return false;
+	}
+	else if ((colon = strrchr(v, ':')) != NULL)
+		hlen = colon - v;
+	if (colon != NULL)
+	{
+		char	   *end;
+		long		port = strtol(colon + 1, &end, 10);
+
+		if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
+			return false;
+		judged->port = (int) port;
+	}
+	memset(&u, 0, sizeof(u));
+	if (hlen == 0 || HttpUrlParseHost(host, hlen, &u, &errpos) != HTTP_URL_OK)
+		return false;
+	judged->host_kind = u.host_kind;
+	memcpy(judged->addr, u.addr, sizeof(judged->addr));
+	if (u.host_kind == HTTP_HOST_NAME)
+	{
+		char	   *h = pnstrdup(u.host, u.host_len);
+
+		for (char *p = h; *p; p++)
+			*p = pg_ascii_tolower((unsigned char) *p);
+		if (hlen > 1 && h[hlen - 1] == '.')
+			h[hlen - 1] = '\0';
+		judged->host = h;
+	}
+	else
+	{
+		char		text[HTTP_URL_MAX_HOST + 2];
+
+		HttpUrlHostText(&u, text, sizeof(text));
+		judged->host = pstrdup(text);
+	}
+	return true;
+}
+
+/*
+ * Judge a request before anything is sent: its host and port by the host
+ * lists and ACLs; a literal address handed to a proxy (which would connect
+ * to it unchecked) by the address guard too; and a Host header that
+ * replaces the URL's authority like a host of its own (it can reach
+ * another virtual host of a shared load balancer).  false with *r filled
+ * when refused.  Allocates only to word a refusal; reads no catalog.
+ */
+static bool
+judge(const HttpRequest *req, Refusal *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!word_verdict(req, req, "host", r))
+		return false;
+	if (req->proxy != NULL && req->host_kind != HTTP_HOST_NAME &&
+		!word_address(req, req, "host", "it would be handed to the proxy unchecked", r))
+		return false;
+	if (req->host_overridden)
+	{
+		HttpRequest judged = *req;
+
+		if (!parse_host_header(req->authority, &judged))
+		{
+			r->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
+			r->msg = pstrdup("invalid Host header");
+			r->detail = psprintf("\"%s\" is not a host with an optional port.", req->authority);
+			return false;
+		}
+		if (!word_verdict(req, &judged, "Host header", r))
+			return false;
+		if (judged.host_kind != HTTP_HOST_NAME &&
+			!word_address(req, &judged, "Host header", "a server may route to it by this header", r))
+			return false;
+	}
+	return true;
+}
+
 /* See pg_http.h. */
 void
 HttpPolicyCheckRequest(HttpRequest *req)
 {
+	Refusal		r;
+
 	req->acl = acl_for_current_user();
-	switch (judge_request(req))
-	{
-		case REQUEST_ALLOWED:
-			break;
-		case REQUEST_DENIED:
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("host \"%s\" is denied by pg_http.denied_hosts", req->host),
-					 errdetail("The request was for %s.", req->url),
-					 errhidestmt(req->has_secrets)));
-			break;
-		case REQUEST_NOT_ALLOWED:
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("host \"%s\" is not allowed by pg_http.allowed_hosts", req->host),
-					 errdetail("The request was for %s on port %d.", req->url, req->port),
-					 errhint("A superuser can add the host to pg_http.allowed_hosts."),
-					 errhidestmt(req->has_secrets)));
-			break;
-		case REQUEST_NOT_GRANTED:
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("host \"%s\" is not granted to role \"%s\" by any pg_http ACL entry",
-							req->host, acl_role_name(req)),
-					 errdetail("The request was for %s on port %d.", req->url, req->port),
-					 errhint("A superuser can grant it with http.acl_grant()."),
-					 errhidestmt(req->has_secrets)));
-			break;
-	}
+	if (!judge(req, &r))
+		ereport(ERROR,
+				(errcode(r.sqlstate),
+				 errmsg_internal("%s", r.msg),
+				 r.detail ? errdetail_internal("%s", r.detail) : 0,
+				 r.hint ? errhint("%s", r.hint) : 0,
+				 errhidestmt(req->has_secrets)));
 }
 
 /* See pg_http.h. */
 bool
 HttpPolicyCheckExchange(HttpExchange *x)
 {
-	HttpRequest *req = x->req;
+	Refusal		r;
 
-	switch (judge_request(req))
-	{
-		case REQUEST_ALLOWED:
-			return true;
-		case REQUEST_DENIED:
-			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
-							 psprintf("host \"%s\" is denied by pg_http.denied_hosts", req->host),
-							 "The request was for %s.", req->url);
-			return false;
-		case REQUEST_NOT_ALLOWED:
-			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
-							 psprintf("host \"%s\" is not allowed by pg_http.allowed_hosts", req->host),
-							 "The request was for %s on port %d.", req->url, req->port);
-			HttpExchangeSetHint(x, "A superuser can add the host to pg_http.allowed_hosts.");
-			return false;
-		case REQUEST_NOT_GRANTED:
-			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
-							 psprintf("host \"%s\" is not granted to role \"%s\" by any pg_http ACL entry",
-									  req->host, acl_role_name(req)),
-							 "The request was for %s on port %d.", req->url, req->port);
-			HttpExchangeSetHint(x, "A superuser can grant it with http.acl_grant().");
-			return false;
-	}
+	if (judge(x->req, &r))
+		return true;
+	HttpExchangeFail(x, r.sqlstate, r.msg, r.detail ? "%s" : NULL, r.detail);
+	if (r.hint)
+		HttpExchangeSetHint(x, r.hint);
 	return false;
 }
 
@@ -313,12 +469,23 @@ HttpPolicyReportRefusal(HttpExchange *x)
 	(void) HttpPolicyCheckAddress(x, (struct sockaddr *) &x->refused, true);
 }
 
-/* Relcache callback: http.acl changed (or everything is being reset). */
+/* Relcache callback: http.acl or http.acl_mode changed (or everything did). */
 static void
 acl_invalidate(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == acl_relid)
+	if (relid == InvalidOid || relid == acl_relid || relid == acl_mode_relid)
 		acl_valid = false;
+}
+
+/*
+ * Syscache callback: a role or a role membership changed.  Which entries
+ * apply to a user depends on both (REVOKE app FROM alice, ALTER ROLE ...
+ * NOINHERIT, a role dropped): work it out again.
+ */
+static void
+acl_roles_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	acl_user_valid = false;
 }
 
 /* See pg_http.h: register the ACL cache's invalidation; from _PG_init. */
@@ -326,6 +493,8 @@ void
 HttpPolicyInit(void)
 {
 	CacheRegisterRelcacheCallback(acl_invalidate, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, acl_roles_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, acl_roles_changed, (Datum) 0);
 }
 
 /*
@@ -348,116 +517,166 @@ HttpAclEntryText(const char *pattern, const char *ports)
 	return psprintf("%s:%s", pattern, ports);
 }
 
-/* (Re)read http.acl into the cache. */
+/*
+ * (Re)read http.acl and http.acl_mode into the cache.  Read with the latest
+ * snapshot, not the transaction's: in a REPEATABLE READ transaction that
+ * began before a revoke, the transaction snapshot would bring the revoked
+ * entry back.
+ */
 static void
-acl_load(void)
+acl_read(void)
 {
 	Oid			nsp = get_namespace_oid("http", true);
 	MemoryContext old;
+	Oid			save_userid;
+	int			save_sec;
+	int			level;
+	int			rc;
+	bool		isnull;
 
 	if (acl_cxt == NULL)
 		acl_cxt = AllocSetContextCreate(TopMemoryContext, "pg_http ACL", ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(acl_cxt);
 	acl_entries = NULL;
 	acl_count = 0;
+	acl_enforced = false;
 	acl_user_set = NULL;
 	acl_relid = OidIsValid(nsp) ? get_relname_relid("acl", nsp) : InvalidOid;
+	acl_mode_relid = OidIsValid(nsp) ? get_relname_relid("acl_mode", nsp) : InvalidOid;
+	if (!OidIsValid(acl_relid))
+		return;
 
-	if (OidIsValid(acl_relid))
+	/*
+	 * Callers may not read http.acl (only its owner may); the policy must.
+	 * Read it as the bootstrap superuser, in a restricted context, with
+	 * nobody's functions on the search_path.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	level = HttpPinSearchPath();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetLatestSnapshot());
+	rc = SPI_execute(OidIsValid(acl_mode_relid) ?
+					 "SELECT coalesce((SELECT bool_or(enforced) FROM http.acl_mode), false)" :
+					 "SELECT EXISTS (SELECT FROM http.acl)", true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read http.acl_mode");
+	acl_enforced = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	rc = SPI_execute("SELECT role, pattern, ports FROM http.acl", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read http.acl");
+	old = MemoryContextSwitchTo(acl_cxt);
+	acl_entries = palloc(sizeof(AclEntry) * Max(SPI_processed, 1));
+	MemoryContextSwitchTo(old);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		Oid			role = DatumGetObjectId(SPI_getbinval(tup, td, 1, &isnull));
+		char	   *text = HttpAclEntryText(SPI_getvalue(tup, td, 2), SPI_getvalue(tup, td, 3));
+		const char *err;
+		size_t		errpos;
+
+		/*
+		 * Entries were checked when granted.  One that no longer parses
+		 * (after an upgrade changed the rules, say) grants nothing; it does
+		 * not turn the ACLs off.
+		 */
+		if (HttpHostRulesParse(text, &acl_entries[acl_count].rule, 1, &err, &errpos) == 1)
+			acl_entries[acl_count++].role = role;
+		else
+			ereport(WARNING,
+					(errmsg("pg_http ACL entry \"%s\" no longer parses; it grants nothing", text),
+					 errdetail("%c%s.", pg_ascii_toupper((unsigned char) err[0]), err + 1)));
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	HttpUnpinSearchPath(level);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * Make the cache current.  An invalidation that arrives while it is read
+ * (reading takes locks, which processes invalidations) reads it again.
+ */
+static void
+acl_load(void)
+{
+	while (!acl_valid)
 	{
 		Oid			save_userid;
 		int			save_sec;
-		volatile int rc = 0;
 
-		/*
-		 * Callers may not read http.acl (only its owner may); the policy
-		 * must.  Read it as the bootstrap superuser, in a restricted context.
-		 */
+		acl_valid = true;
 		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 		PG_TRY();
 		{
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			rc = SPI_execute("SELECT role, pattern, ports FROM http.acl", true, 0);
+			acl_read();
 		}
-		PG_FINALLY();
+		PG_CATCH();
 		{
+			/* half read is not read: never judge by a partial cache */
+			acl_valid = false;
 			SetUserIdAndSecContext(save_userid, save_sec);
+			PG_RE_THROW();
 		}
 		PG_END_TRY();
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "could not read http.acl");
-		old = MemoryContextSwitchTo(acl_cxt);
-		acl_entries = palloc(sizeof(AclEntry) * Max(SPI_processed, 1));
-		MemoryContextSwitchTo(old);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Oid			role = DatumGetObjectId(SPI_getbinval(tup, td, 1, &isnull));
-			char	   *text = HttpAclEntryText(SPI_getvalue(tup, td, 2), SPI_getvalue(tup, td, 3));
-			const char *err;
-			size_t		errpos;
-
-			/* entries were checked when granted; skip one that no longer parses */
-			if (HttpHostRulesParse(text, &acl_entries[acl_count].rule, 1, &err, &errpos) == 1)
-				acl_entries[acl_count++].role = role;
-		}
-		SPI_finish();
 	}
-	acl_valid = true;
+}
+
+/* Are the per-role ACLs in force?  (Reads the cache; may read http.acl.) */
+bool
+HttpPolicyAclEnforced(void)
+{
+	acl_load();
+	return acl_enforced;
 }
 
 /*
- * The ACL rules of the current user, or NULL when ACLs are not in use (no
- * entry at all) or a superuser may bypass them.
+ * A copy (in CurrentMemoryContext) of the ACL rules of the current user, or
+ * NULL when ACLs are not in force or a superuser may bypass them.  A copy:
+ * the cache may be read again while the request that holds it is running.
  */
-static const HttpAclSet *
+static HttpAclSet *
 acl_for_current_user(void)
 {
 	Oid			user = GetUserId();
-	MemoryContext old;
+	Size		sz;
+	HttpAclSet *copy;
 
-	if (!acl_valid)
-		acl_load();
-	if (acl_count == 0 || (http_acl_superuser_bypass && superuser()))
+	/*
+	 * A grant, revoke or membership change committed elsewhere applies to
+	 * this request, even inside a long transaction that takes no new lock
+	 * (which is when invalidations would otherwise be read).  Cheap when
+	 * there is none.
+	 */
+	AcceptInvalidationMessages();
+	acl_load();
+	if (!acl_enforced || (http_acl_superuser_bypass && superuser()))
 		return NULL;
-	if (acl_user_set != NULL && acl_user_set->user == user)
-		return acl_user_set;
-
-	/* requests hold the set only while this user's call runs (or a copy) */
-	if (acl_user_set != NULL)
-		pfree(acl_user_set);
-	old = MemoryContextSwitchTo(acl_cxt);
-	acl_user_set = palloc(offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * acl_count);
-	MemoryContextSwitchTo(old);
-	acl_user_set->user = user;
-	namestrcpy(&acl_user_set->role, GetUserNameFromId(user, true) ?: "?");
-	acl_user_set->n = 0;
-	for (int i = 0; i < acl_count; i++)
-		if (acl_entries[i].role == InvalidOid || has_privs_of_role(user, acl_entries[i].role))
-			acl_user_set->rules[acl_user_set->n++] = acl_entries[i].rule;
-	return acl_user_set;
-}
-
-/*
- * See pg_http.h.  The cached set changes with the user and with http.acl;
- * a request that outlives its caller's call (a queued one) keeps a copy.
- */
-void
-HttpPolicyDetachAcl(HttpRequest *req)
-{
-	if (req->acl != NULL)
+	if (acl_user_set == NULL || acl_user_set->user != user || !acl_user_valid)
 	{
-		Size		sz = offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * req->acl->n;
-		HttpAclSet *copy = palloc(sz);
+		MemoryContext old;
 
-		memcpy(copy, req->acl, sz);
-		req->acl = copy;
+		if (acl_user_set != NULL)
+			pfree(acl_user_set);
+		acl_user_valid = true;
+		old = MemoryContextSwitchTo(acl_cxt);
+		acl_user_set = palloc(offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * Max(acl_count, 1));
+		MemoryContextSwitchTo(old);
+		acl_user_set->user = user;
+		namestrcpy(&acl_user_set->role, GetUserNameFromId(user, true) ?: "?");
+		acl_user_set->n = 0;
+		for (int i = 0; i < acl_count; i++)
+			if (acl_entries[i].role == InvalidOid || has_privs_of_role(user, acl_entries[i].role))
+				acl_user_set->rules[acl_user_set->n++] = acl_entries[i].rule;
 	}
+	sz = offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * acl_user_set->n;
+	copy = palloc(sz);
+	memcpy(copy, acl_user_set, sz);
+	return copy;
 }
 
 /* Does the ACL set cover the request's host and port? */
@@ -495,7 +714,7 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 {
 	HttpAddr	a;
 	int			port = 0;
-	const char *reserved;
+	const char *refused;
 	char		text[INET6_ADDRSTRLEN];
 
 	if (!HttpAddrFromSockaddr(sa, &a, &port))
@@ -508,32 +727,24 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 		return false;
 	}
 
-	if (rules_cover_addr(x->req->set->denied, &a, port))
+	refused = address_refused(x->req, &a, port);
+	if (refused != NULL && report)
 	{
-		if (report)
-		{
-			HttpAddrText(&a, text, sizeof(text));
+		HttpAddrText(&a, text, sizeof(text));
+		if (strcmp(refused, "denied") == 0)
 			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
 							 "address is denied by pg_http.denied_hosts",
 							 "Host \"%s\" resolved to %s.", x->req->host, text);
-		}
-		return false;
-	}
-
-	reserved = HttpAddrReserved(&a);
-	if (reserved != NULL && !rules_cover_addr(x->req->set->allowed, &a, port) &&
-		!acl_covers_addr(x->req->acl, &a, port))
-	{
-		if (report)
+		else
 		{
-			HttpAddrText(&a, text, sizeof(text));
 			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
 							 "address is refused by the private-address guard",
 							 "Host \"%s\" resolved to %s, which is %s.",
-							 x->req->host, text, reserved);
+							 x->req->host, text, refused);
 			HttpExchangeSetHint(x, "A superuser can allow the address or its range in pg_http.allowed_hosts, or grant it to the role with http.acl_grant().");
 		}
-		return false;
 	}
+	if (refused != NULL)
+		return false;
 	return true;
 }

@@ -454,12 +454,17 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	int			save_sec;
 	int64		id;
 	bool		isnull;
+	bool		secrets;
+	ErrorContextCallback guard;
+	int			level;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("request must not be null")));
 	doc = PG_GETARG_JSONB_P(0);
+	secrets = HttpDocumentHasCredentials(doc);
+	HttpSecretGuardPush(&guard, secrets);
 
 	/* everything is judged now, as the caller, and again when sent */
 	HttpOptionsDefault(&base);
@@ -513,6 +518,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	level = HttpPinSearchPath();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (plan == NULL)
@@ -538,6 +544,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not insert into http.queue");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
+	HttpUnpinSearchPath(level);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	if (!xact_callback_registered)
@@ -547,6 +554,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	}
 	queued_in_xact = true;
 	warn_if_no_worker();
+	HttpSecretGuardPop(&guard, secrets);
 	PG_RETURN_INT64(id);
 }
 
@@ -569,6 +577,7 @@ pg_http_await(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 	HeapTuple	result = NULL;
 	int			me;
+	int			level;
 
 	if (HttpQueue == NULL)
 		ereport(ERROR,
@@ -591,6 +600,7 @@ pg_http_await(PG_FUNCTION_ARGS)
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	me = HttpMyProcNumber();
 
+	level = HttpPinSearchPath();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (state_plan == NULL)
@@ -674,5 +684,6 @@ pg_http_await(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	SPI_finish();
+	HttpUnpinSearchPath(level);
 	PG_RETURN_DATUM(HeapTupleGetDatum(result));
 }

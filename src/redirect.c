@@ -13,11 +13,6 @@
 #include "pg_http.h"
 #include "transport.h"
 
-/* Headers that carry credentials: not sent on to another origin. */
-static const char *const credential_headers[] = {
-	"Authorization", "Proxy-Authorization", "Cookie",
-};
-
 /* Is this status a redirect with a Location we could follow? */
 static bool
 is_redirect(int status)
@@ -161,6 +156,7 @@ HttpRedirectPrepare(HttpExchange *x)
 	req = palloc(sizeof(HttpRequest));
 	memcpy(req, old, sizeof(HttpRequest));
 	req->basic_auth = NULL;
+	req->host_overridden = false;	/* a Host header applies to its own hop only */
 	memset(&req->headers, 0, sizeof(req->headers));
 	HttpRequestSetUrl(req, url, strlen(url));
 
@@ -179,9 +175,9 @@ HttpRedirectPrepare(HttpExchange *x)
 		const HttpHeader *h = &old->headers.items[i];
 		bool		drop = false;
 
+		/* credentials are not sent on to another origin */
 		if (!same_origin(old, req))
-			for (size_t k = 0; k < lengthof(credential_headers); k++)
-				drop |= pg_strcasecmp(h->name, credential_headers[k]) == 0;
+			drop = HttpIsCredentialHeader(h->name, strlen(h->name));
 		if (to_get && pg_strcasecmp(h->name, "Content-Type") == 0)
 			drop = true;
 		if (!drop)

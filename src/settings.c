@@ -310,3 +310,118 @@ HttpSettingsApplyRole(Oid role)
 	SPI_finish();
 	return level;
 }
+
+/*
+ * Pin search_path to pg_catalog, pg_temp at a new GUC nest level, for SQL
+ * that pg_http runs with rights the caller does not have (as the bootstrap
+ * superuser, or in a worker): no function or operator a role created can
+ * stand in for a built-in one there.  Returns the level, for
+ * HttpUnpinSearchPath; an error in between undoes it with the transaction.
+ */
+int
+HttpPinSearchPath(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* Give search_path back after HttpPinSearchPath. */
+void
+HttpUnpinSearchPath(int level)
+{
+	AtEOXact_GUC(true, level);
+}
+
+/* ------------------------------------------------------------------ */
+/* Proxies */
+
+/* The first of two environment variables that is set and not empty. */
+static const char *
+env_either(const char *a, const char *b)
+{
+	const char *v = getenv(a);
+
+	if (v == NULL || v[0] == '\0')
+		v = getenv(b);
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/*
+ * Does a no_proxy list name host?  Entries are separated by commas or
+ * spaces; "*" names every host; any other entry names that host and every
+ * name below it (a leading dot changes nothing; "example.com" covers
+ * "api.example.com"), and an address entry that literal address.  Ranges
+ * (CIDR) are not understood: such an entry names nothing.
+ */
+static bool
+no_proxy_covers(const char *list, const char *host)
+{
+	size_t		hlen = strlen(host);
+	const char *p = list;
+
+	while (*p)
+	{
+		size_t		n;
+		const char *e;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, ", \t");
+		e = p;
+		p += n;
+		if (n == 0)
+			continue;
+		if (n == 1 && e[0] == '*')
+			return true;
+		if (e[0] == '.')
+		{
+			e++;
+			n--;
+		}
+		if (n >= 2 && e[0] == '[' && e[n - 1] == ']')
+		{
+			e++;
+			n -= 2;
+		}
+		if (n == 0 || memchr(e, '/', n) != NULL)
+			continue;
+		if ((hlen == n && pg_strncasecmp(host, e, n) == 0) ||
+			(hlen > n && host[hlen - n - 1] == '.' && pg_strncasecmp(host + hlen - n, e, n) == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The proxy a request to host goes through, or NULL to connect directly
+ * (and be judged by the address guard like any direct connection).
+ * pg_http.proxy, when set, serves every request: the environment is not
+ * read at all, NO_PROXY included.  Otherwise, only with
+ * pg_http.proxy_from_environment on, the server's environment decides, the
+ * same way for every transport: http_proxy or HTTP_PROXY for http,
+ * https_proxy or HTTPS_PROXY for https, else all_proxy or ALL_PROXY; and
+ * no_proxy or NO_PROXY names hosts reached directly.
+ */
+const char *
+HttpProxyFor(const HttpSettings *set, bool tls, const char *host)
+{
+	const char *proxy;
+	const char *no_proxy;
+
+	if (set->proxy[0] != '\0')
+		return set->proxy;
+	if (!set->proxy_from_environment)
+		return NULL;
+	proxy = tls ? env_either("https_proxy", "HTTPS_PROXY") : env_either("http_proxy", "HTTP_PROXY");
+	if (proxy == NULL)
+		proxy = env_either("all_proxy", "ALL_PROXY");
+	if (proxy == NULL)
+		return NULL;
+	no_proxy = env_either("no_proxy", "NO_PROXY");
+	if (no_proxy != NULL && no_proxy_covers(no_proxy, host))
+		return NULL;
+	return proxy;
+}

@@ -301,6 +301,8 @@ pg_http_worker_main(Datum arg)
 	worker_engine_limits();
 	/* a claim must be durable before its request leaves */
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	/* its SQL runs as a superuser: no role's functions may stand in for built-ins */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	ws.cxt = AllocSetContextCreate(TopMemoryContext, "pg_http worker", ALLOCSET_DEFAULT_SIZES);
 	ws.max_slots = 256;

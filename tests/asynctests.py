@@ -461,7 +461,7 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
             return r["error"]
         finally:
             self.pg.psql("GRANT EXECUTE ON FUNCTION http.enqueue(jsonb) TO alice;"
-                         "DELETE FROM http.acl;")
+                         "DELETE FROM http.acl; SELECT http.acl_enforce(false);")
 
     def test_queue_stats(self):
         out = self.pg.psql("SELECT queued, delivered, failed FROM http.queue_stats WHERE host IS NULL;")

@@ -267,7 +267,56 @@ def scenario_acl_change_reaches_running_backends(env):
         assert one(a, "SELECT (http.get(%s)).status", (url,)) == 200
     finally:
         one(b, "DELETE FROM http.acl")
+        one(b, "SELECT http.acl_enforce(false)")
         a.close()
+        b.close()
+
+
+def scenario_acl_revoke_seen_in_repeatable_read(env):
+    """A REPEATABLE READ transaction whose snapshot predates a revoke does
+    not bring the revoked entry back when the ACL cache is read again, and
+    a membership revoked in another session applies at once."""
+    a, b = connect(env), connect(env)
+    url = mock_url(env, "/status/200")
+    try:
+        one(b, "CREATE ROLE regress_rr_group; CREATE ROLE regress_rr_member IN ROLE regress_rr_group;"
+               "GRANT EXECUTE ON FUNCTION http.get(text, jsonb, jsonb) TO regress_rr_member")
+        one(b, "SELECT http.acl_grant('regress_rr_group', '127.0.0.1', %s)", (str(env.mock_port),))
+        a.autocommit = False
+        with a.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cur.execute("SELECT count(*) FROM http.acl")     # the snapshot is taken here
+            cur.execute("SET LOCAL ROLE regress_rr_member")
+            cur.execute("SELECT (http.get(%s)).status", (url,))
+            assert cur.fetchone()[0] == 200, "granted through the group"
+            one(b, "SELECT http.acl_revoke('regress_rr_group', '127.0.0.1')")
+            one(b, "SELECT http.acl_grant('public', 'example.invalid')")
+            cur.execute("SAVEPOINT s")
+            try:
+                cur.execute("SELECT http.get(%s)", (url,))
+                raise AssertionError("the revoked entry came back from the transaction's snapshot")
+            except psycopg2.Error as e:
+                assert e.pgcode == "42501", "%s: %s" % (e.pgcode, e)
+                cur.execute("ROLLBACK TO SAVEPOINT s")
+        a.rollback()
+        a.autocommit = True
+        # a membership revoked elsewhere applies at once here
+        one(b, "SELECT http.acl_grant('regress_rr_group', '127.0.0.1', %s)", (str(env.mock_port),))
+        one(a, "SET ROLE regress_rr_member")
+        assert one(a, "SELECT (http.get(%s)).status", (url,)) == 200
+        one(b, "REVOKE regress_rr_group FROM regress_rr_member")
+        try:
+            one(a, "SELECT http.get(%s)", (url,))
+            raise AssertionError("the revoked membership still granted access")
+        except psycopg2.Error as e:
+            assert e.pgcode == "42501", "%s: %s" % (e.pgcode, e)
+        one(a, "RESET ROLE")
+    finally:
+        a.close()
+        one(b, "DELETE FROM http.acl")
+        one(b, "SELECT http.acl_enforce(false)")
+        one(b, "REVOKE EXECUTE ON FUNCTION http.get(text, jsonb, jsonb) FROM regress_rr_member;"
+               "DROP ROLE IF EXISTS regress_rr_member; DROP ROLE IF EXISTS regress_rr_group")
         b.close()
 
 

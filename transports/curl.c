@@ -52,6 +52,7 @@ typedef struct CurlX
 	size_t		hlen;
 	size_t		hcap;
 	bool		in_headers;		/* between a status line and its empty line */
+	int			nheaders;		/* fields of the current header section */
 	size_t		trailer_bytes;	/* after the final header section */
 
 	/*
@@ -81,13 +82,6 @@ static CURLM *multi = NULL;
 static CURL *idle_easy[MAX_IDLE_EASY];
 static int	n_idle_easy = 0;
 static long multi_maxconnects = -1;
-
-/* Does this request go through a proxy (so curl resolves and connects)? */
-static inline bool
-uses_proxy(const HttpSettings *set)
-{
-	return set->proxy[0] != '\0' || set->proxy_from_environment;
-}
 
 /* Is it safe to send this request twice? */
 static bool
@@ -199,7 +193,7 @@ opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 	curl_socket_t s;
 
 	/* through a proxy, the address is the proxy's: an administrator's choice */
-	if (!uses_proxy(cx->x->req->set) &&
+	if (cx->x->req->proxy == NULL &&
 		!HttpPolicyCheckAddress(cx->x, &addr->addr, false))
 	{
 		HttpPolicyNoteRefusal(cx->x, &addr->addr);
@@ -254,7 +248,7 @@ prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int
 
 	/* a reused connection was judged when it was made: judge it again now */
 	memset(&ss, 0, sizeof(ss));
-	if (!uses_proxy(cx->x->req->set))
+	if (cx->x->req->proxy == NULL)
 	{
 		struct sockaddr_in *in = (struct sockaddr_in *) &ss;
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
@@ -353,6 +347,7 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0)
 	{
 		cx->hlen = 0;
+		cx->nheaders = 0;
 		cx->in_headers = true;
 		return len;
 	}
@@ -381,6 +376,11 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		if (n > limit || cx->hlen + len > limit)
 		{
 			cx->header_error = n > limit ? HTTP1_E_LINE_TOO_LONG : HTTP1_E_HEADERS_TOO_LARGE;
+			return 0;
+		}
+		if (++cx->nheaders > cx->x->req->set->max_headers)
+		{
+			cx->header_error = HTTP1_E_TOO_MANY_HEADERS;
 			return 0;
 		}
 	}
@@ -847,11 +847,15 @@ curl_start(HttpExchange *x)
 	if (req->opt.decompress)
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 
-	/* no proxy from the environment unless a superuser said so */
-	if (req->set->proxy[0])
-		curl_easy_setopt(e, CURLOPT_PROXY, req->set->proxy);
-	else if (!req->set->proxy_from_environment)
-		curl_easy_setopt(e, CURLOPT_PROXY, "");
+	/*
+	 * pg_http decided the proxy (HttpProxyFor); curl reads no environment:
+	 * an empty CURLOPT_PROXY means none, and an empty CURLOPT_NOPROXY keeps
+	 * no_proxy from sending a host around the proxy, unjudged.
+	 */
+	curl_easy_setopt(e, CURLOPT_PROXY, req->proxy ? req->proxy : "");
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	/* the header callback sees the origin's headers only, so its limits hold */
+	curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 
 	if (!req->opt.keepalive)
 	{
@@ -864,7 +868,7 @@ curl_start(HttpExchange *x)
 	 * the policy), and curl is given the addresses: it starts no resolver
 	 * thread of its own.  Through a proxy, the proxy resolves the target.
 	 */
-	if (req->host_kind == HTTP_HOST_NAME && !uses_proxy(req->set))
+	if (req->host_kind == HTTP_HOST_NAME && req->proxy == NULL)
 		(void) HttpDnsStart(x, curl_resolved);
 	else
 		curl_launch(cx);

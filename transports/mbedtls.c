@@ -69,6 +69,7 @@ typedef struct TlsConn
 	mbedtls_ssl_context ssl;
 	TlsConfig  *cfg;			/* holds a reference */
 	int			last_errno;		/* from the socket, for messages */
+	bool		close_notify;	/* the peer ended the session properly */
 } TlsConn;
 
 /* A session to resume with a host. */
@@ -460,6 +461,9 @@ tls_read(HttpConn *c, HttpExchange *x, char *buf, size_t len)
 
 	if (rc > 0)
 		return rc;
+	/* 0: the transport ended without close_notify (tls_clean_eof says so) */
+	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+		t->close_notify = true;
 	if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
 		return 0;
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ)
@@ -525,6 +529,15 @@ tls_pending(HttpConn *c)
 	return t != NULL && mbedtls_ssl_get_bytes_avail(&t->ssl) > 0;
 }
 
+/* See stream.h: the stream ended with close_notify. */
+static bool
+tls_clean_eof(HttpConn *c)
+{
+	TlsConn    *t = c->sp;
+
+	return t != NULL && t->close_notify;
+}
+
 const HttpStreamOps HttpStreamImpl = {
 	.open = tls_open,
 	.handshake = tls_handshake,
@@ -533,6 +546,7 @@ const HttpStreamOps HttpStreamImpl = {
 	.close = tls_close,
 	.idle_ok = tls_idle_ok,
 	.pending = tls_pending,
+	.clean_eof = tls_clean_eof,
 };
 
 const HttpTransport HttpTransportImpl = {

@@ -27,6 +27,7 @@
 struct HttpResolver
 {
 	void	   *owner;			/* backend side only; NULL when abandoned */
+	unsigned int tenant;		/* whose it counts as (0: nobody's) */
 	int			rc;				/* getaddrinfo's result */
 	struct addrinfo *res;
 	char		host[];
@@ -34,6 +35,70 @@ struct HttpResolver
 
 static int	done_pipe[2] = {-1, -1};
 static int	pending = 0;
+
+/* Resolutions outstanding per tenant (at most one entry per pending one). */
+typedef struct TenantCount
+{
+	unsigned int tenant;
+	int			n;
+} TenantCount;
+
+static TenantCount tenants[HTTP_RESOLVE_MAX_PENDING];
+
+/* The entry of a tenant with resolutions outstanding, or NULL. */
+static TenantCount *
+tenant_find(unsigned int tenant)
+{
+	for (int i = 0; i < HTTP_RESOLVE_MAX_PENDING; i++)
+		if (tenants[i].n > 0 && tenants[i].tenant == tenant)
+			return &tenants[i];
+	return NULL;
+}
+
+/*
+ * May tenant start one more?  With k other tenants waiting on lookups, a
+ * tenant may hold 1/(k+2) of the slots: whatever the tenants already
+ * waiting do (a resolver that hangs on their names, say), a tenant that
+ * arrives later still finds a slot.
+ */
+static bool
+tenant_may_start(unsigned int tenant)
+{
+	int			others = 0;
+	TenantCount *mine = NULL;
+
+	if (tenant == 0)
+		return true;
+	for (int i = 0; i < HTTP_RESOLVE_MAX_PENDING; i++)
+		if (tenants[i].n > 0)
+		{
+			if (tenants[i].tenant == tenant)
+				mine = &tenants[i];
+			else
+				others++;
+		}
+	return (mine ? mine->n : 0) < HTTP_RESOLVE_MAX_PENDING / (others + 2);
+}
+
+/* Count one more (delta 1) or one fewer (-1) resolution of tenant. */
+static void
+tenant_count(unsigned int tenant, int delta)
+{
+	TenantCount *t;
+
+	if (tenant == 0)
+		return;
+	t = tenant_find(tenant);
+	if (t == NULL && delta > 0)
+	{
+		for (int i = 0; i < HTTP_RESOLVE_MAX_PENDING && t == NULL; i++)
+			if (tenants[i].n == 0)
+				t = &tenants[i];
+		t->tenant = tenant;
+	}
+	if (t != NULL)
+		t->n += delta;
+}
 
 /* See resolve.h. */
 int
@@ -74,7 +139,7 @@ resolver_main(void *arg)
 
 /* See resolve.h. */
 HttpResolver *
-HttpResolveStart(const char *host, void *owner)
+HttpResolveStart(const char *host, void *owner, unsigned int tenant)
 {
 	size_t		len = strlen(host);
 	HttpResolver *r;
@@ -89,12 +154,18 @@ HttpResolveStart(const char *host, void *owner)
 		errno = EAGAIN;
 		return NULL;
 	}
+	if (!tenant_may_start(tenant))
+	{
+		errno = EDQUOT;
+		return NULL;
+	}
 	if (HttpResolveFd() < 0)
 		return NULL;
 	r = malloc(sizeof(HttpResolver) + len + 1);
 	if (r == NULL)
 		return NULL;
 	r->owner = owner;
+	r->tenant = tenant;
 	r->rc = 0;
 	r->res = NULL;
 	memcpy(r->host, host, len + 1);
@@ -114,6 +185,7 @@ HttpResolveStart(const char *host, void *owner)
 		return NULL;
 	}
 	pending++;
+	tenant_count(tenant, 1);
 	return r;
 }
 
@@ -132,6 +204,7 @@ HttpResolveNextDone(void)
 	if (n != sizeof(r))
 		return NULL;
 	pending--;
+	tenant_count(r->tenant, -1);
 	if (r->owner == NULL)
 	{
 		/* nobody wants it any more */

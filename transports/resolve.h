@@ -30,11 +30,14 @@ typedef struct HttpResolver HttpResolver;
 extern int	HttpResolveFd(void);
 
 /*
- * Start resolving host (for TCP) on behalf of owner.  Returns NULL with
- * errno set if no thread could be started, or EAGAIN when
- * HTTP_RESOLVE_MAX_PENDING resolutions are already outstanding.
+ * Start resolving host (for TCP) on behalf of owner, counted as tenant's
+ * (0: no tenant; a delivery worker passes the role that queued the
+ * request).  Returns NULL with errno set if no thread could be started,
+ * EAGAIN when HTTP_RESOLVE_MAX_PENDING resolutions are already outstanding,
+ * or EDQUOT when tenant holds its share of them (abandoned ones count until
+ * they return).
  */
-extern HttpResolver *HttpResolveStart(const char *host, void *owner);
+extern HttpResolver *HttpResolveStart(const char *host, void *owner, unsigned int tenant);
 
 /* The next finished resolution, or NULL when none is waiting. */
 extern HttpResolver *HttpResolveNextDone(void);

@@ -588,6 +588,10 @@ stream_eof(StreamX *sx)
 {
 	int			rc = Http1ParseEof(&sx->parser);
 
+	/* a body that only the close ends, closed without TLS's goodbye */
+	if (rc == HTTP1_OK && sx->conn->tls && HttpStreamImpl.clean_eof &&
+		!HttpStreamImpl.clean_eof(sx->conn))
+		rc = HTTP1_E_TRUNCATED;
 	if (rc == HTTP1_OK)
 		stream_complete(sx, false);
 	else if (rc == HTTP1_E_EMPTY)

@@ -70,6 +70,14 @@ typedef struct HttpStreamOps
 
 	/* Does the layer hold read data that the socket no longer shows? */
 	bool		(*pending) (HttpConn *c);
+
+	/*
+	 * After read returned 0: did the peer end the stream properly (TLS:
+	 * with close_notify)?  An end without it may be an attacker cutting the
+	 * connection: it must not complete a body whose end only the close
+	 * marks.
+	 */
+	bool		(*clean_eof) (HttpConn *c);
 } HttpStreamOps;
 
 /*

@@ -8,14 +8,17 @@ GRANT USAGE ON SCHEMA t TO regress_acl_app, regress_acl_member;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA t TO regress_acl_app, regress_acl_member;
 GRANT EXECUTE ON FUNCTION http.get(text, jsonb, jsonb) TO regress_acl_app, regress_acl_member;
 
--- no entries: ACLs are not in use, the global lists decide
+-- no entries: ACLs are not in force, the global lists decide
 SELECT count(*) FROM http.acl;
+SELECT http.acl_enforced();
 SET ROLE regress_acl_app;
 SELECT (http.get(:'mock' || '/status/200')).status;
 -- only superusers manage entries, and nobody else reads the table
 SELECT t.err('SELECT http.acl_grant(''regress_acl_app'', ''*'')');
 SELECT t.err('SELECT http.acl_revoke(''regress_acl_app'', ''*'')');
+SELECT t.err('SELECT http.acl_enforce(false)');
 SELECT t.err('SELECT * FROM http.acl');
+SELECT t.err('SELECT * FROM http.acl_mode');
 RESET ROLE;
 
 -- bad entries are refused
@@ -24,8 +27,9 @@ SELECT t.err($$SELECT http.acl_grant('regress_acl_app', 'example.com', '0-5')$$)
 SELECT t.err($$SELECT http.acl_grant('regress_acl_app', 'a.com, b.com')$$);
 SELECT t.err($$SELECT http.acl_grant('no_such_role', 'example.com')$$);
 
--- the first entry puts ACLs in use: an entry for one port of the mock server
+-- the first entry puts ACLs in force: an entry for one port of the mock server
 SELECT http.acl_grant('regress_acl_app', '127.0.0.1', :'mock_port');
+SELECT http.acl_enforced();
 SELECT role, pattern, ports = :'mock_port' AS mock_port, granted_by FROM http.acls ORDER BY 1, 2;
 -- the address entry also opens loopback for this role, with no global allowance
 SET pg_http.allowed_hosts = '';
@@ -48,6 +52,20 @@ SELECT http.acl_grant('regress_acl_group', '127.0.0.0/8');
 SET ROLE regress_acl_member;
 SELECT (http.get(:'mock' || '/status/200')).status AS via_membership;
 RESET ROLE;
+-- a membership revoked, or no longer inherited, is seen at once by this session
+REVOKE regress_acl_group FROM regress_acl_member;
+SET ROLE regress_acl_member;
+SELECT t.err(format('SELECT http.get(%L)', :'mock' || '/status/200')) AS membership_revoked;
+RESET ROLE;
+GRANT regress_acl_group TO regress_acl_member;
+SET ROLE regress_acl_member;
+SELECT (http.get(:'mock' || '/status/200')).status AS membership_back;
+RESET ROLE;
+ALTER ROLE regress_acl_member NOINHERIT;
+SET ROLE regress_acl_member;
+SELECT t.err(format('SELECT http.get(%L)', :'mock' || '/status/200')) AS noinherit;
+RESET ROLE;
+ALTER ROLE regress_acl_member INHERIT;
 SELECT http.acl_revoke('regress_acl_group', '127.0.0.0/8');
 SELECT http.acl_grant('public', 'localhost');
 SELECT http.acl_grant('public', '127.0.0.1');
@@ -76,9 +94,19 @@ SELECT http.acl_grant('public', '127.0.0.1', current_setting('pg_http_test.mock_
 SELECT t.err(format('SELECT http.get(%L, NULL, ''{"max_redirects": 2}'')',
                     current_setting('pg_http_test.mock') || '/redir/x?to=' || current_setting('pg_http_test.httpbin') || '/get'));
 
--- revoking everything takes ACLs out of use again
+-- revoking everything does not switch the ACLs off: with no entry left,
+-- nothing is granted (they fail closed)
 SELECT http.acl_revoke('regress_acl_app', '127.0.0.1') + http.acl_revoke('public', '127.0.0.1') AS revoked;
 SELECT count(*) FROM http.acl;
+SELECT http.acl_enforced() AS still_enforced;
+SELECT t.err(format('SELECT http.get(%L)', current_setting('pg_http_test.httpbin') || '/get')) AS nothing_granted;
+-- nor does an entry that no longer parses: it grants nothing, with a warning
+INSERT INTO http.acl (role, pattern, ports) VALUES (0, 'not a pattern', '80');
+SELECT t.err(format('SELECT http.get(%L)', current_setting('pg_http_test.httpbin') || '/get')) AS unparsable_grants_nothing;
+DELETE FROM http.acl;
+-- only an explicit switch takes them out of force
+SELECT http.acl_enforce(false);
+SELECT http.acl_enforced();
 SELECT (http.get(current_setting('pg_http_test.httpbin') || '/get')).status AS acl_off_again;
 
 -- limits a superuser sets and callers cannot exceed

@@ -318,6 +318,10 @@ test_ipv4_reserved_ranges(void)
 	REFUSED("255.255.255.255", "broadcast");
 	PUBLIC("8.8.8.8");
 	PUBLIC("93.184.216.34");
+	/* Azure's platform address, alone: its neighbours are public */
+	REFUSED("168.63.129.16", "Azure");
+	PUBLIC("168.63.129.15");
+	PUBLIC("168.63.129.17");
 }
 
 static void
@@ -402,6 +406,16 @@ test_host_rules(void)
 	CHECK(!HttpHostRuleMatchAddr(&r[3], &a, 80));
 	a = addr("::ffff:10.1.1.1");
 	CHECK(HttpHostRuleMatchAddr(&r[3], &a, 8000));	/* mapped form */
+	a = addr("64:ff9b::a01:101");
+	CHECK(HttpHostRuleMatchAddr(&r[3], &a, 8000));	/* NAT64 form of 10.1.1.1 */
+	a = addr("2002:a01:101::1");
+	CHECK(HttpHostRuleMatchAddr(&r[3], &a, 8000));	/* 6to4 form */
+	a = addr("::a01:101");
+	CHECK(HttpHostRuleMatchAddr(&r[3], &a, 8000));	/* IPv4-compatible form */
+	a = addr("64:ff9b::b00:1");
+	CHECK(!HttpHostRuleMatchAddr(&r[3], &a, 8000));	/* NAT64 form of 11.0.0.1 */
+	a = addr("2001:db8::a01:101");
+	CHECK(!HttpHostRuleMatchAddr(&r[3], &a, 8000));	/* no IPv4 embedded there */
 	a = addr("11.0.0.1");
 	CHECK(!HttpHostRuleMatchAddr(&r[3], &a, 8080));
 
