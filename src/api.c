@@ -551,10 +551,6 @@ pg_http_batch(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("requests must be a JSON array of request documents"),
 				 errhint("Build it with jsonb_agg(jsonb_build_object('url', ...)).")));
-	HttpOptionsDefault(&base);
-	if (!PG_ARGISNULL(1))
-		HttpOptionsFromJsonb(&base, PG_GETARG_JSONB_P(1));
-
 	n = JB_ROOT_COUNT(reqs);
 	for (int i = 0; i < n && !secrets; i++)
 	{
@@ -563,6 +559,10 @@ pg_http_batch(PG_FUNCTION_ARGS)
 		secrets = elem->type == jbvBinary && HttpDocumentHasCredentials(JsonbValueToJsonb(elem));
 	}
 	HttpSecretGuardPush(&guard, secrets);
+	HttpOptionsDefault(&base);
+	if (!PG_ARGISNULL(1))
+		HttpOptionsFromJsonb(&base, PG_GETARG_JSONB_P(1));
+
 	xs = palloc0(sizeof(HttpExchange *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{

@@ -303,6 +303,29 @@ class Suite:
         expect(["Idempotency-Key", "order-42"] in doc["headers"], "header sent: %r" % doc)
         expect(doc.get("body") == '{"a":1}', "body sent: %r" % doc)
 
+    def test_credentials_live_as_long_as_the_request(self):
+        """A queued request keeps its credentials while it may be sent, and
+        not after; http.results never shows URL credentials."""
+        url = "http://user:pa55-w0rd@127.0.0.1:%d/echo" % self.env.mock_port
+        id = int(self.pg.psql(
+            "SELECT http.enqueue('GET', %s, NULL, %s, '{\"delay_ms\": 800}');"
+            % (lit(url), lit(json.dumps({"Authorization": "Bearer T0k3n-queued",
+                                          "Cookie": "s=c00kie", "X-Keep": "kept"})))))
+        queued = self.pg.psql("SELECT request::text FROM http.queue WHERE id = %d;" % id)
+        expect("T0k3n-queued" in queued and "pa55-w0rd" in queued,
+               "while queued, the request keeps what it needs to be sent")
+        shown = self.pg.psql("SELECT url FROM http.results WHERE id = %d;" % id)
+        expect("pa55-w0rd" not in shown and shown.startswith("http://127.0.0.1:"),
+               "http.results shows no URL credentials: %s" % shown)
+        r = self.await_row(id)
+        sent = json.loads(r["body"])["headers"]
+        expect(["Authorization", "Bearer T0k3n-queued"] in sent,
+               "the credentials were sent: %r" % sent)
+        kept = self.pg.psql("SELECT request::text FROM http.queue WHERE id = %d;" % id)
+        for secret in ("T0k3n-queued", "c00kie", "pa55-w0rd"):
+            expect(secret not in kept, "a finished row keeps no %s: %s" % (secret, kept))
+        expect("kept" in kept, "other headers stay: %s" % kept)
+
     def test_callback_once_per_delivery(self):
         self.pg.psql("""
 CREATE TABLE IF NOT EXISTS cb_log (id bigint, status int, error text, by_role text);

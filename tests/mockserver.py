@@ -249,6 +249,21 @@ async def handle(conn, req):
         w.write(b"0\r\n" + trailer + b"\r\n")
         return True
 
+    if p.startswith("/close-delimited-abort/"):
+        # a body only the close ends, then the TCP connection cut without
+        # TLS's close_notify: what an attacker truncating the body does
+        size = int(p.split("/")[2])
+        w.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n").encode() + text_body(size))
+        await w.drain()
+        await asyncio.sleep(0.2)
+        # a FIN on the raw socket, under the TLS layer: no alert goes out
+        raw = socket.socket(fileno=os.dup(w.get_extra_info("socket").fileno()))
+        raw.shutdown(socket.SHUT_RDWR)
+        raw.close()
+        await asyncio.sleep(0.2)
+        conn.writer.transport.abort()
+        return False
+
     if p.startswith("/close-delimited/"):
         size = int(p.split("/")[2])
         body = text_body(size)
@@ -426,6 +441,79 @@ async def client(reader, writer):
             pass
 
 
+async def tunnel_client(reader, writer):
+    """A forward proxy, for loopback targets only (127.0.0.1, ::1,
+    localhost): CONNECT host:port tunnels bytes both ways; a proxy-form
+    request is sent on to its origin and the answer passed back as is."""
+    stats["connections"] += 1
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        first, rest = head.decode("latin-1").split("\r\n", 1)
+        method, target, _ = first.split(" ", 2)
+        if method != "CONNECT":
+            # a plain forward proxy for http: the origin's answer, as is
+            u = urllib.parse.urlsplit(target)
+            if u.hostname not in ("127.0.0.1", "::1", "localhost"):
+                writer.write(response(403, b"loopback only", close=True))
+                await writer.drain()
+                return
+            stats["requests"]["PROXY " + target] = stats["requests"].get("PROXY " + target, 0) + 1
+            lines = [l for l in rest.split("\r\n") if l and
+                     not l.lower().startswith(("connection:", "proxy-"))]
+            length = 0
+            for l in lines:
+                if l.lower().startswith("content-length:"):
+                    length = int(l.split(":", 1)[1])
+            body = await reader.readexactly(length) if length else b""
+            up_r, up_w = await asyncio.open_connection(u.hostname, u.port or 80)
+            path = (u.path or "/") + ("?" + u.query if u.query else "")
+            up_w.write(("%s %s HTTP/1.1\r\n%s\r\nConnection: close\r\n\r\n"
+                        % (method, path, "\r\n".join(lines))).encode("latin-1") + body)
+            await up_w.drain()
+            while True:
+                data = await up_r.read(65536)
+                if not data:
+                    break
+                writer.write(data)
+                await writer.drain()
+            up_w.close()
+            return
+        host, _, port = target.rpartition(":")
+        host = host.strip("[]")
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            writer.write(response(403, b"loopback only", close=True))
+            await writer.drain()
+            return
+        stats["requests"]["CONNECT " + target] = stats["requests"].get("CONNECT " + target, 0) + 1
+        up_r, up_w = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+
+        async def pipe(src, dst):
+            try:
+                while True:
+                    data = await src.read(65536)
+                    if not data:
+                        break
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                try:
+                    dst.close()
+                except Exception:
+                    pass
+        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        pass
+    finally:
+        try:
+            writer.close()
+        except Exception:
+            pass
+
+
 async def raw_client(mode, reader, writer):
     """Misbehave at the TLS layer: the client speaks first (ClientHello)."""
     stats["connections"] += 1
@@ -453,7 +541,19 @@ async def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--raw", choices=["garbage", "drop", "silent"],
                     help="no HTTP at all: misbehave as soon as a client speaks")
+    ap.add_argument("--tunnel", action="store_true",
+                    help="be a forward proxy that tunnels CONNECT to loopback")
     args = ap.parse_args()
+
+    if args.tunnel:
+        server = await asyncio.start_server(tunnel_client, "127.0.0.1", args.port)
+        port = server.sockets[0].getsockname()[1]
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(str(port))
+        os.replace(args.port_file + ".tmp", args.port_file)
+        async with server:
+            await server.serve_forever()
+        return
 
     if args.raw:
         server = await asyncio.start_server(lambda r, w: raw_client(args.raw, r, w),

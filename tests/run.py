@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 REGRESS_COMMON = [
     "install", "seed", "methods", "headers", "status", "bodies", "errors",
     "network_errors", "timeouts", "batch", "privileges", "settings", "policy",
-    "keepalive", "redirects", "malformed", "dns", "acl",
+    "keepalive", "redirects", "malformed", "dns", "acl", "security",
 ]
 
 
@@ -51,7 +51,7 @@ def run_matrix(env, results):
 REGRESS_BY_TRANSPORT = {
     "mock": ["mock_transport"],
     "curl": ["tls", "curl_transport"],
-    "mbedtls": ["tls"],
+    "mbedtls": ["tls", "mbedtls_transport"],
 }
 
 
@@ -163,6 +163,7 @@ http {{
         ssl_certificate {tls}/server.pem;
         ssl_certificate_key {tls}/server.key;
         location / {{ default_type text/plain; return 200 "h2 ok"; }}
+        location /many-headers {{ default_type text/plain; {many} return 200 "many"; }}
     }}
     server {{
         listen 127.0.0.1:{mtls_port} ssl;
@@ -306,6 +307,7 @@ log_line_prefix = '%m [%p] '
         self.tls_garbage_port = self.start_mock("raw-garbage", "--raw", "garbage")
         self.tls_drop_port = self.start_mock("raw-drop", "--raw", "drop")
         self.tls_silent_port = self.start_mock("raw-silent", "--raw", "silent")
+        self.tunnel_port = self.start_mock("tunnel", "--tunnel")
 
         # a listener that never accepts, its backlog full: connects hang
         self.blackhole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -342,7 +344,8 @@ log_line_prefix = '%m [%p] '
         os.makedirs(os.path.join(self.work, "nginx-tmp"))
         with open(os.path.join(self.work, "nginx.conf"), "w") as f:
             f.write(NGINX_CONF.format(work=self.work, port=self.h2_port, tls=self.tls,
-                                      mtls_port=self.mtls_port))
+                                      mtls_port=self.mtls_port,
+                                      many=" ".join("add_header X-H-%d v;" % i for i in range(150))))
         ngx = self.start_process([nginx, "-c", os.path.join(self.work, "nginx.conf"),
                                   "-e", os.path.join(self.work, "nginx-error.log")], "nginx")
         wait_port(self.httpbin_port, hb, "httpbin")
@@ -369,25 +372,31 @@ pg_http_test.mtls_port = '{clientcert}'
 pg_http_test.tls_garbage_port = '{garbage}'
 pg_http_test.tls_drop_port = '{drop}'
 pg_http_test.tls_dir = '{tls}'
+pg_http_test.tunnel_port = '{tunnel}'
 """.format(work=self.work, port=self.pg_port, hb=self.httpbin_port, mock=self.mock_port,
            tls=self.tls, hbs=self.httpbin_tls_port, mtls=self.mock_tls_port,
            exp=self.expired_port, unt=self.untrusted_port, h2=self.h2_port,
-           clientcert=self.mtls_port, garbage=self.tls_garbage_port, drop=self.tls_drop_port))
+           clientcert=self.mtls_port, garbage=self.tls_garbage_port, drop=self.tls_drop_port,
+           tunnel=self.tunnel_port))
         # Proxies in the server's environment point at the mock server (which
         # answers proxy-form requests): pg_http must ignore them unless
-        # pg_http.proxy_from_environment says otherwise.
+        # pg_http.proxy_from_environment says otherwise.  As on cloud VMs, the
+        # http proxy is named in upper case only (which libcurl itself
+        # ignores for http) and NO_PROXY names loopback and the metadata
+        # address: neither may take a request around the address guard.
         env = dict(os.environ)
         proxy = "http://127.0.0.1:%d" % self.mock_port
-        env.update(http_proxy=proxy, HTTPS_PROXY=proxy, https_proxy=proxy, ALL_PROXY=proxy)
-        env.pop("NO_PROXY", None)
-        env.pop("no_proxy", None)
+        for k in ("http_proxy", "no_proxy", "all_proxy"):
+            env.pop(k, None)
+        env.update(HTTP_PROXY=proxy, HTTPS_PROXY=proxy, https_proxy=proxy, ALL_PROXY=proxy,
+                   NO_PROXY="169.254.169.254,127.0.0.1,localhost")
         # a resolver that hangs on *.slow.test (tests/slowdns.c), for this cluster only
         slowdns = os.path.join(self.build_dir, "tests", "slowdns.so")
         if not os.path.exists(slowdns):
             raise RuntimeError("%s is not built: run ninja -C %s" % (slowdns, self.build_dir))
         env["LD_PRELOAD"] = slowdns
         keep_env = (["runuser", "-u", "postgres", "-w",
-                     "http_proxy,https_proxy,HTTPS_PROXY,ALL_PROXY,LD_PRELOAD", "--"]
+                     "HTTP_PROXY,https_proxy,HTTPS_PROXY,ALL_PROXY,NO_PROXY,LD_PRELOAD", "--"]
                     if self.as_postgres else [])
         if self.valgrind:
             # every backend is a fork of the postmaster: all run under memcheck

@@ -337,6 +337,22 @@ def scenario_secrets_stay_out_of_errors_and_log(env):
         ("SELECT http.get('http://user:pa55-w0rd-XYZ@[bad/')", None),
         ("SELECT http_request('127.0.0.1', 1, '/', 'GET', NULL, "
          "'{\"Authorization\": \"Bearer SeCrEtToKeN-4711\"}'::jsonb, false, 5)", None),
+        # errors raised before anything is sent, by every kind of check, for
+        # calls whose arguments carry credentials
+        ("SELECT http.get('http://127.0.0.1:1/', %s, '{\"no_such_option\": 1}')",
+         ('{"Authorization": "Bearer SeCrEtToKeN-4711"}',)),
+        ("SELECT http.get('http://user:pa55-w0rd-XYZ@127.0.0.1:1/', NULL, '{\"timeout_ms\": \"x\"}')", None),
+        ("SELECT http.request('BAD METHOD', 'http://127.0.0.1:1/', NULL, %s)",
+         ('{"Cookie": "s=c00kie-S3cret"}',)),
+        ("SELECT http.get('http://127.0.0.1:1/', %s)",
+         ('{"Authorization": "Bearer SeCrEtToKeN-4711", "Content-Length": "5"}',)),
+        ("SELECT http.request('{\"url\": \"http://user:pa55-w0rd-XYZ@127.0.0.1:1/\", \"bogus\": 1}'::jsonb)",
+         None),
+        ("SELECT http.get('http://10.9.8.7/', %s)", ('{"Authorization": "Bearer SeCrEtToKeN-4711"}',)),
+        ("SELECT * FROM http.batch('[{\"url\": \"http://127.0.0.1:1/\", \"headers\": "
+         "{\"Authorization\": \"Bearer SeCrEtToKeN-4711\"}}]', '{\"bad\": 1}')", None),
+        ("SELECT http.enqueue('{\"url\": \"http://user:pa55-w0rd-XYZ@127.0.0.1:1/\", "
+         "\"options\": {\"max_attempts\": 0}}'::jsonb)", None),
     ]
     seen = []
     for sql, args in calls:

@@ -55,3 +55,48 @@ SELECT set_config('pg_http.proxy', current_setting('pg_http_test.mock'), false) 
 SELECT t.scrub((http.get('http://anything.invalid/other', NULL, '{"keepalive": false}')).body) AS via_setting;
 RESET pg_http.proxy;
 SELECT t.errmsg('SELECT http.get(''http://anything.invalid/path'')') AS without_proxy;
+
+-- The environment names the http proxy in upper case only (libcurl itself
+-- ignores HTTP_PROXY for http) and NO_PROXY lists loopback and the metadata
+-- address.  With pg_http.proxy_from_environment on, pg_http reads them the
+-- same way for every request: HTTP_PROXY serves http, and a NO_PROXY host
+-- is reached directly, judged by the address guard like any direct
+-- connection.
+SET pg_http.proxy_from_environment = on;
+SELECT t.scrub((http.get('http://named.invalid/x', NULL, '{"keepalive": false}')).body) AS upper_case_http_proxy;
+SELECT (http.get(:'httpbin' || '/get')).body::jsonb ? 'url' AS no_proxy_goes_direct;
+SELECT t.err('SELECT http.get(''http://169.254.169.254/latest/meta-data/iam/security-credentials/'')') AS metadata_via_no_proxy;
+-- a literal address is judged before it is handed to the proxy
+SELECT t.err('SELECT http.get(''http://10.1.2.3/'')') AS literal_to_proxy;
+RESET pg_http.proxy_from_environment;
+-- pg_http.proxy: every request goes through it, NO_PROXY or not; literal
+-- addresses are judged first, names by the host lists and ACLs
+SELECT set_config('pg_http.proxy', current_setting('pg_http_test.mock'), false) IS NOT NULL AS set;
+SELECT t.scrub((http.get(:'httpbin' || '/get', NULL, '{"keepalive": false}')).body) AS loopback_via_proxy;
+SELECT t.err('SELECT http.get(''http://169.254.169.254/latest/meta-data/'')') AS metadata_via_proxy;
+SELECT t.err('SELECT http.get(''http://[::ffff:169.254.169.254]/'')') AS mapped_metadata_via_proxy;
+SET pg_http.denied_hosts = '*.denied.invalid';
+SELECT t.err('SELECT http.get(''http://api.denied.invalid/'')') AS name_via_proxy;
+RESET pg_http.denied_hosts;
+RESET pg_http.proxy;
+-- through a proxy that forwards: a redirect hop is judged the same way,
+-- before it is handed to the proxy
+SELECT set_config('pg_http.proxy', 'http://127.0.0.1:' || current_setting('pg_http_test.tunnel_port'), false) IS NOT NULL AS set;
+SELECT (http.get(current_setting('pg_http_test.mock') || '/status/200', NULL, '{"keepalive": false}')).status AS forwarded;
+SELECT t.err(format('SELECT http.get(%L, NULL, %L)', current_setting('pg_http_test.mock') || '/redir/x?to=http://169.254.169.254/',
+                    '{"max_redirects": 1, "keepalive": false}')) AS hop_via_proxy;
+RESET pg_http.proxy;
+
+-- an HTTPS origin through a tunnelling proxy: its header limits hold (the
+-- proxy's CONNECT answer is not what they are applied to)
+SELECT set_config('pg_http.proxy', 'http://127.0.0.1:' || current_setting('pg_http_test.tunnel_port'), false) IS NOT NULL AS set;
+SELECT (http.get('https://localhost:' || current_setting('pg_http_test.mock_tls_port') || '/status/200')).status AS through_tunnel;
+SELECT t.err(format('SELECT http.get(%L)', 'https://localhost:' || current_setting('pg_http_test.mock_tls_port') || '/many-headers?n=150')) AS header_count_through_tunnel;
+SELECT t.err(format('SELECT http.get(%L)', 'https://localhost:' || current_setting('pg_http_test.mock_tls_port') || '/long-header?n=70000')) AS header_size_through_tunnel;
+RESET pg_http.proxy;
+
+-- HTTP/2 responses obey the header count limit as HTTP/1.1 ones do
+SELECT t.err(format('SELECT http.get(%L)', 'https://localhost:' || :'h2_port' || '/many-headers'));
+SET pg_http.max_headers = 200;
+SELECT (r).http_version, (r).status FROM (SELECT http.get('https://localhost:' || :'h2_port' || '/many-headers') r) s;
+RESET pg_http.max_headers;

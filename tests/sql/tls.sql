@@ -76,3 +76,4 @@ SELECT t.mock_tls_reset();
 SELECT count(*) FROM generate_series(1, 3)
  WHERE (http.get('https://localhost:' || :'mock_tls_port' || '/status/200', NULL, '{"keepalive": false}')).status = 200;
 SELECT (t.mock_tls_stats()->>'tls_resumed')::int >= 3 AS resumed;
+
