@@ -12,6 +12,7 @@
  */
 #include "pg_http.h"
 #include "netaddr.h"
+#include "pgcompat.h"
 #include "queue.h"
 
 #include "access/htup_details.h"
@@ -33,10 +34,6 @@ PG_MODULE_MAGIC;
 
 /* Columns of http.batch(): idx, the response's, then the error's. */
 #define BATCH_NATTS		(1 + RESPONSE_NATTS + 3)
-
-#if PG_VERSION_NUM < 160000
-void		_PG_init(void);
-#endif
 
 /* Module load: define the settings, hook the ACL cache's invalidation. */
 void

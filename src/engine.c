@@ -18,6 +18,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "pgcompat.h"
 #include "transport.h"
 
 #include <sys/epoll.h>
@@ -82,12 +83,7 @@ engine_init(void)
 
 	PG_TRY();
 	{
-#if PG_VERSION_NUM >= 170000
-		engine_set = CreateWaitEventSet(NULL, 3);
-		engine_wait_event = WaitEventExtensionNew("HttpRequest");
-#else
-		engine_set = CreateWaitEventSet(TopMemoryContext, 3);
-#endif
+		engine_set = HttpCreateWaitEventSet(3, &engine_wait_event);
 		AddWaitEventToSet(engine_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 		/* a single-user backend has no postmaster to watch */
 		if (IsUnderPostmaster)

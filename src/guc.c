@@ -382,9 +382,5 @@ HttpGucInit(void)
 							PGC_SUSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
-#if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_http");
-#else
-	EmitWarningsOnPlaceholders("pg_http");
-#endif
 }

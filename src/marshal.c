@@ -12,6 +12,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "pgcompat.h"
 #include "transport.h"
 #include "http1.h"
 #include "netaddr.h"
@@ -719,7 +720,7 @@ HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len)
 		char	   *plain = percent_decode(u.userinfo, u.userinfo_len);
 		int			plen = strlen(plain);
 		char	   *b64 = palloc(pg_b64_enc_len(plen) + 1);
-		int			n = pg_b64_encode(plain, plen, b64, pg_b64_enc_len(plen));
+		int			n = HttpBase64Encode(plain, plen, b64, pg_b64_enc_len(plen));
 
 		b64[Max(n, 0)] = '\0';
 		req->basic_auth = psprintf("Basic %s", b64);

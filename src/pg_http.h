@@ -14,6 +14,7 @@
 #define PG_HTTP_H
 
 #include "postgres.h"
+#include "pgcompat.h"
 
 #include <netdb.h>
 #include <sys/socket.h>

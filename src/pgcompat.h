@@ -2,22 +2,44 @@
  *
  * pgcompat.h
  *	  Differences between the PostgreSQL majors pg_http builds against, in
- *	  one place (15 is the oldest).
+ *	  one place: 15 (the oldest supported), 16, 17 and 18.  Code elsewhere
+ *	  calls these and has no #if on PG_VERSION_NUM.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef PG_HTTP_PGCOMPAT_H
 #define PG_HTTP_PGCOMPAT_H
 
+#include "postgres.h"
+
 #include "catalog/pg_proc.h"
+#include "common/base64.h"
+#include "storage/latch.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/wait_event.h"
 
-/* This backend's PGPROC number (17 made it a variable of its own). */
-#if PG_VERSION_NUM >= 170000
-#define HttpMyProcNumber() MyProcNumber
-#else
-#define HttpMyProcNumber() (MyProc->pgprocno)
+#if PG_VERSION_NUM < 150000
+#error "pg_http needs PostgreSQL 15 or later"
+#endif
+
+/*
+ * Headers of a server built against a newer glibc than this system's say
+ * strlcpy is declared (HAVE_DECL_STRLCPY 1) and so do not declare it, but
+ * glibc declares it only from 2.38 on.  The server binary exports its own
+ * (src/port), so a declaration is all that is missing.
+ */
+#if defined(HAVE_DECL_STRLCPY) && HAVE_DECL_STRLCPY && defined(__GLIBC__) && \
+	!(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 38))
+extern size_t strlcpy(char *dst, const char *src, size_t siz);
+#endif
+
+/* 16 declares _PG_init with PGDLLEXPORT itself; 15 expects the module to. */
+#if PG_VERSION_NUM < 160000
+extern void _PG_init(void);
 #endif
 
 /* May role execute function fn?  (16 folded the per-object checks into one.) */
@@ -28,6 +50,67 @@ HttpFunctionAclCheck(Oid fn, Oid role)
 	return object_aclcheck(ProcedureRelationId, fn, role, ACL_EXECUTE);
 #else
 	return pg_proc_aclcheck(fn, role, ACL_EXECUTE);
+#endif
+}
+
+/* A qualified name as a list (16 gave the parser a soft-error context). */
+static inline List *
+HttpQualifiedName(const char *name)
+{
+#if PG_VERSION_NUM >= 160000
+	return stringToQualifiedNameList(name, NULL);
+#else
+	return stringToQualifiedNameList(name);
+#endif
+}
+
+/*
+ * Memory for a GUC check hook's "extra": 16 and later free it with pfree
+ * (guc_malloc), 15 with free.  NULL when out of memory.
+ */
+static inline void *
+HttpGucMalloc(size_t size)
+{
+#if PG_VERSION_NUM >= 160000
+	return guc_malloc(LOG, size);
+#else
+	return malloc(size);
+#endif
+}
+
+/* Base64 of len bytes into dst (18 types the source as bytes). */
+static inline int
+HttpBase64Encode(const char *src, int len, char *dst, int dstlen)
+{
+#if PG_VERSION_NUM >= 180000
+	return pg_b64_encode((const uint8 *) src, len, dst, dstlen);
+#else
+	return pg_b64_encode(src, len, dst, dstlen);
+#endif
+}
+
+/* This backend's PGPROC number (17 made it a variable of its own). */
+#if PG_VERSION_NUM >= 170000
+#define HttpMyProcNumber() MyProcNumber
+#else
+#define HttpMyProcNumber() (MyProc->pgprocno)
+#endif
+
+/*
+ * The WaitEventSet of a backend's engine, living as long as the backend,
+ * and the wait event it reports while waiting: 17 lets an extension name
+ * its own ("HttpRequest" in pg_stat_activity.wait_event); before, it is
+ * the generic "Extension".
+ */
+static inline WaitEventSet *
+HttpCreateWaitEventSet(int nevents, uint32 *wait_event)
+{
+#if PG_VERSION_NUM >= 170000
+	*wait_event = WaitEventExtensionNew("HttpRequest");
+	return CreateWaitEventSet(NULL, nevents);
+#else
+	*wait_event = PG_WAIT_EXTENSION;
+	return CreateWaitEventSet(TopMemoryContext, nevents);
 #endif
 }
 

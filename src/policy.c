@@ -35,6 +35,7 @@
  */
 #include "pg_http.h"
 #include "netaddr.h"
+#include "pgcompat.h"
 
 #include <arpa/inet.h>
 
@@ -100,8 +101,8 @@ rules_check(char **newval, void **extra)
 		GUC_check_errdetail("Entry \"%.*s\": %s.", (int) len, *newval + errpos, err);
 		return false;
 	}
-	/* guc frees "extra" with free(): it must come from malloc */
-	r = malloc(offsetof(HttpRuleList, rules) + sizeof(HttpHostRule) * Max(n, 1));
+	/* guc frees "extra" itself: it must come from its allocator */
+	r = HttpGucMalloc(offsetof(HttpRuleList, rules) + sizeof(HttpHostRule) * Max(n, 1));
 	if (r == NULL)
 	{
 		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);

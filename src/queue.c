@@ -21,6 +21,7 @@
 #include "access/htup_details.h"
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -48,9 +49,7 @@
 HttpQueueShared *HttpQueue = NULL;
 
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-#if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 
 static int	queue_nslots = 0;		/* databases x workers, fixed at startup */
 static int	queue_ncallback = 0;	/* callback workers: one per database */
@@ -76,7 +75,6 @@ queue_shmem_size(void)
 	return sz;
 }
 
-#if PG_VERSION_NUM >= 150000
 static void
 queue_shmem_request(void)
 {
@@ -84,7 +82,6 @@ queue_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(queue_shmem_size());
 }
-#endif
 
 static void
 queue_shmem_startup(void)
@@ -145,12 +142,8 @@ HttpQueueInit(void)
 	queue_nslots = list_length(dbs) * http_workers;
 	queue_ncallback = http_workers > 0 ? list_length(dbs) : 0;
 
-#if PG_VERSION_NUM >= 150000
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = queue_shmem_request;
-#else
-	RequestAddinShmemSpace(queue_shmem_size());
-#endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = queue_shmem_startup;
 
@@ -364,11 +357,7 @@ static Oid
 resolve_callback(const char *name)
 {
 	Oid			argtypes[3] = {INT8OID, HttpResponseTypeOid(), TEXTOID};
-	List	   *names = stringToQualifiedNameList(name
-#if PG_VERSION_NUM >= 160000
-												  ,NULL
-#endif
-		);
+	List	   *names = HttpQualifiedName(name);
 	Oid			fn = LookupFuncName(names, 3, argtypes, true);
 	AclResult	aclresult;
 
@@ -462,6 +451,13 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("request must not be null")));
+	/* a standby can neither store the request nor deliver it */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot queue HTTP requests on a standby"),
+				 errdetail("http.enqueue() writes to http.queue, and a server in recovery is read-only."),
+				 errhint("Queue the request on the primary; synchronous calls such as http.get() work here.")));
 	doc = PG_GETARG_JSONB_P(0);
 	secrets = HttpDocumentHasCredentials(doc);
 	HttpSecretGuardPush(&guard, secrets);

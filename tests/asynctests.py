@@ -151,9 +151,10 @@ def wait_for(fn, what, timeout=60.0, step=0.05):
 
 
 class Suite:
-    def __init__(self, env, pg):
+    def __init__(self, env, pg, free_port):
         self.env = env
         self.pg = pg
+        self.free_port = free_port
         self.mock = "http://127.0.0.1:%d" % env.mock_port
 
     def enqueue(self, path, user="postgres", options=None, method="GET", body=None,
@@ -623,6 +624,58 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
         expect(len(seen) == 2, "both workers were seen sending: %r" % sorted(seen))
         return "workers seen sending: %s" % ", ".join(sorted(seen))
 
+    def test_standby_then_promotion(self):
+        """On a hot standby made with pg_basebackup -R: synchronous calls
+        work, http.enqueue fails at once with 25006, no delivery worker runs;
+        after promotion (no restart) the workers deliver what was queued on
+        the primary and what is queued now.  Last: it stops the primary."""
+        env = self.env
+        mock_get(env, "/__reset")
+        queued = self.enqueue("/sink/before-promotion", options={"delay_ms": 8000})
+        standby = AsyncCluster(env, self.free_port, name="standby")
+        r = subprocess.run(env.pg_cmd([os.path.join(env.bindir, "pg_basebackup"), "-h", env.work,
+                                       "-p", str(self.pg.port), "-U", "postgres", "-D",
+                                       standby.data, "-R", "-X", "stream", "-c", "fast"]),
+                           capture_output=True, text=True)
+        expect(r.returncode == 0, "pg_basebackup -R: %s" % r.stderr[-500:])
+        with open(os.path.join(standby.data, "postgresql.conf"), "a") as f:
+            f.write("\nport = %d\n" % standby.port)
+        try:
+            standby.start()
+            # the primary stops before the queued request falls due: only a
+            # promoted standby can deliver it
+            self.pg.stop()
+            expect(standby.psql("SELECT pg_is_in_recovery();") == "t", "a standby")
+            got = standby.psql("SELECT (http.get('%s/sink/on-standby')).status;" % self.mock)
+            expect(got == "200", "a synchronous call works on a standby: %s" % got)
+            err = expect_error(lambda: standby.psql(
+                "SELECT http.enqueue('GET', '%s/sink/never');" % self.mock), "25006",
+                "http.enqueue on a standby")
+            expect("primary" in err, "the hint names the primary: %s" % err)
+            time.sleep(1)
+            workers = standby.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type"
+                                   " IN ('pg_http worker', 'pg_http callback worker');")
+            expect(workers == "0", "no worker runs on a standby: %s" % workers)
+            expect("/sink/before-promotion" not in mock_counts(env), "nothing sent yet")
+            r = subprocess.run(env.pg_cmd([os.path.join(env.bindir, "pg_ctl"), "-D", standby.data,
+                                           "-w", "promote"]), capture_output=True, text=True)
+            expect(r.returncode == 0, "promoted: %s" % r.stderr)
+            wait_for(lambda: int(standby.psql("SELECT count(*) FROM pg_stat_activity"
+                                              " WHERE backend_type = 'pg_http worker';")) >= 1,
+                     "the delivery workers after promotion", timeout=60)
+            row = standby.psql("SELECT state FROM http.await(%d, 30000);" % queued)
+            expect(row == "delivered", "the request queued on the primary is delivered: %s" % row)
+            new = int(standby.psql("SELECT http.enqueue('GET', '%s/sink/after-promotion');"
+                                   % self.mock))
+            row = standby.psql("SELECT state FROM http.await(%d, 30000);" % new)
+            expect(row == "delivered", "a request queued after promotion is delivered: %s" % row)
+            c = mock_counts(env)
+            expect(c.get("/sink/before-promotion") == 1 and c.get("/sink/after-promotion") == 1
+                   and "/sink/never" not in c, "each sent once: %r" % c)
+        finally:
+            standby.stop()
+        return "standby %d, promoted without a restart" % standby.port
+
 
 def lit(v):
     if v is None:
@@ -643,7 +696,7 @@ def run_async(env, results, free_port):
         pg.start(first=True)
         pg.psql("CREATE DATABASE %s;" % DB, db="postgres")
         pg.psql("CREATE EXTENSION pg_http;")
-        s = Suite(env, pg)
+        s = Suite(env, pg, free_port)
         # the worker finds the new extension within its 5 s poll
         wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity"
                                  " WHERE backend_type = 'pg_http worker';") == "1",

@@ -573,3 +573,39 @@ def scenario_upgrade_matches_fresh_install(env):
         raise AssertionError("the upgraded extension differs from a fresh install:\n" + diff)
     return "0.1.0 -> %s: %d objects the same" % (versions["pg_http_fresh"],
                                                  sum(1 for l in a if not l.startswith(" ")))
+
+
+def scenario_wait_event_is_named(env):
+    """While a backend waits on a request, pg_stat_activity says so: the
+    custom wait event "HttpRequest" on PostgreSQL 17 and later, the generic
+    "Extension" before."""
+    a, b = connect(env), connect(env)
+    try:
+        pid = one(a, "SELECT pg_backend_pid()")
+        version = one(b, "SELECT current_setting('server_version_num')::int")
+        done = threading.Event()
+
+        def slow():
+            try:
+                one(a, "SELECT http.get(%s)", (mock_url(env, "/delay/1500"),))
+            finally:
+                done.set()
+        th = threading.Thread(target=slow)
+        th.start()
+        seen = None
+        deadline = time.time() + 5
+        while time.time() < deadline and not done.is_set():
+            row = one(b, "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s",
+                      (pid,))
+            if row and row[1] and row[1] != "ClientRead":
+                seen = row
+                break
+            time.sleep(0.05)
+        th.join(10)
+        want = "HttpRequest" if version >= 170000 else "Extension"
+        assert seen is not None and seen[1] == want, \
+            "wait event while waiting on a request: %r, expected %s" % (seen, want)
+        return "%s / %s (server %d)" % (seen[0], seen[1], version)
+    finally:
+        a.close()
+        b.close()

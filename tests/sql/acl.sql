@@ -61,11 +61,25 @@ GRANT regress_acl_group TO regress_acl_member;
 SET ROLE regress_acl_member;
 SELECT (http.get(:'mock' || '/status/200')).status AS membership_back;
 RESET ROLE;
-ALTER ROLE regress_acl_member NOINHERIT;
+-- membership without inheritance (15: the role's NOINHERIT; 16 and later:
+-- the grant's INHERIT option) grants no ACL entry
+DO $$ BEGIN
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    EXECUTE 'GRANT regress_acl_group TO regress_acl_member WITH INHERIT FALSE';
+  ELSE
+    EXECUTE 'ALTER ROLE regress_acl_member NOINHERIT';
+  END IF;
+END $$;
 SET ROLE regress_acl_member;
 SELECT t.err(format('SELECT http.get(%L)', :'mock' || '/status/200')) AS noinherit;
 RESET ROLE;
-ALTER ROLE regress_acl_member INHERIT;
+DO $$ BEGIN
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    EXECUTE 'GRANT regress_acl_group TO regress_acl_member WITH INHERIT TRUE';
+  ELSE
+    EXECUTE 'ALTER ROLE regress_acl_member INHERIT';
+  END IF;
+END $$;
 SELECT http.acl_revoke('regress_acl_group', '127.0.0.0/8');
 SELECT http.acl_grant('public', 'localhost');
 SELECT http.acl_grant('public', '127.0.0.1');

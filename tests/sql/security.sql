@@ -61,7 +61,7 @@ CREATE ROLE regress_sec_reader;
 GRANT USAGE ON SCHEMA t TO regress_sec_reader;
 GRANT EXECUTE ON FUNCTION t.err(text) TO regress_sec_reader;
 SET ROLE regress_sec_reader;
-SELECT t.err('SHOW pg_http.proxy');
+SELECT left(t.err('SHOW pg_http.proxy'), 5) AS sqlstate;
 SELECT count(*) AS visible FROM pg_settings WHERE name = 'pg_http.proxy';
 RESET ROLE;
 RESET pg_http.proxy;
