@@ -3,17 +3,21 @@
  * api.c
  *	  SQL-callable functions: arguments -> HttpRequest, HttpResponse -> row.
  *
- * Every network function builds its request(s) (marshal.c, which also runs
- * the policy), hands them to the engine as one batch, and turns the outcome
- * into a http.response row or, for a single call, an error.  In a batch, a
+ * Every network function makes its request(s) (request.c, which also runs
+ * the policy), runs them in one engine session, and turns the outcome into
+ * a http.response row or, for a single call, an error.  In a batch, a
  * request that is refused or fails yields its error in its own row.
  *
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "engine.h"
+#include "exchange.h"
 #include "netaddr.h"
-#include "pgcompat.h"
+#include "policy.h"
 #include "queue.h"
+#include "request.h"
+#include "settings.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -35,11 +39,15 @@ PG_MODULE_MAGIC;
 /* Columns of http.batch(): idx, the response's, then the error's. */
 #define BATCH_NATTS		(1 + RESPONSE_NATTS + 3)
 
-/* Module load: define the settings, hook the ACL cache's invalidation. */
+/*
+ * Module load: define the settings, hook the ACL cache's invalidation and
+ * the header model's allocator, register the delivery workers.
+ */
 void
 _PG_init(void)
 {
 	HttpGucInit();
+	HttpRequestInit();
 	HttpPolicyInit();
 	HttpQueueInit();
 }
@@ -84,7 +92,7 @@ static void
 set_headers_options(HttpRequest *req, FunctionCallInfo fcinfo, int headers, int options)
 {
 	if (options >= 0 && !PG_ARGISNULL(options))
-		HttpOptionsFromJsonb(&req->opt, PG_GETARG_JSONB_P(options));
+		HttpOptionsFromJsonb(&req->opt, PG_GETARG_JSONB_P(options), false);
 	if (headers >= 0 && !PG_ARGISNULL(headers))
 		HttpHeadersFromJsonb(&req->headers, PG_GETARG_JSONB_P(headers));
 }
@@ -106,18 +114,6 @@ args_have_secrets(FunctionCallInfo fcinfo, int url_arg, int headers_arg)
 	}
 	return headers_arg >= 0 && !PG_ARGISNULL(headers_arg) &&
 		HttpHeadersJsonbHaveCredentials(PG_GETARG_JSONB_P(headers_arg));
-}
-
-/* Raise the error an exchange ended with. */
-static void
-raise_exchange_error(HttpExchange *x)
-{
-	ereport(ERROR,
-			(errcode(x->err_code),
-			 errmsg_internal("%s", x->err_msg),
-			 x->err_detail ? errdetail_internal("%s", x->err_detail) : 0,
-			 x->err_hint ? errhint("%s", x->err_hint) : 0,
-			 errhidestmt(x->req != NULL && x->req->has_secrets)));
 }
 
 /* The (blessed) row type of the function's result, cached per call site. */
@@ -192,9 +188,9 @@ run_one(FunctionCallInfo fcinfo, HttpRequest *req, bool bytes)
 	TupleDesc	td = result_tupdesc(fcinfo);
 
 	x->req = req;
-	HttpEngineRun(&x, 1);
-	if (x->state != HTTP_X_DONE || !response_values(x, bytes, values, nulls))
-		raise_exchange_error(x);
+	HttpEngineRunAll(&x, 1, 1);
+	if (!HttpExchangeSucceeded(x) || !response_values(x, bytes, values, nulls))
+		HttpExchangeRaise(x);
 	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
 }
 
@@ -415,7 +411,7 @@ pg_http_request_doc(PG_FUNCTION_ARGS)
 	secrets = HttpDocumentHasCredentials(PG_GETARG_JSONB_P(0));
 	HttpSecretGuardPush(&guard, secrets);
 	HttpOptionsDefault(&base);
-	result = run_one(fcinfo, HttpRequestFromDocument(PG_GETARG_JSONB_P(0), &base), false);
+	result = run_one(fcinfo, HttpRequestFromDocument(PG_GETARG_JSONB_P(0), &base, false), false);
 	HttpSecretGuardPop(&guard, secrets);
 	return result;
 }
@@ -487,7 +483,7 @@ batch_prepare(HttpExchange *x, Jsonb *doc, const HttpOptions *base)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		x->req = HttpRequestFromDocument(doc, base);
+		x->req = HttpRequestFromDocument(doc, base, false);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -508,11 +504,9 @@ batch_prepare(HttpExchange *x, Jsonb *doc, const HttpOptions *base)
 			ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INTERNAL_ERROR)
 			ReThrowError(ed);
 
-		x->state = HTTP_X_FAILED;
-		x->err_code = ed->sqlerrcode;
-		x->err_msg = ed->message;
-		x->err_detail = ed->detail;
-		x->err_hint = ed->hint;
+		HttpExchangeFail(x, ed->sqlerrcode, ed->message, ed->detail ? "%s" : NULL, ed->detail);
+		if (ed->hint)
+			HttpExchangeSetHint(x, ed->hint);
 	}
 	PG_END_TRY();
 }
@@ -558,7 +552,7 @@ pg_http_batch(PG_FUNCTION_ARGS)
 	HttpSecretGuardPush(&guard, secrets);
 	HttpOptionsDefault(&base);
 	if (!PG_ARGISNULL(1))
-		HttpOptionsFromJsonb(&base, PG_GETARG_JSONB_P(1));
+		HttpOptionsFromJsonb(&base, PG_GETARG_JSONB_P(1), false);
 
 	xs = palloc0(sizeof(HttpExchange *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
@@ -568,15 +562,14 @@ pg_http_batch(PG_FUNCTION_ARGS)
 		xs[i] = palloc0(sizeof(HttpExchange));
 		if (elem->type != jbvBinary)
 		{
-			xs[i]->state = HTTP_X_FAILED;
-			xs[i]->err_code = ERRCODE_INVALID_PARAMETER_VALUE;
-			xs[i]->err_msg = "a request document must be a JSON object";
+			HttpExchangeFail(xs[i], ERRCODE_INVALID_PARAMETER_VALUE,
+							 "a request document must be a JSON object", NULL);
 			continue;
 		}
 		batch_prepare(xs[i], JsonbValueToJsonb(elem), &base);
 	}
 
-	HttpEngineRun(xs, n);
+	HttpEngineRunAll(xs, n, http_max_concurrency);
 
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -594,9 +587,7 @@ pg_http_batch(PG_FUNCTION_ARGS)
 		memset(nulls, true, sizeof(nulls));
 		values[0] = Int32GetDatum(i + 1);
 		nulls[0] = false;
-		if (x->state == HTTP_X_DONE)
-			(void) response_values(x, false, values + 1, nulls + 1);
-		if (x->state != HTTP_X_DONE)
+		if (!HttpExchangeSucceeded(x) || !response_values(x, false, values + 1, nulls + 1))
 		{
 			/* the response columns stay NULL, the error ones say why */
 			memset(nulls + 1, true, RESPONSE_NATTS);
@@ -685,7 +676,7 @@ PG_FUNCTION_INFO_V1(pg_http_transport);
 Datum
 pg_http_transport(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(cstring_to_text(HttpTransportName()));
+	PG_RETURN_TEXT_P(cstring_to_text(HttpTransportAbout.name));
 }
 
 PG_FUNCTION_INFO_V1(pg_http_version);

@@ -32,6 +32,8 @@
  */
 #include "pg_http.h"
 #include "queue.h"
+#include "request.h"
+#include "settings.h"
 #include "worker.h"
 
 #include "access/xact.h"

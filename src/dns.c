@@ -3,17 +3,20 @@
  * dns.c
  *	  Host name resolution for every transport, through the engine.
  *
- * Names are resolved by transports/resolve.c's helper threads; this file
- * connects them to exchanges.  The completion descriptor is watched by the
- * engine, which hands its wake-ups here; each finished resolution goes to the
- * exchange that asked for it, or is dropped if that exchange has gone.  The
+ * Names are resolved by lib/resolve.c's helper threads; this file connects
+ * them to exchanges.  The completion descriptor is watched in the loop
+ * (loop.c) with dns_ready as its callback; each finished resolution goes to
+ * the exchange that asked for it, or is dropped if that exchange has gone.  The
  * curl transport uses this too (and gives curl the addresses), so every
  * transport resolves the same way: bounded, cancellable, judged once.
  *
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
-#include "transport.h"
+#include "dns.h"
+#include "exchange.h"
+#include "loop.h"
+#include "policy.h"
 #include "resolve.h"
 
 #include "storage/fd.h"
@@ -44,6 +47,9 @@ typedef struct DnsRequest
 } DnsRequest;
 
 static bool dns_watched = false;
+
+static void dns_collect(void);
+static void dns_ready(void *arg, pgsocket sock, uint32 ready);
 
 /* A fresh cached answer for host, or NULL (ttl_ms 0: the cache is off). */
 static DnsCacheEntry *
@@ -113,8 +119,10 @@ answer_from_cache(HttpExchange *x, HttpDnsCallback done, DnsCacheEntry *e)
 }
 
 /*
- * See pg_http.h.  The callback may run before this returns (an answer from
- * the cache); otherwise it runs from the engine's loop.
+ * Resolve x's host for the policy to judge, then call done(x, rc, res):
+ * before this returns for an answer from the cache, else from the loop.
+ * False with x failed when no resolution could start (descriptors, the
+ * pending limit, the role's share of it).  May throw (out of memory).
  */
 bool
 HttpDnsStart(HttpExchange *x, HttpDnsCallback done)
@@ -139,14 +147,14 @@ HttpDnsStart(HttpExchange *x, HttpDnsCallback done)
 		/* the completion pipe lives as long as the backend: two descriptors */
 		ReserveExternalFD();
 		ReserveExternalFD();
-		if (!HttpEngineWatch(HttpResolveFd(), HTTP_WATCH_READ, HTTP_DNS_WATCH))
+		if (!HttpLoopWatch(HttpResolveFd(), HTTP_WATCH_READ, dns_ready, NULL))
 			elog(ERROR, "could not watch the resolver's descriptor: %m");
 		dns_watched = true;
 	}
 
 	/* lookups that returned while nobody was waiting still count: collect them */
 	if (HttpResolvePending() >= HTTP_RESOLVE_MAX_PENDING)
-		HttpDnsDispatch();
+		dns_collect();
 
 	d = palloc0(sizeof(DnsRequest));
 	d->x = x;
@@ -178,7 +186,10 @@ HttpDnsStart(HttpExchange *x, HttpDnsCallback done)
 	return true;
 }
 
-/* See pg_http.h. */
+/*
+ * x no longer waits for its resolution: the answer, when it comes, is
+ * dropped.  Never throws.
+ */
 void
 HttpDnsAbandon(HttpExchange *x)
 {
@@ -190,9 +201,9 @@ HttpDnsAbandon(HttpExchange *x)
 	x->dns = NULL;
 }
 
-/* See pg_http.h: the completion descriptor is readable. */
-void
-HttpDnsDispatch(void)
+/* Hand every finished resolution to its exchange. */
+static void
+dns_collect(void)
 {
 	HttpResolver *r;
 	MemoryContext old = CurrentMemoryContext;
@@ -229,7 +240,21 @@ HttpDnsDispatch(void)
 	}
 }
 
-/* See pg_http.h: check each address, call add for the allowed ones. */
+/*
+ * The loop's callback for the resolver's completion descriptor.  An ERROR
+ * while handling one answer fails that answer's exchange only.
+ */
+static void
+dns_ready(void *arg, pgsocket sock, uint32 ready)
+{
+	dns_collect();
+}
+
+/*
+ * Judge each address of res (with port) by the policy and call add for the
+ * allowed ones, at most max; returns how many.  None allowed: x is failed
+ * (the refusal, or no usable address).  May throw (out of memory).
+ */
 int
 HttpDnsFilter(HttpExchange *x, struct addrinfo *res, int port,
 			  void (*add) (HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg),

@@ -1,322 +1,45 @@
 /*-------------------------------------------------------------------------
  *
  * engine.c
- *	  The one wait loop: drives N exchanges through the transport.
+ *	  Sessions of exchanges driven through the compiled-in transport.
  *
- * Only this file waits.  It waits on one WaitEventSet, built once per
- * backend, holding MyLatch, postmaster death and an epoll descriptor (the
- * "mux") into which every socket of every exchange is added and removed as
- * the transport asks.  Sockets thus come and go without rebuilding the
- * WaitEventSet, and statement_timeout, pg_cancel_backend and postmaster
- * death interrupt any phase of any exchange at once: every latch wake runs
- * CHECK_FOR_INTERRUPTS(), which raises the standard 57014 error.
+ * A session (HttpEngineBegin) holds the exchanges its caller added and not
+ * yet took back.  HttpEngineNext starts them while fewer than max_active
+ * run, waits in the loop (loop.c, the only wait), follows redirects hop by
+ * hop (redirect.c), fails what runs past its deadline, and hands back each
+ * exchange once it is over and released: a slow one holds up nothing else.
  *
- * Whatever way the loop ends (success, error, cancel), every exchange it
+ * Whatever way a session ends (success, error, cancel), every exchange it
  * started is handed back to the transport's release(), so no socket, TLS
- * context or library handle outlives the call.
+ * context or library handle outlives it.  Work on one exchange (starting
+ * it, a hop, a deadline) runs under a handler that turns an ERROR into that
+ * exchange's failure (HttpExchangeAbsorbError).
  *
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
-#include "pgcompat.h"
+#include "dns.h"
+#include "engine.h"
+#include "exchange.h"
+#include "loop.h"
+#include "redirect.h"
+#include "settings.h"
 #include "transport.h"
 
-#include <sys/epoll.h>
-#include <unistd.h>
-
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "storage/fd.h"
-#include "storage/latch.h"
 #include "utils/memutils.h"
-#include "utils/wait_event.h"
 
-/* What the transport asked for on one socket. */
-typedef struct Watch
+struct HttpEngine
 {
-	void	   *arg;
-	uint32		events;			/* HTTP_WATCH_*; 0: not watched */
-} Watch;
-
-/* One call of HttpEngineRun. */
-typedef struct EngineRun
-{
-	HttpExchange **xs;
-	int			n;
-	int			next;			/* first exchange not yet started */
+	int			max_active;		/* exchanges running at once, at most */
 	int			active;			/* started and not yet released */
-	int			finished;		/* released for good (no redirect to follow) */
-} EngineRun;
+	HttpExchange **xs;			/* added and not yet taken back, in order */
+	int			n;
+	int			cap;
+};
 
-static WaitEventSet *engine_set = NULL;
-static int	mux_fd = -1;
-static Watch *watches = NULL;	/* indexed by socket */
-static int	nwatches = 0;
-static TimestampTz transport_timer = 0; /* 0: none */
-static EngineRun *current_run = NULL;
-static uint32 engine_wait_event = PG_WAIT_EXTENSION;
-
-/* Marks the resolver's completion descriptor among the watches (dns.c). */
-char		HttpDnsWatchMark;
-
-#define MUX_EVENTS 64
-
-/* Build the per-backend WaitEventSet and mux on first use. */
-static void
-engine_init(void)
-{
-	if (engine_set != NULL)
-		return;
-
-	ReserveExternalFD();
-	mux_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (mux_fd < 0)
-	{
-		int			save_errno = errno;
-
-		ReleaseExternalFD();
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("could not create epoll descriptor for pg_http: %m")));
-	}
-
-	PG_TRY();
-	{
-		engine_set = HttpCreateWaitEventSet(3, &engine_wait_event);
-		AddWaitEventToSet(engine_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		/* a single-user backend has no postmaster to watch */
-		if (IsUnderPostmaster)
-			AddWaitEventToSet(engine_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-		AddWaitEventToSet(engine_set, WL_SOCKET_READABLE, mux_fd, NULL, NULL);
-	}
-	PG_CATCH();
-	{
-		if (engine_set != NULL)
-			FreeWaitEventSet(engine_set);
-		engine_set = NULL;
-		close(mux_fd);
-		ReleaseExternalFD();
-		mux_fd = -1;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-}
-
-/*
- * See transport.h.  Never throws: curl calls this from inside its callbacks,
- * where a longjmp would leave libcurl in pieces.
- */
-bool
-HttpEngineWatch(pgsocket sock, uint32 events, void *arg)
-{
-	struct epoll_event ev;
-	Watch	   *w;
-	int			op;
-
-	if (sock < 0)
-		return false;
-	if (sock >= nwatches)
-	{
-		int			n = Max(64, nwatches);
-		Watch	   *grown;
-
-		if (events == 0)
-			return true;		/* never watched */
-		while (n <= sock)
-			n *= 2;
-		grown = MemoryContextAllocExtended(TopMemoryContext, n * sizeof(Watch),
-										   MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
-		if (grown == NULL)
-			return false;
-		if (watches != NULL)
-		{
-			memcpy(grown, watches, nwatches * sizeof(Watch));
-			pfree(watches);
-		}
-		watches = grown;
-		nwatches = n;
-	}
-	w = &watches[sock];
-
-	/* the callback argument lives here, not in the kernel: no syscall for it */
-	if (events == w->events)
-	{
-		w->arg = events ? arg : NULL;
-		return true;
-	}
-	if (events == 0)
-		op = EPOLL_CTL_DEL;
-	else if (w->events == 0)
-		op = EPOLL_CTL_ADD;
-	else
-		op = EPOLL_CTL_MOD;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.data.fd = sock;
-	if (events & HTTP_WATCH_READ)
-		ev.events |= EPOLLIN;
-	if (events & HTTP_WATCH_WRITE)
-		ev.events |= EPOLLOUT;
-
-	/*
-	 * DEL of a socket the kernel already forgot (closed elsewhere) fails
-	 * with EBADF/ENOENT: nothing is watched any more, which is all we want.
-	 * ADD or MOD can fail only on a bad descriptor or out of memory.
-	 */
-	if (epoll_ctl(mux_fd, op, sock, &ev) != 0 && op != EPOLL_CTL_DEL)
-	{
-		/*
-		 * The table and the kernel disagree if a descriptor was closed and
-		 * its number reused behind our back: believe the kernel.
-		 */
-		if (op == EPOLL_CTL_MOD && errno == ENOENT)
-			op = EPOLL_CTL_ADD;
-		else if (op == EPOLL_CTL_ADD && errno == EEXIST)
-			op = EPOLL_CTL_MOD;
-		else
-			return false;
-		if (epoll_ctl(mux_fd, op, sock, &ev) != 0)
-			return false;
-	}
-
-	w->events = events;
-	w->arg = events ? arg : NULL;
-	return true;
-}
-
-/* See transport.h. */
-void
-HttpEngineIdle(pgsocket sock)
-{
-	if (sock >= 0 && sock < nwatches)
-		watches[sock].arg = NULL;
-}
-
-/* See transport.h. */
-void
-HttpEngineForget(pgsocket sock)
-{
-	if (sock >= 0 && sock < nwatches)
-	{
-		watches[sock].events = 0;
-		watches[sock].arg = NULL;
-	}
-}
-
-/* See transport.h. */
-void
-HttpEngineSetTimer(long ms)
-{
-	if (ms < 0)
-		transport_timer = 0;
-	else
-		transport_timer = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
-}
-
-/* See transport.h. */
-bool
-HttpEngineAcquireSocket(HttpExchange *x)
-{
-	if (AcquireExternalFD())
-		return true;
-	HttpFailNoDescriptors(x);
-	return false;
-}
-
-/* See transport.h. */
-void
-HttpEngineReleaseSocket(void)
-{
-	ReleaseExternalFD();
-}
-
-/* See pg_http.h. */
-void
-HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
-				 const char *detail_fmt,...)
-{
-	if (x->state == HTTP_X_FAILED)
-		return;					/* the first failure stands */
-	x->state = HTTP_X_FAILED;
-	x->finished = GetCurrentTimestamp();
-	x->err_code = sqlstate;
-	x->err_msg = pstrdup(msg);
-	if (detail_fmt != NULL)
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		for (;;)
-		{
-			va_list		args;
-			int			needed;
-
-			va_start(args, detail_fmt);
-			needed = appendStringInfoVA(&buf, detail_fmt, args);
-			va_end(args);
-			if (needed == 0)
-				break;
-			enlargeStringInfo(&buf, needed);
-		}
-		x->err_detail = buf.data;
-	}
-}
-
-/* See pg_http.h. */
-void
-HttpExchangeSetHint(HttpExchange *x, const char *hint)
-{
-	if (x->err_hint == NULL)
-		x->err_hint = pstrdup(hint);
-}
-
-/* See pg_http.h. */
-void
-HttpExchangeDone(HttpExchange *x)
-{
-	if (x->state == HTTP_X_RUNNING)
-	{
-		x->state = HTTP_X_DONE;
-		x->finished = GetCurrentTimestamp();
-	}
-}
-
-/*
- * Turn the ERROR being handled (in a PG_CATCH) into x's failure: its
- * SQLSTATE, message, detail and hint.  For the code that works on one
- * exchange alone (starting it, a redirect hop, a resolver answer, a socket
- * event): what goes wrong there fails that request and nothing else, which
- * in a delivery worker, outside any transaction, is the difference between
- * one failed request and a dead worker.  That code holds no lock, buffer
- * pin or catalog state, so nothing but the error itself needs cleaning up.
- * A cancel (class 57) is not about x: it is re-thrown.  cxt is the memory
- * context to go back to.
- */
-void
-HttpExchangeAbsorbError(HttpExchange *x, MemoryContext cxt)
-{
-	ErrorData  *e;
-
-	MemoryContextSwitchTo(x->cxt ? x->cxt : cxt);
-	e = CopyErrorData();
-	if (ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
-	{
-		MemoryContextSwitchTo(cxt);
-		PG_RE_THROW();
-	}
-	FlushErrorState();
-	if (x->state != HTTP_X_FAILED)
-	{
-		x->state = HTTP_X_FAILED;
-		x->finished = GetCurrentTimestamp();
-		x->err_code = e->sqlerrcode;
-		x->err_msg = e->message;
-		x->err_detail = e->detail;
-		x->err_hint = e->hint;
-	}
-	MemoryContextSwitchTo(cxt);
-}
+/* The session whose HttpEngineNext is running (they do not nest). */
+static HttpEngine *current = NULL;
 
 /*
  * Allocations made for an exchange go to its own context when it has one
@@ -330,22 +53,26 @@ exchange_enter(HttpExchange *x)
 
 /* Hand a finished or abandoned exchange back to the transport, once. */
 static void
-engine_release(EngineRun *run, HttpExchange *x)
+engine_release(HttpEngine *e, HttpExchange *x)
 {
 	if (x->released)
 		return;
 	x->released = true;
-	run->active--;
+	e->active--;
 	HttpDnsAbandon(x);
 	HttpTransportImpl.release(x);
 }
 
 /* Hand x to the transport; whatever goes wrong there fails x alone. */
 static void
-engine_start_one(HttpExchange *x)
+engine_start_one(HttpEngine *e, HttpExchange *x)
 {
 	MemoryContext old = exchange_enter(x);
 
+	x->state = HTTP_X_RUNNING;
+	x->released = false;
+	x->connected = false;
+	e->active++;
 	PG_TRY();
 	{
 		HttpTransportImpl.start(x);
@@ -358,32 +85,103 @@ engine_start_one(HttpExchange *x)
 	MemoryContextSwitchTo(old);
 }
 
-/* Start pending exchanges while there is room under the concurrency cap. */
+/* Start pending exchanges while there is room. */
 static void
-engine_start_more(EngineRun *run)
+engine_start_more(HttpEngine *e)
 {
-	while (run->next < run->n && run->active < http_max_concurrency)
+	for (int i = 0; i < e->n && e->active < e->max_active; i++)
 	{
-		HttpExchange *x = run->xs[run->next++];
+		HttpExchange *x = e->xs[i];
 		TimestampTz now;
 
 		if (x->state != HTTP_X_PENDING)
-		{
-			x->released = true; /* refused before the engine ran */
 			continue;
-		}
-
 		now = GetCurrentTimestamp();
-		x->state = HTTP_X_RUNNING;
 		x->started = now;
 		x->deadline = TimestampTzPlusMilliseconds(now, x->req->opt.timeout_ms);
 		x->connect_deadline = TimestampTzPlusMilliseconds(now, x->req->opt.connect_timeout_ms);
 		if (x->connect_deadline > x->deadline)
 			x->connect_deadline = x->deadline;
-		x->released = false;
-		run->active++;
-		engine_start_one(x);
+		engine_start_one(e, x);
 	}
+}
+
+/*
+ * x is over: release it, and start its redirect's next hop if it has one
+ * to follow (within the first request's deadline).  A hop that cannot be
+ * prepared fails x alone.  Returns true if x runs again.
+ */
+static bool
+engine_next_hop(HttpEngine *e, HttpExchange *x)
+{
+	MemoryContext old = exchange_enter(x);
+	volatile bool again = false;
+
+	engine_release(e, x);
+	PG_TRY();
+	{
+		again = HttpRedirectPrepare(x);
+	}
+	PG_CATCH();
+	{
+		HttpExchangeAbsorbError(x, old);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	if (again)
+	{
+		memset(&x->refused, 0, sizeof(x->refused));
+		x->resp.status = 0;
+		x->resp.headers.n = 0;
+		engine_start_one(e, x);
+	}
+	return again;
+}
+
+/*
+ * Start what can be started and release what finished (following
+ * redirects), until neither changes anything: an exchange may fail inside
+ * start() and free its slot for the next.
+ */
+static void
+engine_progress(HttpEngine *e)
+{
+	bool		changed;
+
+	do
+	{
+		changed = false;
+		engine_start_more(e);
+		for (int i = 0; i < e->n; i++)
+		{
+			HttpExchange *x = e->xs[i];
+
+			while ((x->state == HTTP_X_DONE || x->state == HTTP_X_FAILED) && !x->released)
+			{
+				changed = true;
+				if (!engine_next_hop(e, x))
+					break;
+			}
+		}
+	} while (changed && e->active < e->max_active);
+}
+
+/* Take back the first exchange that is over, or NULL. */
+static HttpExchange *
+engine_take_finished(HttpEngine *e)
+{
+	for (int i = 0; i < e->n; i++)
+	{
+		HttpExchange *x = e->xs[i];
+
+		if (x->released && x->state != HTTP_X_PENDING && x->state != HTTP_X_RUNNING)
+		{
+			memmove(&e->xs[i], &e->xs[i + 1], sizeof(HttpExchange *) * (e->n - i - 1));
+			e->n--;
+			return x;
+		}
+	}
+	return NULL;
 }
 
 /* x's deadline passed, or its connect deadline: fail it (in its context). */
@@ -417,118 +215,17 @@ engine_timeout_one(HttpExchange *x, TimestampTz now)
 	MemoryContextSwitchTo(old);
 }
 
-/* Fail every running exchange whose deadline passed. */
-static void
-engine_check_deadlines(EngineRun *run, TimestampTz now)
+/* The nearest deadline of a running exchange, the loop's timer, or until. */
+static TimestampTz
+engine_next_deadline(HttpEngine *e, TimestampTz until)
 {
-	for (int i = 0; i < run->next; i++)
-		if (run->xs[i]->state == HTTP_X_RUNNING)
-			engine_timeout_one(run->xs[i], now);
-}
+	TimestampTz next = HttpLoopTimer();
 
-/* Start x (again, for a redirect's next hop) within its deadline. */
-static void
-engine_restart(EngineRun *run, HttpExchange *x)
-{
-	x->state = HTTP_X_RUNNING;
-	x->released = false;
-	x->connected = false;
-	memset(&x->refused, 0, sizeof(x->refused));
-	x->resp.status = 0;
-	x->resp.headers.n = 0;
-	run->active++;
-	engine_start_one(x);
-}
-
-/*
- * x is over: release it, and start its redirect's next hop if it has one
- * to follow.  Returns true if it is running again.  A hop that cannot be
- * prepared fails x alone.
- */
-static bool
-engine_next_hop(EngineRun *run, HttpExchange *x)
-{
-	MemoryContext old = exchange_enter(x);
-	volatile bool again = false;
-
-	engine_release(run, x);
-	PG_TRY();
+	if (until != 0 && (next == 0 || until < next))
+		next = until;
+	for (int i = 0; i < e->n; i++)
 	{
-		again = HttpRedirectPrepare(x);
-	}
-	PG_CATCH();
-	{
-		HttpExchangeAbsorbError(x, old);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(old);
-	if (again)
-		engine_restart(run, x);
-	return again;
-}
-
-/*
- * Release finished exchanges, sending those that got a redirect to follow
- * on to their next hop.  Returns how many are still unfinished.
- */
-static int
-engine_reap(EngineRun *run)
-{
-	int			left = run->n - run->next;
-
-	for (int i = 0; i < run->next; i++)
-	{
-		HttpExchange *x = run->xs[i];
-
-		if (x->state == HTTP_X_RUNNING || x->released)
-		{
-			if (x->state == HTTP_X_RUNNING)
-				left++;
-			continue;
-		}
-		while (x->state != HTTP_X_RUNNING && !x->released)
-		{
-			if (!engine_next_hop(run, x))
-			{
-				run->finished++;
-				break;
-			}
-		}
-		if (x->state == HTTP_X_RUNNING)
-			left++;
-	}
-	return left;
-}
-
-/*
- * Start what can be started and release what finished, until neither
- * changes anything (an exchange may fail inside start() and free its slot).
- * Returns how many exchanges are still unfinished.
- */
-static int
-engine_progress(EngineRun *run)
-{
-	int			left;
-
-	do
-	{
-		engine_start_more(run);
-		left = engine_reap(run);
-	} while (run->next < run->n && run->active < http_max_concurrency);
-	return left;
-}
-
-/* Milliseconds until the nearest deadline or transport timer (>= 0). */
-static long
-engine_timeout(EngineRun *run, TimestampTz now)
-{
-	TimestampTz next = transport_timer;
-	long		secs;
-	int			usecs;
-
-	for (int i = 0; i < run->next; i++)
-	{
-		HttpExchange *x = run->xs[i];
+		HttpExchange *x = e->xs[i];
 		TimestampTz d;
 
 		if (x->state != HTTP_X_RUNNING)
@@ -537,253 +234,162 @@ engine_timeout(EngineRun *run, TimestampTz now)
 		if (next == 0 || d < next)
 			next = d;
 	}
-	if (next == 0)
+	return next;
+}
+
+/* Milliseconds from now until t (0 if past), rounded up; -1 for t == 0. */
+static long
+ms_until(TimestampTz now, TimestampTz t)
+{
+	long		secs;
+	int			usecs;
+
+	if (t == 0)
 		return -1;
-	if (next <= now)
+	if (t <= now)
 		return 0;
-	TimestampDifference(now, next, &secs, &usecs);
+	TimestampDifference(now, t, &secs, &usecs);
 	/* round up, or we wake just before the deadline and spin */
 	return secs * 1000 + (usecs + 999) / 1000;
 }
 
-/* Dispatch every ready socket in the mux to the transport. */
+/* Release every exchange of e still held by the transport. */
 static void
-engine_dispatch(void)
+engine_release_all(HttpEngine *e)
 {
-	struct epoll_event evs[MUX_EVENTS];
-	int			n;
-
-	do
-	{
-		n = epoll_wait(mux_fd, evs, MUX_EVENTS, 0);
-		if (n < 0)
-		{
-			if (errno == EINTR)
-				return;			/* the outer wait will come back */
-			elog(ERROR, "epoll_wait failed on the pg_http mux: %m");
-		}
-		for (int i = 0; i < n; i++)
-		{
-			int			fd = evs[i].data.fd;
-			uint32		ready = 0;
-			Watch	   *w;
-
-			/* an earlier callback of this batch may have dropped the socket */
-			if (fd >= nwatches || (w = &watches[fd])->events == 0)
-				continue;
-			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-				ready |= HTTP_WATCH_READ;
-			if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-				ready |= HTTP_WATCH_WRITE;
-			ready &= w->events;
-			if (ready && w->arg == HTTP_DNS_WATCH)
-				HttpDnsDispatch();
-			else if (ready)
-				HttpTransportImpl.socket_ready(w->arg, fd, ready);
-		}
-	} while (n == MUX_EVENTS);
+	for (int i = 0; i < e->n; i++)
+		if (e->xs[i]->state != HTTP_X_PENDING && !e->xs[i]->released)
+			engine_release(e, e->xs[i]);
 }
 
 /*
- * Wait once for sockets, timers, deadlines or the latch (at most max_ms if
- * that is >= 0) and act on what happened.  Returns true if the latch was set.
+ * A new session, in CurrentMemoryContext, running at most max_active
+ * exchanges at once.  May throw.
  */
-static bool
-engine_wait(EngineRun *run, long max_ms)
+HttpEngine *
+HttpEngineBegin(int max_active)
 {
-	WaitEvent	ev[3];
-	int			nev;
-	TimestampTz now;
-	long		timeout;
-	bool		latch = false;
+	HttpEngine *e = palloc0(sizeof(HttpEngine));
 
-	CHECK_FOR_INTERRUPTS();
-
-	now = GetCurrentTimestamp();
-	timeout = engine_timeout(run, now);
-	if (max_ms >= 0 && (timeout < 0 || max_ms < timeout))
-		timeout = max_ms;
-	nev = WaitEventSetWait(engine_set, timeout, ev, lengthof(ev), engine_wait_event);
-	for (int i = 0; i < nev; i++)
-	{
-		if (ev[i].events & WL_LATCH_SET)
-		{
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-			latch = true;
-		}
-		if (ev[i].events & WL_SOCKET_READABLE)
-			engine_dispatch();
-	}
-
-	now = GetCurrentTimestamp();
-	if (transport_timer != 0 && now >= transport_timer)
-	{
-		transport_timer = 0;
-		if (HttpTransportImpl.timer_fired)
-			HttpTransportImpl.timer_fired();
-	}
-	engine_check_deadlines(run, now);
-	return latch;
+	HttpLoopInit();
+	e->max_active = Max(max_active, 1);
+	e->cap = 16;
+	e->xs = palloc(sizeof(HttpExchange *) * e->cap);
+	return e;
 }
 
-/* See pg_http.h. */
-int
-HttpEngineStep(HttpExchange **xs, int n, long max_ms, bool *woken)
+/*
+ * Add x to the session: it starts when a slot is free.  x must be PENDING
+ * with its request made, or already failed (refused before the engine ran:
+ * it is simply handed back).  May throw (out of memory).
+ */
+void
+HttpEngineAdd(HttpEngine *e, HttpExchange *x)
 {
-	EngineRun	run = {xs, n, 0, 0, 0};
-	TimestampTz until = max_ms >= 0 ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_ms) : 0;
-
-	*woken = false;
-	if (current_run != NULL)
-		elog(ERROR, "pg_http engine is already running");
-	engine_init();
-
-	/*
-	 * The started ones come first; find the first pending.  One may have
-	 * finished since the last step (a callback's synchronous call drives the
-	 * same sockets): it is still held until reaped here.
-	 */
-	while (run.next < n && xs[run.next]->state != HTTP_X_PENDING)
+	if (e->n == e->cap)
 	{
-		if (!xs[run.next]->released)
-			run.active++;
-		run.next++;
+		e->cap *= 2;
+		e->xs = repalloc(e->xs, sizeof(HttpExchange *) * e->cap);
 	}
-	if (HttpTransportImpl.prune)
-		HttpTransportImpl.prune(false);
+	if (x->state != HTTP_X_PENDING)
+		x->released = true;
+	e->xs[e->n++] = x;
+}
 
-	current_run = &run;
+/* Exchanges added and not yet taken back.  Never throws. */
+int
+HttpEngineCount(const HttpEngine *e)
+{
+	return e->n;
+}
+
+/*
+ * Run the session until an exchange is over, and hand it back (released:
+ * its outcome is in its state, response and err_* fields).  Returns NULL
+ * when max_ms (>= 0) passes first, when nothing is left to run, or, if
+ * woken is not NULL, when the latch is set (then *woken is true: a
+ * backend's commit woke a delivery worker).  Throws on a cancel or
+ * postmaster death, after releasing every exchange of the session.
+ */
+HttpExchange *
+HttpEngineNext(HttpEngine *e, long max_ms, bool *woken)
+{
+	TimestampTz until = max_ms >= 0 ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_ms) : 0;
+	HttpExchange *volatile found = NULL;
+
+	if (woken)
+		*woken = false;
+	if (current != NULL)
+		elog(ERROR, "pg_http engine is already running");
+	/* idle connections past their limit go; all of them with keep-alive off */
+	HttpTransportImpl.prune(!http_keepalive);
+
+	current = e;
 	PG_TRY();
 	{
 		for (;;)
 		{
-			long		left_ms = -1;
+			TimestampTz now;
+			bool		latch;
 
-			if (engine_progress(&run) == 0 || run.finished > 0)
-			{
-				/*
-				 * Back to the caller once something finished; with nothing in
-				 * flight it is a plain wait for the latch or max_ms.
-				 */
-				if (run.finished > 0 || max_ms == 0)
-					break;
-			}
-			if (until != 0)
-			{
-				TimestampTz now = GetCurrentTimestamp();
-				long		secs;
-				int			usecs;
-
-				if (now >= until)
-					break;
-				TimestampDifference(now, until, &secs, &usecs);
-				left_ms = secs * 1000 + (usecs + 999) / 1000;
-			}
-			if (engine_wait(&run, left_ms))
+			engine_progress(e);
+			if ((found = engine_take_finished(e)) != NULL)
+				break;
+			if (e->n == 0 && max_ms < 0 && woken == NULL)
+				break;			/* nothing to wait for */
+			now = GetCurrentTimestamp();
+			if (until != 0 && now >= until)
+				break;
+			latch = HttpLoopWait(ms_until(now, engine_next_deadline(e, until)));
+			now = GetCurrentTimestamp();
+			for (int i = 0; i < e->n; i++)
+				if (e->xs[i]->state == HTTP_X_RUNNING)
+					engine_timeout_one(e->xs[i], now);
+			if (latch && woken != NULL)
 			{
 				*woken = true;
-				(void) engine_progress(&run);
+				engine_progress(e);
+				found = engine_take_finished(e);
 				break;
 			}
 		}
 	}
 	PG_CATCH();
 	{
-		for (int i = 0; i < run.next; i++)
-			if (!xs[i]->released && xs[i]->state != HTTP_X_PENDING)
-				engine_release(&run, xs[i]);
-		current_run = NULL;
+		engine_release_all(e);
+		current = NULL;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	current_run = NULL;
-	return run.finished;
-}
-
-/* See pg_http.h. */
-void
-HttpEngineRun(HttpExchange **xs, int n)
-{
-	EngineRun	run = {xs, n, 0, 0, 0};
-
-	if (current_run != NULL)
-		elog(ERROR, "pg_http engine is already running");
-	engine_init();
-
-	if (HttpTransportImpl.prune)
-		HttpTransportImpl.prune(false);
-
-	current_run = &run;
-	PG_TRY();
-	{
-		while (engine_progress(&run) > 0)
-			(void) engine_wait(&run, -1);
-	}
-	PG_FINALLY();
-	{
-		/* on every path: nothing the transport holds for these outlives us */
-		for (int i = 0; i < run.next; i++)
-			if (!xs[i]->released && xs[i]->state != HTTP_X_PENDING)
-				engine_release(&run, xs[i]);
-		current_run = NULL;
-	}
-	PG_END_TRY();
+	current = NULL;
+	return found;
 }
 
 /*
- * Line buffers for the HTTP/1.1 parser (max_header_bytes + 1 bytes each, the
- * limit of the request's snapshot), kept for reuse: allocating and freeing
- * 64 kB per call made malloc move the heap top up and down with two brk()
- * calls every time.  Buffers of one size are cached: the size of the last
- * request that asked.
+ * End the session: every exchange still in it is released (a half-used
+ * connection is closed, never pooled) and forgotten.  Never throws.
  */
-#define LINEBUF_CACHE 8
-static char *linebuf_cache[LINEBUF_CACHE];
-static int	linebuf_cached = 0;
-static int	linebuf_size = 0;
+void
+HttpEngineEnd(HttpEngine *e)
+{
+	engine_release_all(e);
+	pfree(e->xs);
+	pfree(e);
+}
 
 /*
- * A line buffer of size bytes (in TopMemoryContext); give it back with
- * HttpLineBufferPut and the same size.  May throw (out of memory).
+ * Run xs[0..n) to their ends, at most max_active at once: the synchronous
+ * calls' and batches' use of a session.  Their outcomes are in xs.  Throws
+ * on a cancel, with every exchange released.
  */
-char *
-HttpLineBufferGet(int size)
-{
-	if (linebuf_size != size)
-	{
-		/* another limit: drop buffers of the old size */
-		while (linebuf_cached > 0)
-			pfree(linebuf_cache[--linebuf_cached]);
-		linebuf_size = size;
-	}
-	if (linebuf_cached > 0)
-		return linebuf_cache[--linebuf_cached];
-	return MemoryContextAlloc(TopMemoryContext, size);
-}
-
-/* Give back a buffer of size bytes from HttpLineBufferGet (NULL: nothing). */
 void
-HttpLineBufferPut(char *buf, int size)
+HttpEngineRunAll(HttpExchange **xs, int n, int max_active)
 {
-	if (buf == NULL)
-		return;
-	if (linebuf_cached < LINEBUF_CACHE && size == linebuf_size)
-		linebuf_cache[linebuf_cached++] = buf;
-	else
-		pfree(buf);
-}
+	HttpEngine *e = HttpEngineBegin(max_active);
 
-/* See pg_http.h. */
-const char *
-HttpTransportName(void)
-{
-	return HttpTransportImpl.name;
-}
-
-/* See pg_http.h. */
-uint32
-HttpTransportFeatures(void)
-{
-	return HttpTransportImpl.features;
+	for (int i = 0; i < n; i++)
+		HttpEngineAdd(e, xs[i]);
+	while (HttpEngineCount(e) > 0)
+		(void) HttpEngineNext(e, -1, NULL);
+	HttpEngineEnd(e);
 }

@@ -6,14 +6,16 @@
  * A user who switches transports keeps their error handling: the same
  * failure gets the same SQLSTATE, message and hint from every transport.
  * Only the text a library or the kernel gave (the "why") differs, and it
- * goes into the detail.
+ * goes into the detail.  Each one fails x the way HttpExchangeFail does:
+ * the first failure of an exchange stands; may throw only out of memory.
  *
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "exchange.h"
 #include "http1.h"
 
-/* See pg_http.h. */
+/* Fail x: its host name did not resolve (why: the resolver's words). */
 void
 HttpFailResolve(HttpExchange *x, const char *why)
 {
@@ -22,7 +24,7 @@ HttpFailResolve(HttpExchange *x, const char *why)
 					 "Host \"%s\": %s.", x->req->host, why);
 }
 
-/* See pg_http.h. */
+/* Fail x: no connection to address (text) could be made (why: the kernel's words). */
 void
 HttpFailConnect(HttpExchange *x, const char *address, const char *why)
 {
@@ -32,7 +34,7 @@ HttpFailConnect(HttpExchange *x, const char *address, const char *why)
 					 x->req->host, x->req->port, address, why);
 }
 
-/* See pg_http.h. */
+/* Fail x: the request could not be written. */
 void
 HttpFailSend(HttpExchange *x, const char *why)
 {
@@ -41,7 +43,7 @@ HttpFailSend(HttpExchange *x, const char *why)
 					 x->req->host, x->req->port, why);
 }
 
-/* See pg_http.h. */
+/* Fail x: the response could not be read. */
 void
 HttpFailRecv(HttpExchange *x, const char *why)
 {
@@ -50,7 +52,7 @@ HttpFailRecv(HttpExchange *x, const char *why)
 					 x->req->host, x->req->port, why);
 }
 
-/* See pg_http.h. */
+/* Fail x: the connection closed before any response byte. */
 void
 HttpFailNoResponse(HttpExchange *x)
 {
@@ -60,7 +62,10 @@ HttpFailNoResponse(HttpExchange *x)
 					 x->req->host, x->req->port);
 }
 
-/* See pg_http.h. */
+/*
+ * Fail x: a reused connection died after a non-idempotent request went out,
+ * which is not sent again.
+ */
 void
 HttpFailResendRefused(HttpExchange *x)
 {
@@ -72,7 +77,7 @@ HttpFailResendRefused(HttpExchange *x)
 	HttpExchangeSetHint(x, "Repeat the call if the request is safe to repeat, or set the \"keepalive\" option to false.");
 }
 
-/* See pg_http.h. */
+/* Fail x: the connection closed inside the response. */
 void
 HttpFailTruncated(HttpExchange *x)
 {
@@ -82,7 +87,7 @@ HttpFailTruncated(HttpExchange *x)
 					 Http1ErrorMessage(HTTP1_E_TRUNCATED));
 }
 
-/* See pg_http.h. */
+/* Fail x: the response broke HTTP (what: how). */
 void
 HttpFailProtocol(HttpExchange *x, const char *what)
 {
@@ -90,7 +95,7 @@ HttpFailProtocol(HttpExchange *x, const char *what)
 					 "Host \"%s\": %s.", x->req->host, what);
 }
 
-/* See pg_http.h. */
+/* Fail x: the body passed the request's max_response_bytes. */
 void
 HttpFailTooLarge(HttpExchange *x)
 {
@@ -100,7 +105,10 @@ HttpFailTooLarge(HttpExchange *x)
 	HttpExchangeSetHint(x, "Raise the \"max_response_bytes\" option, or pg_http.max_response_bytes (superuser).");
 }
 
-/* See pg_http.h. */
+/*
+ * Fail x: the header section passed a limit of the request's snapshot
+ * (http1_error: which, an HTTP1_E_* for which HttpIsHeaderLimit holds).
+ */
 void
 HttpFailHeaderLimit(HttpExchange *x, int http1_error)
 {
@@ -111,7 +119,7 @@ HttpFailHeaderLimit(HttpExchange *x, int http1_error)
 	HttpExchangeSetHint(x, "A superuser can raise pg_http.max_header_bytes or pg_http.max_headers.");
 }
 
-/* See pg_http.h. */
+/* Is an HTTP1_E_* code one of the header limits?  Never throws. */
 bool
 HttpIsHeaderLimit(int http1_error)
 {
@@ -119,7 +127,7 @@ HttpIsHeaderLimit(int http1_error)
 		http1_error == HTTP1_E_TOO_MANY_HEADERS;
 }
 
-/* See pg_http.h. */
+/* Fail x: no descriptor left for another socket. */
 void
 HttpFailNoDescriptors(HttpExchange *x)
 {
@@ -129,7 +137,7 @@ HttpFailNoDescriptors(HttpExchange *x)
 	HttpExchangeSetHint(x, "Lower pg_http.max_concurrency or the size of the batch.");
 }
 
-/* See pg_http.h. */
+/* Fail x: the server's certificate failed verification, for why. */
 void
 HttpFailTlsVerify(HttpExchange *x, HttpTlsFailure why)
 {
@@ -157,7 +165,7 @@ HttpFailTlsVerify(HttpExchange *x, HttpTlsFailure why)
 	}
 }
 
-/* See pg_http.h. */
+/* Fail x: the TLS handshake failed otherwise. */
 void
 HttpFailTlsHandshake(HttpExchange *x, const char *why)
 {
@@ -166,7 +174,7 @@ HttpFailTlsHandshake(HttpExchange *x, const char *why)
 					 "Host \"%s\" port %d: %s.", x->req->host, x->req->port, why);
 }
 
-/* See pg_http.h. */
+/* Fail x: TLS material (CA file, client certificate or key) is unusable. */
 void
 HttpFailTlsSetup(HttpExchange *x, const char *why)
 {

@@ -15,6 +15,7 @@
  */
 #include "pg_http.h"
 #include "http1.h"
+#include "settings.h"
 
 #include <limits.h>
 
@@ -238,7 +239,7 @@ HttpGucInit(void)
 							   &http_allowed_hosts,
 							   "",
 							   PGC_SUSET, GUC_LIST_INPUT,
-							   HttpAllowedHostsCheck, HttpAllowedHostsAssign, NULL);
+							   HttpHostListCheck, HttpAllowedHostsAssign, NULL);
 
 	DefineCustomStringVariable("pg_http.denied_hosts",
 							   "Hosts that requests may never reach; wins over pg_http.allowed_hosts.",
@@ -246,7 +247,7 @@ HttpGucInit(void)
 							   &http_denied_hosts,
 							   "",
 							   PGC_SUSET, GUC_LIST_INPUT,
-							   HttpDeniedHostsCheck, HttpDeniedHostsAssign, NULL);
+							   HttpHostListCheck, HttpDeniedHostsAssign, NULL);
 
 	DefineCustomStringVariable("pg_http.ca_file",
 							   "File of trusted CA certificates for https (PEM).",
@@ -303,7 +304,7 @@ HttpGucInit(void)
 							&http_max_timeout_ms,
 							300000, 1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
+							NULL, snapshot_int_assign, NULL);
 
 	DefineCustomIntVariable("pg_http.max_url_length",
 							"Longest URL accepted, in bytes.",

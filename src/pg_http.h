@@ -1,12 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * pg_http.h
- *	  The core model of pg_http: requests, responses, exchanges, settings.
+ *	  The core model of pg_http: requests, responses, exchanges, and the
+ *	  settings snapshot a request carries.  Types only: each module's
+ *	  functions are declared in its own header.
  *
  * Data flows once, top to bottom: api.c turns SQL arguments into
- * HttpRequests (marshal.c, url.c), policy.c judges them, engine.c drives
- * them through the compiled-in transport as HttpExchanges, and api.c turns
- * the HttpResponses back into SQL values.
+ * HttpRequests (request.c, options.c, fields.c), policy.c judges them,
+ * engine.c drives them through the compiled-in transport as HttpExchanges,
+ * and api.c turns the HttpResponses back into SQL values.  The layers, and
+ * which may include which, are drawn in the README (Layout) and checked by
+ * tests/layers.py.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +28,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "headers.h"
 #include "url.h"
 
 /*
@@ -33,20 +38,20 @@
  */
 #define ERRCODE_HTTP_TIMEOUT	MAKE_SQLSTATE('0','8','T','0','0')
 
-/* A header field: NUL-terminated name and value. */
-typedef struct HttpHeader
-{
-	char	   *name;
-	char	   *value;
-} HttpHeader;
+/* Capability bits of a transport. */
+#define HTTP_FEATURE_TLS		0x0001	/* https */
+#define HTTP_FEATURE_HTTP2		0x0002	/* HTTP/2 over ALPN */
+#define HTTP_FEATURE_PROXY		0x0004	/* pg_http.proxy */
+#define HTTP_FEATURE_DECOMPRESS 0x0008	/* gzip/deflate response decoding */
 
-/* Header fields in order, repeats kept. */
-typedef struct HttpHeaderList
+/* The compiled-in transport's name and HTTP_FEATURE_* bits (it defines it). */
+typedef struct HttpTransportInfo
 {
-	int			n;
-	int			cap;
-	HttpHeader *items;
-} HttpHeaderList;
+	const char *name;			/* "curl", "mbedtls", "mock" */
+	uint32		features;
+} HttpTransportInfo;
+
+extern PGDLLIMPORT const HttpTransportInfo HttpTransportAbout;
 
 /* What a caller may set per request (the "options" jsonb). */
 typedef struct HttpOptions
@@ -93,6 +98,7 @@ typedef struct HttpSettings
 	int			max_header_bytes;	/* header section and line limit */
 	int			max_headers;	/* header field count limit */
 	int			max_url_length; /* redirect targets too */
+	int			max_timeout_ms; /* the longest timeout a request may have */
 	int			keepalive_idle_ms;	/* a pooled connection older is not reused */
 	int			pool_size;		/* idle connections kept */
 	int			dns_cache_ttl_ms;
@@ -138,9 +144,6 @@ typedef struct HttpResponse
 	HttpHeaderList headers;
 	StringInfoData body;
 	char	   *url;			/* final URL (after redirects) */
-	struct sockaddr_storage peer;	/* address actually used */
-	socklen_t	peer_len;
-	bool		reused;			/* came over a pooled connection */
 } HttpResponse;
 
 /* Life of an exchange. */
@@ -152,174 +155,37 @@ typedef enum HttpExchangeState
 	HTTP_X_FAILED				/* err_* set */
 } HttpExchangeState;
 
-/* One request in flight. */
+/*
+ * One request in flight.  Its caller sets req and cxt, and reads the
+ * outcome (state, resp, err_*, started, finished) once the engine hands it
+ * back; the rest belongs to the engine, the transport and the resolver.
+ */
 typedef struct HttpExchange
 {
+	/* set by the caller */
 	HttpRequest *req;
-	HttpResponse resp;
-	HttpExchangeState state;
-	bool		released;		/* transport release() ran */
-	bool		connected;		/* transport: the connection is up */
-	int			redirects;		/* hops followed so far */
-	TimestampTz started;
-	TimestampTz connect_deadline;
-	TimestampTz deadline;
-	TimestampTz finished;
-	void	   *tp;				/* transport's private state */
 	MemoryContext cxt;			/* NULL: the caller's; else everything of
 								 * this exchange is allocated here */
-	void	   *dns;			/* name resolution in progress (dns.c) */
-	struct sockaddr_storage refused;	/* an address the guard refused */
 
-	/* failure, for ereport or a batch row */
-	int			err_code;		/* SQLSTATE */
+	/* the outcome */
+	HttpExchangeState state;
+	HttpResponse resp;
+	TimestampTz started;
+	TimestampTz finished;
+	int			err_code;		/* SQLSTATE, when FAILED */
 	char	   *err_msg;
 	char	   *err_detail;
 	char	   *err_hint;
+
+	/* the engine's, the transport's and the resolver's */
+	bool		released;		/* transport release() ran */
+	bool		connected;		/* transport: the connection is up */
+	int			redirects;		/* hops followed so far */
+	TimestampTz connect_deadline;
+	TimestampTz deadline;
+	void	   *tp;				/* transport's private state */
+	void	   *dns;			/* name resolution in progress (dns.c) */
+	struct sockaddr_storage refused;	/* an address the guard refused */
 } HttpExchange;
-
-/* guc.c */
-extern int	http_timeout_ms;
-extern int	http_connect_timeout_ms;
-extern char *http_user_agent;
-extern int	http_max_response_bytes;
-extern int	http_max_header_bytes;
-extern int	http_max_headers;
-extern int	http_max_redirects;
-extern int	http_max_concurrency;
-extern bool http_keepalive;
-extern int	http_keepalive_idle_ms;
-extern int	http_pool_size;
-extern char *http_allowed_hosts;
-extern char *http_denied_hosts;
-extern char *http_ca_file;
-extern char *http_client_cert;
-extern char *http_client_key;
-extern char *http_proxy;
-extern bool http_proxy_from_environment;
-extern bool http_acl_superuser_bypass;
-extern int	http_max_timeout_ms;
-extern int	http_max_url_length;
-extern int	http_dns_cache_ttl_ms;
-extern char *http_worker_databases;
-extern int	http_workers;
-extern int	http_worker_max_inflight;
-extern int	http_worker_host_concurrency;
-extern int	http_queue_retention_s;
-extern int	http_queue_max_attempts;
-extern int	http_queue_max_per_role;
-extern int	http_callback_timeout_ms;
-extern void HttpGucInit(void);
-
-/* settings.c */
-extern uint64 HttpSettingsGeneration;
-extern const HttpSettings *HttpSettingsCurrent(void);
-extern HttpSettings *HttpSettingsCopy(const HttpSettings *s);
-extern void HttpSettingsBaseStale(void);
-extern const char *HttpProxyFor(const HttpSettings *set, bool tls, const char *host);
-extern int	HttpSettingsApplyRole(Oid role);
-extern int	HttpPinSearchPath(void);
-extern void HttpUnpinSearchPath(int level);
-
-/* engine.c */
-extern void HttpEngineRun(HttpExchange **xs, int n);
-extern int	HttpEngineStep(HttpExchange **xs, int n, long max_ms, bool *woken);
-extern void HttpExchangeFail(HttpExchange *x, int sqlstate, const char *msg,
-							 const char *detail_fmt,...) pg_attribute_printf(4, 5);
-extern void HttpExchangeSetHint(HttpExchange *x, const char *hint);
-extern void HttpExchangeDone(HttpExchange *x);
-extern const char *HttpTransportName(void);
-extern char *HttpLineBufferGet(int size);
-extern void HttpLineBufferPut(char *buf, int size);
-extern void HttpExchangeAbsorbError(HttpExchange *x, MemoryContext cxt);
-extern uint32 HttpTransportFeatures(void);
-
-/* errors.c: failures every transport words the same way */
-typedef enum HttpTlsFailure
-{
-	HTTP_TLS_UNTRUSTED,
-	HTTP_TLS_EXPIRED,
-	HTTP_TLS_WRONG_NAME
-} HttpTlsFailure;
-
-extern void HttpFailResolve(HttpExchange *x, const char *why);
-extern void HttpFailConnect(HttpExchange *x, const char *address, const char *why);
-extern void HttpFailSend(HttpExchange *x, const char *why);
-extern void HttpFailRecv(HttpExchange *x, const char *why);
-extern void HttpFailNoResponse(HttpExchange *x);
-extern void HttpFailResendRefused(HttpExchange *x);
-extern void HttpFailTruncated(HttpExchange *x);
-extern void HttpFailProtocol(HttpExchange *x, const char *what);
-extern void HttpFailTooLarge(HttpExchange *x);
-extern void HttpFailHeaderLimit(HttpExchange *x, int http1_error);
-extern bool HttpIsHeaderLimit(int http1_error);
-extern void HttpFailNoDescriptors(HttpExchange *x);
-extern void HttpFailTlsVerify(HttpExchange *x, HttpTlsFailure why);
-extern void HttpFailTlsHandshake(HttpExchange *x, const char *why);
-extern void HttpFailTlsSetup(HttpExchange *x, const char *why);
-
-/* marshal.c */
-extern void HttpHeaderAdd(HttpHeaderList *l, const char *name, size_t name_len,
-						  const char *value, size_t value_len);
-extern const char *HttpHeaderGet(const HttpHeaderList *l, const char *name);
-extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
-extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
-extern char *HttpTextForDatabase(const char *s, size_t len);
-extern bool HttpIsCredentialHeader(const char *name, size_t len);
-extern bool HttpUrlHasCredentials(const char *url, size_t len);
-extern char *HttpUrlWithoutCredentials(const char *url, size_t len);
-extern bool HttpHeadersJsonbHaveCredentials(Jsonb *jb);
-extern bool HttpDocumentHasCredentials(Jsonb *doc);
-extern Jsonb *HttpDocumentWithoutCredentials(Jsonb *doc);
-extern void HttpSecretGuardPush(ErrorContextCallback *cb, bool has_secrets);
-extern void HttpSecretGuardPop(ErrorContextCallback *cb, bool has_secrets);
-extern void HttpOptionsDefault(HttpOptions *o);
-extern void HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb);
-extern HttpRequest *HttpRequestNew(const char *method, const HttpOptions *base);
-extern HttpRequest *HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base);
-extern HttpRequest *HttpRequestFromQueuedDocument(Jsonb *doc, const HttpOptions *base, bool queued);
-extern bool HttpIsQueueOption(const char *key);
-extern void HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc);
-extern void HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len);
-extern void HttpRequestSetParts(HttpRequest *req, const char *host, int port,
-								const char *path, bool tls);
-extern void HttpRequestFinish(HttpRequest *req, const char *content_type);
-extern char *HttpRequestOrigin(const HttpRequest *req);
-extern text *HttpBodyToText(HttpExchange *x);
-extern const char *HttpContentType(const HttpResponse *resp);
-extern void HttpFormatAddress(const struct sockaddr *sa, char *buf, size_t len);
-
-/* dns.c: name resolution for every transport */
-typedef void (*HttpDnsCallback) (HttpExchange *x, int rc, struct addrinfo *res);
-struct addrinfo;
-
-/* The engine's watch argument for the resolver's completion descriptor. */
-extern char HttpDnsWatchMark;
-#define HTTP_DNS_WATCH ((void *) &HttpDnsWatchMark)
-
-extern bool HttpDnsStart(HttpExchange *x, HttpDnsCallback done);
-extern void HttpDnsAbandon(HttpExchange *x);
-extern void HttpDnsDispatch(void);
-extern int	HttpDnsFilter(HttpExchange *x, struct addrinfo *res, int port,
-						  void (*add) (HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg),
-						  void *arg, int max);
-
-/* redirect.c */
-extern bool HttpRedirectPrepare(HttpExchange *x);
-
-/* policy.c */
-extern void HttpPolicyCheckRequest(HttpRequest *req);
-extern bool HttpPolicyCheckExchange(HttpExchange *x);
-extern bool HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report);
-extern void HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa);
-extern void HttpPolicyReportRefusal(HttpExchange *x);
-extern void HttpPolicyInit(void);
-extern bool HttpPolicyAclEnforced(void);
-extern const struct HttpRuleList *HttpPolicyRules(bool denied);
-extern char *HttpAclEntryText(const char *pattern, const char *ports);
-extern bool HttpAllowedHostsCheck(char **newval, void **extra, GucSource source);
-extern void HttpAllowedHostsAssign(const char *newval, void *extra);
-extern bool HttpDeniedHostsCheck(char **newval, void **extra, GucSource source);
-extern void HttpDeniedHostsAssign(const char *newval, void *extra);
 
 #endif							/* PG_HTTP_H */

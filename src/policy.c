@@ -5,15 +5,17 @@
  *
  * Three checks, all before a byte is sent:
  *
- * 1. HttpPolicyCheckRequest, on the request as written: the host (name or
- *    numeric address) and port against pg_http.denied_hosts, then
- *    pg_http.allowed_hosts.
+ * 1. HttpPolicyJudge, on the request as written (and on each redirect
+ *    hop): the host (name or numeric address) and port, and a Host header
+ *    that names another host, against pg_http.denied_hosts, then
+ *    pg_http.allowed_hosts.  It words a refusal without throwing;
+ *    HttpPolicyCheckRequest raises it, HttpPolicyCheckExchange fails the
+ *    exchange with it.
  * 2. HttpPolicyCheckAddress, by the transport on every address it is about
  *    to connect to (after resolution, so a name cannot smuggle a private
  *    address past check 1, and the connection goes to the address judged
  *    here): denied ranges, then the reserved-range guard, which only an
  *    address or CIDR entry of pg_http.allowed_hosts can open.
- *
  * 3. Per-role ACLs (http.acl): while they are in force (http.acl_mode: the
  *    first grant turns them on, only http.acl_enforce(false) off again), a
  *    request must be covered by an entry for the current user, a role whose
@@ -35,7 +37,8 @@
  */
 #include "pg_http.h"
 #include "netaddr.h"
-#include "pgcompat.h"
+#include "policy.h"
+#include "settings.h"
 
 #include <arpa/inet.h>
 
@@ -51,10 +54,6 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-
-/* The parsed rule lists: the settings' "extra" (malloc'd, freed by guc). */
-static HttpRuleList *allowed_rules = NULL;
-static HttpRuleList *denied_rules = NULL;
 
 /* The rules of http.acl that apply to one user. */
 struct HttpAclSet
@@ -84,75 +83,6 @@ static bool acl_user_valid = false;	/* roles have not changed since */
 
 static HttpAclSet *acl_for_current_user(void);
 static bool acl_covers_request(const HttpAclSet *acl, const HttpRequest *req);
-
-/* Parse a rule list for a check hook; false with a GUC error on bad input. */
-static bool
-rules_check(char **newval, void **extra)
-{
-	const char *err = NULL;
-	size_t		errpos = 0;
-	int			n = HttpHostRulesParse(*newval, NULL, 0, &err, &errpos);
-	HttpRuleList *r;
-
-	if (n < 0)
-	{
-		size_t		len = strcspn(*newval + errpos, ",");
-
-		GUC_check_errdetail("Entry \"%.*s\": %s.", (int) len, *newval + errpos, err);
-		return false;
-	}
-	/* guc frees "extra" itself: it must come from its allocator */
-	r = HttpGucMalloc(offsetof(HttpRuleList, rules) + sizeof(HttpHostRule) * Max(n, 1));
-	if (r == NULL)
-	{
-		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
-		GUC_check_errmsg("out of memory");
-		return false;
-	}
-	r->n = HttpHostRulesParse(*newval, r->rules, n, &err, &errpos);
-	*extra = r;
-	return true;
-}
-
-/* GUC check hook for pg_http.allowed_hosts. */
-bool
-HttpAllowedHostsCheck(char **newval, void **extra, GucSource source)
-{
-	return rules_check(newval, extra);
-}
-
-/* GUC assign hook for pg_http.allowed_hosts. */
-void
-HttpAllowedHostsAssign(const char *newval, void *extra)
-{
-	allowed_rules = extra;
-	HttpSettingsGeneration++;
-}
-
-/* GUC check hook for pg_http.denied_hosts. */
-bool
-HttpDeniedHostsCheck(char **newval, void **extra, GucSource source)
-{
-	return rules_check(newval, extra);
-}
-
-/* GUC assign hook for pg_http.denied_hosts. */
-void
-HttpDeniedHostsAssign(const char *newval, void *extra)
-{
-	denied_rules = extra;
-	HttpSettingsGeneration++;
-}
-
-/*
- * The parsed pg_http.denied_hosts (denied) or pg_http.allowed_hosts, for
- * the settings snapshot; NULL when empty.  Valid until the setting changes.
- */
-const HttpRuleList *
-HttpPolicyRules(bool denied)
-{
-	return denied ? denied_rules : allowed_rules;
-}
 
 /* The request's host as an address, if it is numeric. */
 static bool
@@ -251,21 +181,12 @@ address_refused(const HttpRequest *req, const HttpAddr *a, int port)
 	return NULL;
 }
 
-/* A refusal, worded once for ereport and for an exchange's failure. */
-typedef struct Refusal
-{
-	int			sqlstate;
-	char	   *msg;
-	char	   *detail;
-	const char *hint;
-} Refusal;
-
 /*
  * Word the verdict of the host lists and ACLs on host (port) of req; what
  * names what was judged ("host", "Host header").
  */
 static bool
-word_verdict(const HttpRequest *req, const HttpRequest *judged, const char *what, Refusal *r)
+word_verdict(const HttpRequest *req, const HttpRequest *judged, const char *what, HttpFailure *r)
 {
 	switch (judge_request(judged))
 	{
@@ -294,7 +215,7 @@ word_verdict(const HttpRequest *req, const HttpRequest *judged, const char *what
 /* Word the refusal of a literal address that would be handed on unchecked. */
 static bool
 word_address(const HttpRequest *req, const HttpRequest *judged, const char *what,
-			 const char *why, Refusal *r)
+			 const char *why, HttpFailure *r)
 {
 	HttpAddr	a;
 	const char *refused;
@@ -378,15 +299,15 @@ parse_host_header(const char *v, HttpRequest *judged)
 }
 
 /*
- * Judge a request before anything is sent: its host and port by the host
+ * Judge a request before anything is sent (and each redirect hop): its host and port by the host
  * lists and ACLs; a literal address handed to a proxy (which would connect
  * to it unchecked) by the address guard too; and a Host header that
  * replaces the URL's authority like a host of its own (it can reach
  * another virtual host of a shared load balancer).  false with *r filled
  * when refused.  Allocates only to word a refusal; reads no catalog.
  */
-static bool
-judge(const HttpRequest *req, Refusal *r)
+bool
+HttpPolicyJudge(const HttpRequest *req, HttpFailure *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (!word_verdict(req, req, "host", r))
@@ -414,40 +335,42 @@ judge(const HttpRequest *req, Refusal *r)
 	return true;
 }
 
-/* See pg_http.h. */
+/*
+ * Judge a request made from SQL values, as the current user (whose ACL
+ * rules it keeps a copy of); throws 42501 (22023 for a bad Host header)
+ * when refused, hiding the statement if the request carries credentials.
+ */
 void
 HttpPolicyCheckRequest(HttpRequest *req)
 {
-	Refusal		r;
+	HttpFailure r;
 
 	req->acl = acl_for_current_user();
-	if (!judge(req, &r))
-		ereport(ERROR,
-				(errcode(r.sqlstate),
-				 errmsg_internal("%s", r.msg),
-				 r.detail ? errdetail_internal("%s", r.detail) : 0,
-				 r.hint ? errhint("%s", r.hint) : 0,
-				 errhidestmt(req->has_secrets)));
+	if (!HttpPolicyJudge(req, &r))
+		HttpFailureRaise(&r, req->has_secrets);
 }
 
-/* See pg_http.h. */
+/*
+ * Judge an exchange's request again (a redirect hop, with the ACL rules it
+ * already carries): false with x failed when refused.  Reads no catalog:
+ * it runs inside the engine.
+ */
 bool
 HttpPolicyCheckExchange(HttpExchange *x)
 {
-	Refusal		r;
+	HttpFailure r;
 
-	if (judge(x->req, &r))
+	if (HttpPolicyJudge(x->req, &r))
 		return true;
-	HttpExchangeFail(x, r.sqlstate, r.msg, r.detail ? "%s" : NULL, r.detail);
-	if (r.hint)
-		HttpExchangeSetHint(x, r.hint);
+	HttpExchangeFailWith(x, &r);
 	return false;
 }
 
 /*
- * See pg_http.h.  Of several refused addresses the first IPv4 one is kept
- * (else the first one): resolvers and transports order addresses
- * differently, and the error should not depend on that.
+ * Remember sa as refused, for x's error.  Of several refused addresses the
+ * first IPv4 one is kept (else the first one): resolvers and transports
+ * order addresses differently, and the error should not depend on that.
+ * Never throws.
  */
 void
 HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa)
@@ -461,7 +384,10 @@ HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa)
 	memcpy(&x->refused, sa, len);
 }
 
-/* See pg_http.h. */
+/*
+ * Fail x with the refusal HttpPolicyNoteRefusal kept (there must be one).
+ * May throw (out of memory).
+ */
 void
 HttpPolicyReportRefusal(HttpExchange *x)
 {
@@ -489,7 +415,7 @@ acl_roles_changed(Datum arg, int cacheid, uint32 hashvalue)
 	acl_user_valid = false;
 }
 
-/* See pg_http.h: register the ACL cache's invalidation; from _PG_init. */
+/* Register the ACL cache's invalidation callbacks; from _PG_init. */
 void
 HttpPolicyInit(void)
 {
@@ -499,7 +425,7 @@ HttpPolicyInit(void)
 }
 
 /*
- * See pg_http.h: the rule text for an ACL entry, "pattern:ports", with a bare
+ * The rule text for an ACL entry, "pattern:ports", with a bare
  * IPv6 pattern bracketed so that it can carry ports.
  */
 char *
@@ -709,7 +635,11 @@ acl_covers_addr(const HttpAclSet *acl, const HttpAddr *a, int port)
 	return false;
 }
 
-/* See pg_http.h. */
+/*
+ * May x connect to address sa (the policy of x's snapshot and ACL set)?
+ * With report false it neither allocates nor throws, so curl's socket
+ * callbacks can ask; with report true a refusal fails x, worded.
+ */
 bool
 HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 {

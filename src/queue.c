@@ -15,8 +15,9 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
-#include "pgcompat.h"
 #include "queue.h"
+#include "request.h"
+#include "settings.h"
 
 #include "access/htup_details.h"
 #include "access/twophase.h"
@@ -257,7 +258,7 @@ HttpQueueWakeCallbacks(Oid dboid)
 		wake_slots(dboid, HttpQueue->nslots, HttpQueue->nslots + HttpQueue->ncallback);
 }
 
-/* See queue.h. */
+/* qsort comparator of int64 queue ids, ascending. */
 int
 HttpQueueIdCompare(const void *a, const void *b)
 {
@@ -464,7 +465,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 
 	/* everything is judged now, as the caller, and again when sent */
 	HttpOptionsDefault(&base);
-	req = HttpRequestFromQueuedDocument(doc, &base, true);
+	req = HttpRequestFromDocument(doc, &base, true);
 	HttpQueueOptionsFromDocument(&q, doc);
 	if (q.callback)
 		callback = resolve_callback(q.callback);

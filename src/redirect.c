@@ -11,7 +11,10 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
-#include "transport.h"
+#include "exchange.h"
+#include "policy.h"
+#include "redirect.h"
+#include "request.h"
 
 /* Is this status a redirect with a Location we could follow? */
 static bool
@@ -110,7 +113,14 @@ same_origin(const HttpRequest *a, const HttpRequest *b)
 	return a->tls == b->tls && a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
-/* See pg_http.h. */
+/*
+ * x got a response: if it is a redirect to follow (a 301, 302, 303, 307 or
+ * 308 with a Location, within max_redirects), make x's request the next
+ * hop's and return true; the engine starts it again.  The hop goes through
+ * the checks of the first request (HttpRequestCheck, the policy with the
+ * ACL rules it carries); a hop they refuse fails x (false).  Does not
+ * throw for anything a server sends; allocates (in x's context).
+ */
 bool
 HttpRedirectPrepare(HttpExchange *x)
 {
@@ -118,9 +128,8 @@ HttpRedirectPrepare(HttpExchange *x)
 	HttpRequest *req;
 	const char *loc;
 	char	   *url;
-	HttpUrl		u;
-	size_t		errpos;
-	HttpUrlError err;
+	HttpFailure f;
+	HttpUrlError url_err;
 	bool		to_get;
 
 	if (x->state != HTTP_X_DONE || x->redirects >= old->opt.max_redirects ||
@@ -128,37 +137,31 @@ HttpRedirectPrepare(HttpExchange *x)
 		(loc = HttpHeaderGet(&x->resp.headers, "Location")) == NULL)
 		return false;
 
+	/* the next hop's request: same options and settings, headers filtered */
 	url = resolve_location(old, loc);
-	if (strlen(url) > (size_t) old->set->max_url_length)
-	{
-		HttpExchangeFail(x, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "URL too long",
-						 "Hop %d from %s was to a URL of %zu bytes; the limit is %d.",
-						 x->redirects + 1, old->url, strlen(url), old->set->max_url_length);
-		HttpExchangeSetHint(x, "A superuser can raise pg_http.max_url_length.");
-		return false;
-	}
-	err = HttpUrlParse(url, strlen(url), &u, &errpos);
-	if (err == HTTP_URL_E_SCHEME)
-	{
-		HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE, "redirect to a scheme other than http or https refused",
-						 "Hop %d from %s was to a URL with another scheme.", x->redirects + 1, old->url);
-		return false;
-	}
-	if (err != HTTP_URL_OK)
-	{
-		HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid redirect location",
-						 "Hop %d from %s: the Location header does not make a valid URL (%s).",
-						 x->redirects + 1, old->url, HttpUrlErrorMessage(err));
-		return false;
-	}
-
-	/* the next hop's request: same options, headers filtered */
 	req = palloc(sizeof(HttpRequest));
 	memcpy(req, old, sizeof(HttpRequest));
-	req->basic_auth = NULL;
 	req->host_overridden = false;	/* a Host header applies to its own hop only */
 	memset(&req->headers, 0, sizeof(req->headers));
-	HttpRequestSetUrl(req, url, strlen(url));
+	if (!HttpRequestSetUrlChecked(req, url, strlen(url), &f, &url_err))
+	{
+		if (url_err == HTTP_URL_E_SCHEME)
+			HttpExchangeFail(x, ERRCODE_INSUFFICIENT_PRIVILEGE,
+							 "redirect to a scheme other than http or https refused",
+							 "Hop %d from %s was to a URL with another scheme.",
+							 x->redirects + 1, old->url);
+		else if (url_err != HTTP_URL_OK)
+			HttpExchangeFail(x, ERRCODE_PROTOCOL_VIOLATION, "invalid redirect location",
+							 "Hop %d from %s: the Location header does not make a valid URL (%s).",
+							 x->redirects + 1, old->url, HttpUrlErrorMessage(url_err));
+		else
+		{
+			f.detail = psprintf("Hop %d from %s was to a URL of %zu bytes; the limit is %d.",
+								x->redirects + 1, old->url, strlen(url), old->set->max_url_length);
+			HttpExchangeFailWith(x, &f);
+		}
+		return false;
+	}
 
 	/* 303, and 301/302 after a POST, continue as GET without a body */
 	to_get = (x->resp.status == 303 && strcmp(old->method, "HEAD") != 0) ||
@@ -188,12 +191,10 @@ HttpRedirectPrepare(HttpExchange *x)
 
 	x->req = req;
 	x->resp.url = req->url;
-	if (req->tls && !(HttpTransportFeatures() & HTTP_FEATURE_TLS))
+	if (!HttpRequestCheck(req, &f))
 	{
-		HttpExchangeFail(x, ERRCODE_FEATURE_NOT_SUPPORTED,
-						 psprintf("HTTPS is not supported by the \"%s\" transport", HttpTransportName()),
-						 "Hop %d was to %s.", x->redirects + 1, req->url);
-		HttpExchangeSetHint(x, "Rebuild pg_http with -Dtransport=curl or -Dtransport=mbedtls.");
+		f.detail = psprintf("Hop %d was to %s.", x->redirects + 1, req->url);
+		HttpExchangeFailWith(x, &f);
 		return false;
 	}
 	if (!HttpPolicyCheckExchange(x))

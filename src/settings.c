@@ -23,6 +23,7 @@
  */
 #include "pg_http.h"
 #include "netaddr.h"
+#include "settings.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -37,6 +38,62 @@ uint64		HttpSettingsGeneration = 1;
 
 static HttpSettings *current = NULL;
 static uint64 current_generation = 0;
+
+/* The fewest idle connections a snapshot keeps (a delivery worker's). */
+static int	pool_min = 0;
+
+/* The parsed host lists: the settings' "extra" (freed by guc). */
+static HttpRuleList *allowed_rules = NULL;
+static HttpRuleList *denied_rules = NULL;
+
+/*
+ * Check hook of pg_http.allowed_hosts and pg_http.denied_hosts: parse the
+ * rule list once, into the setting's "extra"; false with a GUC error on bad
+ * input.
+ */
+bool
+HttpHostListCheck(char **newval, void **extra, GucSource source)
+{
+	const char *err = NULL;
+	size_t		errpos = 0;
+	int			n = HttpHostRulesParse(*newval, NULL, 0, &err, &errpos);
+	HttpRuleList *r;
+
+	if (n < 0)
+	{
+		size_t		len = strcspn(*newval + errpos, ",");
+
+		GUC_check_errdetail("Entry \"%.*s\": %s.", (int) len, *newval + errpos, err);
+		return false;
+	}
+	/* guc frees "extra" itself: it must come from its allocator */
+	r = HttpGucMalloc(offsetof(HttpRuleList, rules) + sizeof(HttpHostRule) * Max(n, 1));
+	if (r == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	r->n = HttpHostRulesParse(*newval, r->rules, n, &err, &errpos);
+	*extra = r;
+	return true;
+}
+
+/* Assign hook of pg_http.allowed_hosts. */
+void
+HttpAllowedHostsAssign(const char *newval, void *extra)
+{
+	allowed_rules = extra;
+	HttpSettingsGeneration++;
+}
+
+/* Assign hook of pg_http.denied_hosts. */
+void
+HttpDeniedHostsAssign(const char *newval, void *extra)
+{
+	denied_rules = extra;
+	HttpSettingsGeneration++;
+}
 
 /* Bytes a rule list takes in a snapshot. */
 static Size
@@ -75,8 +132,8 @@ put_string(char **p, const char *s)
 static HttpSettings *
 settings_build(void)
 {
-	const HttpRuleList *allowed = HttpPolicyRules(false);
-	const HttpRuleList *denied = HttpPolicyRules(true);
+	const HttpRuleList *allowed = allowed_rules;
+	const HttpRuleList *denied = denied_rules;
 	const char *strings[] = {http_ca_file, http_client_cert, http_client_key, http_proxy};
 	Size		size = MAXALIGN(sizeof(HttpSettings)) + rules_size(allowed) + rules_size(denied);
 	HttpSettings *s;
@@ -89,8 +146,9 @@ settings_build(void)
 	s->max_header_bytes = http_max_header_bytes;
 	s->max_headers = http_max_headers;
 	s->max_url_length = http_max_url_length;
+	s->max_timeout_ms = http_max_timeout_ms;
 	s->keepalive_idle_ms = http_keepalive_idle_ms;
-	s->pool_size = http_pool_size;
+	s->pool_size = Max(http_pool_size, pool_min);
 	s->dns_cache_ttl_ms = http_dns_cache_ttl_ms;
 	s->proxy_from_environment = http_proxy_from_environment;
 
@@ -124,6 +182,21 @@ HttpSettingsCurrent(void)
 		current_generation = HttpSettingsGeneration;
 	}
 	return current;
+}
+
+/*
+ * Make the pool of every request made from now on keep at least n idle
+ * connections, whatever pg_http.pool_size says: a process parameter of the
+ * delivery worker, not a setting.  Never throws.
+ */
+void
+HttpSettingsSetPoolMin(int n)
+{
+	if (pool_min != n)
+	{
+		pool_min = n;
+		HttpSettingsGeneration++;
+	}
 }
 
 /* Rebase a pointer into src's block onto the same place in dst's. */

@@ -4,13 +4,14 @@
  *	  The delivery worker: its life and its loop.
  *
  * Each worker serves one database.  It keeps up to
- * pg_http.worker_max_inflight requests in flight in the same engine as a
- * backend's calls, and goes around one loop:
+ * pg_http.worker_max_inflight requests in flight in one engine session
+ * (the same engine as a backend's calls) that lasts as long as it does,
+ * and goes around one loop:
  *
- *   one transaction: record the outcomes that came in, delete old ones,
- *     claim due requests (delivery.c: fairly between roles, marking them
- *     'sending' before anything is sent), commit; wake the callback worker
- *     and the backends awaiting what became final;
+ *   one transaction: record the outcomes that came in (delivery.c), delete
+ *     old ones, claim due requests (claim.c: fairly between roles, marking
+ *     them 'sending' before anything is sent), commit; wake the callback
+ *     worker and the backends awaiting what became final;
  *   wait in the engine until an exchange finishes, a backend's commit sets
  *     the latch, or the next retry falls due.
  *
@@ -28,7 +29,9 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "engine.h"
 #include "queue.h"
+#include "settings.h"
 #include "worker.h"
 
 #include "access/xact.h"
@@ -204,7 +207,10 @@ worker_recover(void)
 	}
 }
 
-/* See worker.h: wait until CREATE EXTENSION pg_http has run in this database. */
+/*
+ * Wait until CREATE EXTENSION pg_http has run in this database (the
+ * callback worker too).  Exits on SIGTERM; reloads the configuration.
+ */
 void
 HttpWorkerWaitForExtension(void)
 {
@@ -235,15 +241,14 @@ HttpWorkerWaitForExtension(void)
 	}
 }
 
-/* Set the engine limits the worker's settings call for. */
+/*
+ * Keep as many idle connections as requests may be in flight: a worker
+ * talks to the same hosts over and over.
+ */
 static void
-worker_engine_limits(void)
+worker_pool_size(void)
 {
-	char		n[16];
-
-	snprintf(n, sizeof(n), "%d", http_worker_max_inflight);
-	SetConfigOption("pg_http.max_concurrency", n, PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("pg_http.pool_size", n, PGC_SUSET, PGC_S_OVERRIDE);
+	HttpSettingsSetPoolMin(http_worker_max_inflight);
 }
 
 /* How long the loop may sleep (-1: until something happens). */
@@ -298,7 +303,7 @@ pg_http_worker_main(Datum arg)
 	pgstat_report_appname("pg_http worker");
 	HttpQueueAttach(ws.slot);
 
-	worker_engine_limits();
+	worker_pool_size();
 	/* a claim must be durable before its request leaves */
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 	/* its SQL runs as a superuser: no role's functions may stand in for built-ins */
@@ -308,7 +313,6 @@ pg_http_worker_main(Datum arg)
 	ws.max_slots = 256;
 	ws.inflight = MemoryContextAlloc(ws.cxt, sizeof(Delivery *) * ws.max_slots);
 	ws.done = MemoryContextAlloc(ws.cxt, sizeof(Delivery *) * ws.max_slots * 2);
-	ws.engine_xs = MemoryContextAlloc(ws.cxt, sizeof(HttpExchange *) * ws.max_slots);
 	ws.final_ids = MemoryContextAlloc(ws.cxt, sizeof(int64) * ws.max_slots * 2);
 	memset(&hctl, 0, sizeof(hctl));
 	hctl.keysize = HOST_KEY_LEN;
@@ -324,9 +328,21 @@ pg_http_worker_main(Datum arg)
 	ereport(LOG, (errmsg("pg_http worker %d started for database \"%s\"",
 						 ws.slot - ws.db_first_slot, MyBgworkerEntry->bgw_extra)));
 
+	/*
+	 * The claims never put more than pg_http.worker_max_inflight in flight,
+	 * so the session may run all it holds.
+	 */
+	{
+		MemoryContext old = MemoryContextSwitchTo(ws.cxt);
+
+		ws.engine = HttpEngineBegin(ws.max_slots);
+		MemoryContextSwitchTo(old);
+	}
+
 	for (;;)
 	{
 		bool		woken = false;
+		HttpExchange *x;
 
 		CHECK_FOR_INTERRUPTS();
 		if (stop_requested)
@@ -337,17 +353,19 @@ pg_http_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 			HttpSettingsBaseStale();
 			ws.next_retention = 0;	/* a new retention applies now */
-			worker_engine_limits();
+			worker_pool_size();
 		}
 
 		cycle();
 
-		for (int i = 0; i < ws.n_inflight; i++)
-			ws.engine_xs[i] = &ws.inflight[i]->x;
-		(void) HttpEngineStep(ws.engine_xs, ws.n_inflight, worker_sleep_ms(), &woken);
+		/* wait for the first to finish, then take what else finished */
+		x = HttpEngineNext(ws.engine, worker_sleep_ms(), &woken);
 		if (woken)
 			ws.more_work = true;
-		if (DeliveryCollectFinished(&ws) > 0)
+		for (; x != NULL; x = HttpEngineNext(ws.engine, 0, NULL))
+		{
+			DeliveryFinished(&ws, x);
 			ws.more_work = true;	/* room for more, and perhaps for a capped host */
+		}
 	}
 }

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * worker.h
- *	  The delivery worker's state, shared by its loop (worker.c) and the
- *	  work it does on queued requests (delivery.c).
+ *	  The delivery worker's state, shared by its loop (worker.c), its
+ *	  claims (claim.c) and its outcomes (delivery.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -20,7 +20,8 @@
 /* One queued request this worker holds. */
 typedef struct Delivery
 {
-	HttpExchange x;				/* x.cxt holds everything of this delivery */
+	HttpExchange x;				/* first: the engine hands back &x; x.cxt
+								 * holds everything of this delivery */
 	int64		id;
 	Oid			owner;
 	int			attempts;		/* including this one */
@@ -50,12 +51,12 @@ typedef struct WorkerState
 	int			slot;			/* in HttpQueue->slots */
 	int			db_first_slot;	/* this database's slots: [first, first + workers) */
 	MemoryContext cxt;			/* lives as long as the worker */
+	struct HttpEngine *engine;	/* the session every delivery runs in */
 
-	Delivery  **inflight;		/* claimed, in the engine's order */
+	Delivery  **inflight;		/* claimed, in the engine's session */
 	int			n_inflight;
 	Delivery  **done;			/* outcome known, not yet recorded */
 	int			n_done;
-	HttpExchange **engine_xs;	/* inflight's exchanges, for the engine */
 	int64	   *final_ids;		/* ids whose outcome the last cycle made final */
 	int			max_slots;		/* capacity of the arrays above */
 
@@ -80,12 +81,14 @@ typedef struct WorkerState
 				retention_plan;
 } WorkerState;
 
+/* claim.c */
+extern int	DeliveryClaim(WorkerState *ws, int nfree);
+extern void DeliveryFinished(WorkerState *ws, HttpExchange *x);
+extern void DeliveryFree(WorkerState *ws, Delivery *d);
+
 /* delivery.c */
 extern void DeliveryPreparePlans(WorkerState *ws);
-extern int	DeliveryClaim(WorkerState *ws, int nfree);
 extern int	DeliveryRecord(WorkerState *ws, int n, int *recorded, int64 *final_ids);
-extern int	DeliveryCollectFinished(WorkerState *ws);
-extern void DeliveryFree(WorkerState *ws, Delivery *d);
 extern void DeliveryRetention(WorkerState *ws, TimestampTz now);
 extern int	DeliveryRecover(WorkerState *ws);
 extern void DeliveryRequeueInflight(WorkerState *ws);

@@ -24,8 +24,13 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
-#include "transport.h"
+#include "dns.h"
+#include "exchange.h"
 #include "http1.h"
+#include "netaddr.h"
+#include "policy.h"
+#include "request.h"
+#include "transport.h"
 
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -36,6 +41,9 @@
 #include "utils/memutils.h"
 
 #define MAX_IDLE_EASY	16		/* easy handles kept for reuse */
+
+static void curl_socket_ready(void *arg, pgsocket sock, uint32 ready);
+static void curl_timer_fired(void);
 
 /* What one transfer saw; x->tp. */
 typedef struct CurlX
@@ -165,23 +173,23 @@ socket_cb(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp)
 	if (what == CURL_POLL_REMOVE)
 	{
 		if (own_socket(s))
-			HttpEngineIdle(s);
+			HttpLoopIdle(s, curl_socket_ready);
 		else
-			(void) HttpEngineWatch(s, 0, NULL);
+			(void) HttpLoopWatch(s, 0, NULL, NULL);
 		return 0;
 	}
 	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
 		events |= HTTP_WATCH_READ;
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		events |= HTTP_WATCH_WRITE;
-	return HttpEngineWatch(s, events, CURL_WATCHED) ? 0 : -1;
+	return HttpLoopWatch(s, events, curl_socket_ready, CURL_WATCHED) ? 0 : -1;
 }
 
 /* CURLMOPT_TIMERFUNCTION: curl wants to be called back after ms. */
 static int
 timer_cb(CURLM *m, long timeout_ms, void *clientp)
 {
-	HttpEngineSetTimer(timeout_ms);
+	HttpLoopSetTimer(timeout_ms, curl_timer_fired);
 	return 0;
 }
 
@@ -221,7 +229,7 @@ opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 static int
 closesocket_cb(void *clientp, curl_socket_t s)
 {
-	HttpEngineForget(s);		/* close() takes it out of epoll */
+	HttpLoopForget(s);			/* close() takes it out of epoll */
 	set_own_socket(s, false);
 	close(s);
 	ReleaseExternalFD();
@@ -269,7 +277,6 @@ prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int
 			HttpPolicyNoteRefusal(cx->x, (struct sockaddr *) &ss);
 			return CURL_PREREQFUNC_ABORT;
 		}
-		memcpy(&cx->x->resp.peer, &ss, sizeof(ss));
 	}
 	cx->x->connected = true;
 	return CURL_PREREQFUNC_OK;
@@ -545,7 +552,7 @@ finish(CurlX *cx, CURLcode rc)
 				break;
 			case CURLE_COULDNT_CONNECT:
 				curl_easy_getinfo(cx->easy, CURLINFO_OS_ERRNO, &l);
-				HttpFormatAddress((struct sockaddr *) &cx->last_addr, addr, sizeof(addr));
+				HttpSockaddrText((struct sockaddr *) &cx->last_addr, addr, sizeof(addr));
 				HttpFailConnect(x, addr, l ? strerror((int) l) : error_text(cx, rc));
 				break;
 			case CURLE_GOT_NOTHING:
@@ -624,7 +631,6 @@ drain_messages(void)
 	}
 }
 
-static void curl_timer_fired(void);
 static void curl_launch(CurlX *cx);
 static void curl_resolved(HttpExchange *x, int rc, struct addrinfo *res);
 
@@ -732,7 +738,7 @@ add_resolved(HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *ar
 	StringInfo	list = arg;
 	char		text[INET6_ADDRSTRLEN + 8];
 
-	HttpFormatAddress(sa, text, sizeof(text));
+	HttpSockaddrText(sa, text, sizeof(text));
 	appendStringInfo(list, sa->sa_family == AF_INET6 ? "%s[%s]" : "%s%s",
 					 list->data[list->len - 1] == ':' ? "" : ",", text);
 }
@@ -874,17 +880,21 @@ curl_start(HttpExchange *x)
 		curl_launch(cx);
 }
 
-/* See transport.h: readiness on one of curl's sockets. */
+/*
+ * The loop's callback for curl's sockets: tell curl what is ready, then
+ * finish the transfers that completed.  An idle socket curl no longer waits
+ * on (arg NULL) fired: the server closed a cached connection; stop watching
+ * it, curl notices on its next use.
+ */
 static void
 curl_socket_ready(void *arg, pgsocket sock, uint32 ready)
 {
 	int			mask = 0;
 	int			running;
 
-	/* an idle socket curl no longer waits on fired: stop watching it */
 	if (arg == NULL)
 	{
-		(void) HttpEngineWatch(sock, 0, NULL);
+		(void) HttpLoopWatch(sock, 0, NULL, NULL);
 		return;
 	}
 	if (ready & HTTP_WATCH_READ)
@@ -895,7 +905,7 @@ curl_socket_ready(void *arg, pgsocket sock, uint32 ready)
 	drain_messages();
 }
 
-/* See transport.h: curl's timer expired. */
+/* The loop's timer for curl expired: let curl run its timeouts. */
 static void
 curl_timer_fired(void)
 {
@@ -908,8 +918,9 @@ curl_timer_fired(void)
 }
 
 /*
- * See transport.h.  Removing an unfinished transfer makes curl close its
- * connection: a half-used connection never goes back to the cache.
+ * release(): removing an unfinished transfer makes curl close its
+ * connection, so a half-used connection never goes back to the cache.
+ * Never throws.
  */
 static void
 curl_release(HttpExchange *x)
@@ -935,23 +946,27 @@ curl_release(HttpExchange *x)
 	x->tp = NULL;
 }
 
-/* See transport.h: with keep-alive off, drop every cached connection. */
+/*
+ * prune(): curl closes connections idle past CURLOPT_MAXAGE_CONN itself;
+ * "all" drops the whole cache with the multi handle.  Never throws.
+ */
 static void
 curl_prune(bool all)
 {
-	if (multi != NULL && (all || !http_keepalive))
+	if (multi != NULL && all)
 	{
 		curl_multi_cleanup(multi);
 		multi = NULL;
 	}
 }
 
-const HttpTransport HttpTransportImpl = {
+const HttpTransportInfo HttpTransportAbout = {
 	.name = "curl",
 	.features = HTTP_FEATURE_TLS | HTTP_FEATURE_HTTP2 | HTTP_FEATURE_PROXY | HTTP_FEATURE_DECOMPRESS,
+};
+
+const HttpTransport HttpTransportImpl = {
 	.start = curl_start,
-	.socket_ready = curl_socket_ready,
-	.timer_fired = curl_timer_fired,
 	.release = curl_release,
 	.prune = curl_prune,
 };

@@ -19,6 +19,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "exchange.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -370,7 +371,7 @@ io_error(HttpConn *c, int rc)
 		tls_strerror(rc, c->error, sizeof(c->error));
 }
 
-/* See stream.h: set up TLS on a fresh TCP connection for x. */
+/* open(): TLS with SNI and verification for x's host; false with x failed. */
 static bool
 tls_open(HttpConn *c, HttpExchange *x)
 {
@@ -405,7 +406,7 @@ tls_open(HttpConn *c, HttpExchange *x)
 	return true;
 }
 
-/* See stream.h: drive the handshake; classify what verification found. */
+/* handshake(): 0 when done, HTTP_IO_WANT_* or HTTP_IO_ERROR (x failed, worded by what verification found). */
 static int
 tls_handshake(HttpConn *c, HttpExchange *x)
 {
@@ -452,7 +453,7 @@ tls_handshake(HttpConn *c, HttpExchange *x)
 	return HTTP_IO_ERROR;
 }
 
-/* See stream.h. */
+/* read(): decrypted bytes, 0 at end of stream, or HTTP_IO_* (c->error says why). */
 static ssize_t
 tls_read(HttpConn *c, HttpExchange *x, char *buf, size_t len)
 {
@@ -474,7 +475,7 @@ tls_read(HttpConn *c, HttpExchange *x, char *buf, size_t len)
 	return HTTP_IO_ERROR;
 }
 
-/* See stream.h. */
+/* write(): plaintext bytes taken, or HTTP_IO_* (c->error says why). */
 static ssize_t
 tls_write(HttpConn *c, HttpExchange *x, const char *buf, size_t len)
 {
@@ -491,7 +492,7 @@ tls_write(HttpConn *c, HttpExchange *x, const char *buf, size_t len)
 	return HTTP_IO_ERROR;
 }
 
-/* See stream.h: close_notify when orderly (never waiting for it), then free. */
+/* close(): close_notify when orderly (never waiting for it), then free.  Never throws. */
 static void
 tls_close(HttpConn *c, bool orderly)
 {
@@ -509,7 +510,7 @@ tls_close(HttpConn *c, bool orderly)
 }
 
 /*
- * See stream.h: a pooled connection serves a request whose settings name
+ * idle_ok(): a pooled connection serves a request whose settings name
  * the files it was set up with, no other.
  */
 static bool
@@ -520,7 +521,7 @@ tls_idle_ok(HttpConn *c, const HttpSettings *set)
 	return t != NULL && t->cfg != NULL && config_matches(t->cfg, set);
 }
 
-/* See stream.h: decrypted bytes that the socket no longer shows. */
+/* pending(): decrypted bytes that the socket no longer shows. */
 static bool
 tls_pending(HttpConn *c)
 {
@@ -529,7 +530,7 @@ tls_pending(HttpConn *c)
 	return t != NULL && mbedtls_ssl_get_bytes_avail(&t->ssl) > 0;
 }
 
-/* See stream.h: the stream ended with close_notify. */
+/* clean_eof(): the stream ended with close_notify. */
 static bool
 tls_clean_eof(HttpConn *c)
 {
@@ -549,11 +550,13 @@ const HttpStreamOps HttpStreamImpl = {
 	.clean_eof = tls_clean_eof,
 };
 
-const HttpTransport HttpTransportImpl = {
+const HttpTransportInfo HttpTransportAbout = {
 	.name = "mbedtls",
 	.features = HTTP_FEATURE_TLS,
+};
+
+const HttpTransport HttpTransportImpl = {
 	.start = HttpStreamStart,
-	.socket_ready = HttpStreamSocketReady,
 	.release = HttpStreamRelease,
 	.prune = HttpStreamPrune,
 };

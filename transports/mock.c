@@ -5,7 +5,8 @@
  *
  * Everything but the byte layer lives in stream.c, which mbedtls shares;
  * the byte layer here is the socket itself.  A request for https fails
- * before it reaches this file (api.c checks HTTP_FEATURE_TLS).
+ * before it reaches this file (HttpRequestCheck in request.c refuses what
+ * HTTP_FEATURE_* does not offer).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,11 +16,13 @@
 /* No TLS: https never reaches stream.c under this transport. */
 const HttpStreamOps HttpStreamImpl = {0};
 
-const HttpTransport HttpTransportImpl = {
+const HttpTransportInfo HttpTransportAbout = {
 	.name = "mock",
 	.features = 0,
+};
+
+const HttpTransport HttpTransportImpl = {
 	.start = HttpStreamStart,
-	.socket_ready = HttpStreamSocketReady,
 	.release = HttpStreamRelease,
 	.prune = HttpStreamPrune,
 };

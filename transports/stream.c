@@ -13,8 +13,12 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
-#include "stream.h"
+#include "dns.h"
+#include "exchange.h"
 #include "http1.h"
+#include "netaddr.h"
+#include "policy.h"
+#include "stream.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -78,12 +82,14 @@ static char read_buf[READ_CHUNK];
 static void stream_send(StreamX *sx);
 static void stream_recv(StreamX *sx);
 static void connect_next(StreamX *sx);
+static void stream_ready(void *arg, pgsocket sock, uint32 ready);
+static void pool_idle_ready(void *arg, pgsocket sock, uint32 ready);
 
 /* Watch the exchange's connection socket for events. */
 static inline void
 sx_watch(StreamX *sx, uint32 events)
 {
-	if (!HttpEngineWatch(sx->conn->sock, events, sx))
+	if (!HttpLoopWatch(sx->conn->sock, events, stream_ready, sx))
 		elog(ERROR, "could not watch socket %d: %m", sx->conn->sock);
 }
 
@@ -105,11 +111,11 @@ conn_write(HttpConn *c, HttpExchange *x, const char *buf, size_t len)
 static void
 conn_close(HttpConn *c, bool orderly)
 {
-	HttpEngineForget(c->sock);	/* close() takes it out of epoll */
+	HttpLoopForget(c->sock);	/* close() takes it out of epoll */
 	if (c->tls && HttpStreamImpl.close)
 		HttpStreamImpl.close(c, orderly);
 	close(c->sock);
-	HttpEngineReleaseSocket();
+	HttpLoopReleaseSocket();
 	pfree(c->host);
 	pfree(c);
 }
@@ -142,7 +148,7 @@ pool_take(const HttpRequest *req)
 			continue;
 		dlist_delete(&c->node);
 		pool_count--;
-		if (TimestampDifferenceExceeds(c->idle_since, now, req->set->keepalive_idle_ms) ||
+		if (TimestampDifferenceExceeds(c->idle_since, now, Min(c->idle_max_ms, req->set->keepalive_idle_ms)) ||
 			!socket_idle_ok(c->sock))
 		{
 			conn_close(c, true);
@@ -154,23 +160,25 @@ pool_take(const HttpRequest *req)
 }
 
 /*
- * Park an idle connection; the oldest go when the pool is full.  It stays
- * watched for reading (with arg NULL): an idle socket turning readable is
- * the server closing it, and HttpStreamSocketReady evicts it then.  Keeping
- * it in the mux saves two epoll_ctl calls per reuse.
+ * Park an idle connection, to be reused within the idle limit of the
+ * request it served; the oldest go when the pool is full.  It stays watched
+ * for reading: an idle socket turning readable is the server closing it,
+ * and pool_idle_ready evicts it then.  Keeping it in the mux saves two
+ * epoll_ctl calls per reuse.
  */
 static void
-pool_put(HttpConn *c, int pool_size)
+pool_put(HttpConn *c, const HttpSettings *set)
 {
-	if (!HttpEngineWatch(c->sock, HTTP_WATCH_READ, NULL))
+	if (!HttpLoopWatch(c->sock, HTTP_WATCH_READ, pool_idle_ready, c))
 	{
 		conn_close(c, true);
 		return;
 	}
 	c->idle_since = GetCurrentTimestamp();
+	c->idle_max_ms = set->keepalive_idle_ms;
 	dlist_push_head(&pool, &c->node);
 	pool_count++;
-	while (pool_count > pool_size)
+	while (pool_count > set->pool_size)
 	{
 		HttpConn   *old = dlist_container(HttpConn, node, dlist_tail_node(&pool));
 
@@ -180,20 +188,21 @@ pool_put(HttpConn *c, int pool_size)
 	}
 }
 
-/* See stream.h. */
+/*
+ * The transport's prune(): close idle connections, all or those idle past
+ * the limit they were pooled with.  Never throws.
+ */
 void
 HttpStreamPrune(bool all)
 {
 	dlist_mutable_iter iter;
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (!http_keepalive)
-		all = true;
 	dlist_foreach_modify(iter, &pool)
 	{
 		HttpConn   *c = dlist_container(HttpConn, node, iter.cur);
 
-		if (all || TimestampDifferenceExceeds(c->idle_since, now, http_keepalive_idle_ms))
+		if (all || TimestampDifferenceExceeds(c->idle_since, now, c->idle_max_ms))
 		{
 			dlist_delete(&c->node);
 			pool_count--;
@@ -418,8 +427,6 @@ tcp_connected(StreamX *sx)
 	HttpExchange *x = sx->x;
 	HttpConn   *c = sx->conn;
 
-	memcpy(&x->resp.peer, &c->peer, c->peer_len);
-	x->resp.peer_len = c->peer_len;
 	if (c->tls)
 	{
 		if (!HttpStreamImpl.open(c, x))
@@ -445,13 +452,13 @@ connect_next(StreamX *sx)
 		pgsocket	sock;
 		int			one = 1;
 
-		if (!HttpEngineAcquireSocket(x))
+		if (!HttpLoopAcquireSocket(x))
 			return;
 		sock = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 		if (sock < 0)
 		{
 			sx->last_errno = errno;
-			HttpEngineReleaseSocket();
+			HttpLoopReleaseSocket();
 			continue;
 		}
 		(void) setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -489,7 +496,7 @@ connect_next(StreamX *sx)
 	{
 		char		addr[INET6_ADDRSTRLEN + 8];
 
-		HttpFormatAddress((struct sockaddr *) &sx->addrs[sx->naddrs - 1].sa, addr, sizeof(addr));
+		HttpSockaddrText((struct sockaddr *) &sx->addrs[sx->naddrs - 1].sa, addr, sizeof(addr));
 		HttpFailConnect(x, addr, strerror(sx->last_errno ? sx->last_errno : ECONNREFUSED));
 	}
 }
@@ -559,12 +566,10 @@ stream_complete(StreamX *sx, bool leftover)
 	HttpExchange *x = sx->x;
 	HttpConn   *c = sx->conn;
 
-	x->resp.reused = sx->reused;
-	c->served++;
 	sx->conn = NULL;
 	if (sx->parser.keep_alive && !leftover && sx->sent_all &&
 		x->req->opt.keepalive && x->req->set->pool_size > 0)
-		pool_put(c, x->req->set->pool_size);
+		pool_put(c, x->req->set);
 	else
 		conn_close(c, true);
 	HttpExchangeDone(x);
@@ -686,7 +691,11 @@ stream_send(StreamX *sx)
 	sx_watch(sx, HTTP_WATCH_READ);
 }
 
-/* See stream.h. */
+/*
+ * The transport's start(): a pooled connection the policy still allows, or
+ * resolution (numeric hosts skip it) and a fresh connection.  Never blocks;
+ * may fail x at once.
+ */
 void
 HttpStreamStart(HttpExchange *x)
 {
@@ -707,8 +716,6 @@ HttpStreamStart(HttpExchange *x)
 		if (HttpPolicyCheckAddress(x, (struct sockaddr *) &sx->conn->peer, false))
 		{
 			sx->reused = true;
-			memcpy(&x->resp.peer, &sx->conn->peer, sx->conn->peer_len);
-			x->resp.peer_len = sx->conn->peer_len;
 			ready_to_send(sx);
 			return;
 		}
@@ -751,40 +758,30 @@ HttpStreamStart(HttpExchange *x)
 	(void) HttpDnsStart(x, resolved);
 }
 
-/* An idle pooled socket became readable: the server closed it (or misbehaves). */
+/*
+ * The loop's callback for an idle pooled connection (arg): it became
+ * readable, so the server closed it (or misbehaves).  Never throws.
+ */
 static void
-pool_evict(pgsocket sock)
+pool_idle_ready(void *arg, pgsocket sock, uint32 ready)
 {
-	dlist_mutable_iter iter;
+	HttpConn   *c = arg;
 
-	dlist_foreach_modify(iter, &pool)
-	{
-		HttpConn   *c = dlist_container(HttpConn, node, iter.cur);
-
-		if (c->sock == sock)
-		{
-			dlist_delete(&c->node);
-			pool_count--;
-			conn_close(c, false);
-			return;
-		}
-	}
-	/* not ours any more: stop the wake-ups */
-	(void) HttpEngineWatch(sock, 0, NULL);
+	dlist_delete(&c->node);
+	pool_count--;
+	conn_close(c, false);
 }
 
-/* See stream.h. */
-void
-HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready)
+/*
+ * The loop's callback for an exchange's socket (arg: its StreamX): advance
+ * the exchange's phase.  An ERROR here fails that exchange only.
+ */
+static void
+stream_ready(void *arg, pgsocket sock, uint32 ready)
 {
 	StreamX    *sx = arg;
 	MemoryContext old;
 
-	if (sx == NULL)
-	{
-		pool_evict(sock);
-		return;
-	}
 	if (sx->x->state != HTTP_X_RUNNING)
 		return;
 	/* allocate where the exchange lives (see HttpExchange.cxt) */
@@ -823,7 +820,10 @@ HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready)
 	MemoryContextSwitchTo(old);
 }
 
-/* See stream.h. */
+/*
+ * The transport's release(): a connection still attached is half-used and
+ * closed, never pooled.  Never throws.
+ */
 void
 HttpStreamRelease(HttpExchange *x)
 {
@@ -842,7 +842,7 @@ HttpStreamRelease(HttpExchange *x)
 	x->tp = NULL;
 }
 
-/* See stream.h. */
+/* Plain TCP read: bytes, 0 at end of stream, or HTTP_IO_*.  Never throws. */
 ssize_t
 HttpStreamPlainRead(HttpConn *c, HttpExchange *x, char *buf, size_t len)
 {
@@ -861,7 +861,7 @@ HttpStreamPlainRead(HttpConn *c, HttpExchange *x, char *buf, size_t len)
 	}
 }
 
-/* See stream.h. */
+/* Plain TCP write: bytes or HTTP_IO_*.  Never throws. */
 ssize_t
 HttpStreamPlainWrite(HttpConn *c, HttpExchange *x, const char *buf, size_t len)
 {

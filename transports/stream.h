@@ -34,7 +34,7 @@ typedef struct HttpConn
 	struct sockaddr_storage peer;
 	socklen_t	peer_len;
 	TimestampTz idle_since;
-	uint64		served;			/* responses read over it */
+	int			idle_max_ms;	/* reused only while idle less than this */
 	void	   *sp;				/* the byte layer's state (TLS session) */
 	char		error[256];		/* why the last read or write failed */
 } HttpConn;
@@ -88,7 +88,6 @@ extern const HttpStreamOps HttpStreamImpl;
 
 /* The vtable entries that mock.c and mbedtls.c put in HttpTransportImpl. */
 extern void HttpStreamStart(HttpExchange *x);
-extern void HttpStreamSocketReady(void *arg, pgsocket sock, uint32 ready);
 extern void HttpStreamRelease(HttpExchange *x);
 extern void HttpStreamPrune(bool all);
 

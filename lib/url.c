@@ -35,7 +35,7 @@ static const char *const url_error_messages[] = {
 	[HTTP_URL_E_NUL] = "URL contains a NUL byte",
 };
 
-/* See url.h. */
+/* A static English description of an HttpUrlError. */
 const char *
 HttpUrlErrorMessage(HttpUrlError err)
 {
@@ -95,7 +95,7 @@ check_target_chars(const char *s, size_t len, size_t *errpos)
 	return HTTP_URL_OK;
 }
 
-/* See url.h. */
+/* Validate an origin-form request target: "/" path [ "?" query ]. */
 HttpUrlError
 HttpUrlCheckTarget(const char *s, size_t len, size_t *errpos)
 {
@@ -244,7 +244,10 @@ check_name(const char *h, size_t len, size_t *errpos)
 	return HTTP_URL_OK;
 }
 
-/* See url.h. */
+/*
+ * Classify a bare host (no brackets needed around IPv6) the same way
+ * HttpUrlParse does, filling host, host_len, host_kind and addr of u.
+ */
 HttpUrlError
 HttpUrlParseHost(const char *s, size_t len, HttpUrl *u, size_t *errpos)
 {
@@ -284,7 +287,10 @@ HttpUrlParseHost(const char *s, size_t len, HttpUrl *u, size_t *errpos)
 	return HTTP_URL_OK;
 }
 
-/* See url.h. */
+/*
+ * Parse an absolute http or https URL of len bytes.  The fragment, if any,
+ * is dropped.  On error, *errpos is the byte offset of the offending part.
+ */
 HttpUrlError
 HttpUrlParse(const char *s, size_t len, HttpUrl *u, size_t *errpos)
 {
@@ -438,7 +444,7 @@ HttpUrlParse(const char *s, size_t len, HttpUrl *u, size_t *errpos)
 	return HTTP_URL_OK;
 }
 
-/* See url.h. */
+/* Write the canonical text of u's host into buf (at least 64 bytes). */
 void
 HttpUrlHostText(const HttpUrl *u, char *buf, size_t buflen)
 {

@@ -138,41 +138,16 @@ typedef struct Http1Request
 	uint64_t	body_len;
 	bool		close;			/* emit Connection: close */
 } Http1Request;
-
-/* Prepare p for a new response.  linebuf must hold limits->max_line + 1 bytes. */
 extern void Http1ParserInit(Http1Parser *p, const Http1Callbacks *cb, void *ctx,
 							const Http1Limits *limits, char *linebuf,
 							bool head_request);
-
-/*
- * Feed len bytes.  Returns the number of bytes consumed (all of them unless
- * the message ended inside the buffer: then p->done is set and the rest
- * belongs to no message), or a negative Http1Error.
- */
 extern ssize_t Http1Parse(Http1Parser *p, const char *data, size_t len);
-
-/*
- * Tell the parser the peer closed the connection.  Returns HTTP1_OK if that
- * completed the message (close-delimited body), else an error.
- */
 extern int	Http1ParseEof(Http1Parser *p);
-
-/* A static English description of an Http1Error. */
 extern const char *Http1ErrorMessage(int err);
-
-/* Exact size of the request head Http1WriteRequest will produce. */
 extern size_t Http1RequestSize(const Http1Request *r);
-
-/* Write the request head (no body) into out; returns bytes written. */
 extern size_t Http1WriteRequest(const Http1Request *r, char *out);
-
-/* RFC 9110 token (method, field name): non-empty, tchar only. */
 extern bool Http1IsToken(const char *s, size_t len);
-
-/* Field value we are willing to send: no CR, LF, NUL or other CTL but HTAB. */
 extern bool Http1IsFieldValue(const char *s, size_t len);
-
-/* Case-insensitive comparison of a counted string with a C string. */
 extern bool Http1NameIs(const char *name, size_t len, const char *lit);
 
 #endif							/* PG_HTTP_HTTP1_H */

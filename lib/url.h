@@ -58,28 +58,12 @@ typedef struct HttpUrl
 	const char *target;			/* path and query; "" or "?..." lack the "/" */
 	size_t		target_len;
 } HttpUrl;
-
-/*
- * Parse an absolute http or https URL of len bytes.  The fragment, if any,
- * is dropped.  On error, *errpos is the byte offset of the offending part.
- */
 extern HttpUrlError HttpUrlParse(const char *s, size_t len, HttpUrl *u,
 								 size_t *errpos);
-
-/*
- * Classify a bare host (no brackets needed around IPv6) the same way
- * HttpUrlParse does, filling host, host_len, host_kind and addr of u.
- */
 extern HttpUrlError HttpUrlParseHost(const char *s, size_t len, HttpUrl *u,
 									 size_t *errpos);
-
-/* Validate an origin-form request target: "/" path [ "?" query ]. */
 extern HttpUrlError HttpUrlCheckTarget(const char *s, size_t len, size_t *errpos);
-
-/* A static English description of an HttpUrlError. */
 extern const char *HttpUrlErrorMessage(HttpUrlError err);
-
-/* Write the canonical text of u's host into buf (at least 64 bytes). */
 extern void HttpUrlHostText(const HttpUrl *u, char *buf, size_t buflen);
 
 #endif							/* PG_HTTP_URL_H */

@@ -89,7 +89,7 @@ prefix_match(const unsigned char *a, const unsigned char *net, int prefix)
 	return ((a[full] ^ net[full]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
 
-/* See netaddr.h. */
+/* Convert a socket address; false if it is neither IPv4 nor IPv6. */
 bool
 HttpAddrFromSockaddr(const struct sockaddr *sa, HttpAddr *out, int *port)
 {
@@ -131,7 +131,12 @@ v4_reserved_range(const unsigned char *a)
 	return NULL;
 }
 
-/* See netaddr.h. */
+/*
+ * NULL for an ordinary public unicast address; otherwise a description of
+ * the reserved range it falls in, e.g. "loopback (127.0.0.0/8)".  IPv4
+ * embedded in IPv6 (mapped, NAT64, 6to4, compatible) is judged by the
+ * embedded IPv4 address.
+ */
 const char *
 HttpAddrReserved(const HttpAddr *a)
 {
@@ -153,12 +158,25 @@ HttpAddrReserved(const HttpAddr *a)
 	return NULL;
 }
 
-/* See netaddr.h. */
+/* Text form of an address into buf (INET6_ADDRSTRLEN is enough). */
 void
 HttpAddrText(const HttpAddr *a, char *buf, size_t len)
 {
 	if (inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->a, buf, (socklen_t) len) == NULL)
 		snprintf(buf, len, "?");
+}
+
+/* A socket address's address as text ("?" if not IPv4 or IPv6), into buf. */
+void
+HttpSockaddrText(const struct sockaddr *sa, char *buf, size_t len)
+{
+	HttpAddr	a;
+	int			port;
+
+	if (!HttpAddrFromSockaddr(sa, &a, &port))
+		snprintf(buf, len, "?");
+	else
+		HttpAddrText(&a, buf, len);
 }
 
 /* Parse "N" or "N-M" (1..65535) at s[0..len). */
@@ -330,7 +348,11 @@ parse_rule(const char *s, size_t len, HttpHostRule *r)
 	return NULL;
 }
 
-/* See netaddr.h. */
+/*
+ * Parse a comma-separated rule list.  Returns the number of rules (up to
+ * max are stored; call with max 0 to count), or -1 with *err and *errpos
+ * describing the first bad entry.
+ */
 int
 HttpHostRulesParse(const char *s, HttpHostRule *rules, int max,
 				   const char **err, size_t *errpos)
@@ -382,7 +404,7 @@ HttpHostRulesParse(const char *s, HttpHostRule *rules, int max,
 	return n;
 }
 
-/* See netaddr.h. */
+/* Does the rule cover this host name (lower case, no trailing dot)? */
 bool
 HttpHostRuleMatchName(const HttpHostRule *r, const char *host, int port)
 {
@@ -408,7 +430,7 @@ HttpHostRuleMatchName(const HttpHostRule *r, const char *host, int port)
 	return false;
 }
 
-/* See netaddr.h. */
+/* Does the rule cover this address?  ANY rules never do. */
 bool
 HttpHostRuleMatchAddr(const HttpHostRule *r, const HttpAddr *a, int port)
 {

@@ -46,33 +46,13 @@ typedef struct HttpRuleList
 	int			n;
 	HttpHostRule rules[];
 } HttpRuleList;
-
-/* Convert a socket address; false if it is neither IPv4 nor IPv6. */
 extern bool HttpAddrFromSockaddr(const struct sockaddr *sa, HttpAddr *out, int *port);
-
-/*
- * NULL for an ordinary public unicast address; otherwise a description of
- * the reserved range it falls in, e.g. "loopback (127.0.0.0/8)".  IPv4
- * embedded in IPv6 (mapped, NAT64, 6to4, compatible) is judged by the
- * embedded IPv4 address.
- */
 extern const char *HttpAddrReserved(const HttpAddr *a);
-
-/* Text form of an address into buf (INET6_ADDRSTRLEN is enough). */
 extern void HttpAddrText(const HttpAddr *a, char *buf, size_t len);
-
-/*
- * Parse a comma-separated rule list.  Returns the number of rules (up to
- * max are stored; call with max 0 to count), or -1 with *err and *errpos
- * describing the first bad entry.
- */
+extern void HttpSockaddrText(const struct sockaddr *sa, char *buf, size_t len);
 extern int	HttpHostRulesParse(const char *s, HttpHostRule *rules, int max,
 							   const char **err, size_t *errpos);
-
-/* Does the rule cover this host name (lower case, no trailing dot)? */
 extern bool HttpHostRuleMatchName(const HttpHostRule *r, const char *host, int port);
-
-/* Does the rule cover this address?  ANY rules never do. */
 extern bool HttpHostRuleMatchAddr(const HttpHostRule *r, const HttpAddr *a, int port);
 
 #endif							/* PG_HTTP_NETADDR_H */

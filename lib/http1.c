@@ -64,7 +64,7 @@ lower_ascii(char c)
 	return (c >= 'A' && c <= 'Z') ? (char) (c + ('a' - 'A')) : c;
 }
 
-/* See http1.h. */
+/* RFC 9110 token (method, field name): non-empty, tchar only. */
 bool
 Http1IsToken(const char *s, size_t len)
 {
@@ -76,7 +76,7 @@ Http1IsToken(const char *s, size_t len)
 	return true;
 }
 
-/* See http1.h. */
+/* Field value we are willing to send: no CR, LF, NUL or other CTL but HTAB. */
 bool
 Http1IsFieldValue(const char *s, size_t len)
 {
@@ -90,7 +90,7 @@ Http1IsFieldValue(const char *s, size_t len)
 	return true;
 }
 
-/* See http1.h. */
+/* Case-insensitive comparison of a counted string with a C string. */
 bool
 Http1NameIs(const char *name, size_t len, const char *lit)
 {
@@ -102,7 +102,7 @@ Http1NameIs(const char *name, size_t len, const char *lit)
 	return lit[i] == '\0';
 }
 
-/* See http1.h. */
+/* A static English description of an Http1Error. */
 const char *
 Http1ErrorMessage(int err)
 {
@@ -139,7 +139,7 @@ start_response(Http1Parser *p)
 	p->state = ST_STATUS;
 }
 
-/* See http1.h. */
+/* Prepare p for a new response.  linebuf must hold limits->max_line + 1 bytes. */
 void
 Http1ParserInit(Http1Parser *p, const Http1Callbacks *cb, void *ctx,
 				const Http1Limits *limits, char *linebuf, bool head_request)
@@ -569,7 +569,11 @@ count_section_bytes(Http1Parser *p, size_t bytes)
 	return HTTP1_OK;
 }
 
-/* See http1.h. */
+/*
+ * Feed len bytes.  Returns the number of bytes consumed (all of them unless
+ * the message ended inside the buffer: then p->done is set and the rest
+ * belongs to no message), or a negative Http1Error.
+ */
 ssize_t
 Http1Parse(Http1Parser *p, const char *data, size_t len)
 {
@@ -672,7 +676,10 @@ Http1Parse(Http1Parser *p, const char *data, size_t len)
 	return (ssize_t) pos;
 }
 
-/* See http1.h. */
+/*
+ * Tell the parser the peer closed the connection.  Returns HTTP1_OK if that
+ * completed the message (close-delimited body), else an error.
+ */
 int
 Http1ParseEof(Http1Parser *p)
 {
@@ -703,7 +710,7 @@ decimal_len(uint64_t v)
 	return n;
 }
 
-/* See http1.h. */
+/* Exact size of the request head Http1WriteRequest will produce. */
 size_t
 Http1RequestSize(const Http1Request *r)
 {
@@ -730,7 +737,7 @@ put(char *out, const char *s, size_t len)
 
 #define PUTLIT(out, lit) put((out), (lit), sizeof(lit) - 1)
 
-/* See http1.h. */
+/* Write the request head (no body) into out; returns bytes written. */
 size_t
 Http1WriteRequest(const Http1Request *r, char *out)
 {

@@ -100,7 +100,10 @@ tenant_count(unsigned int tenant, int delta)
 		t->n += delta;
 }
 
-/* See resolve.h. */
+/*
+ * The completion descriptor (readable when a resolution finished), made on
+ * first call; -1 with errno if it could not be.  It is never closed.
+ */
 int
 HttpResolveFd(void)
 {
@@ -137,7 +140,14 @@ resolver_main(void *arg)
 	return NULL;
 }
 
-/* See resolve.h. */
+/*
+ * Start resolving host (for TCP) on behalf of owner, counted as tenant's
+ * (0: no tenant; a delivery worker passes the role that queued the
+ * request).  Returns NULL with errno set if no thread could be started,
+ * EAGAIN when HTTP_RESOLVE_MAX_PENDING resolutions are already outstanding,
+ * or EDQUOT when tenant holds its share of them (abandoned ones count until
+ * they return).
+ */
 HttpResolver *
 HttpResolveStart(const char *host, void *owner, unsigned int tenant)
 {
@@ -189,7 +199,7 @@ HttpResolveStart(const char *host, void *owner, unsigned int tenant)
 	return r;
 }
 
-/* See resolve.h. */
+/* The next finished resolution, or NULL when none is waiting. */
 HttpResolver *
 HttpResolveNextDone(void)
 {
@@ -216,14 +226,17 @@ HttpResolveNextDone(void)
 	return r;
 }
 
-/* See resolve.h. */
+/* Who asked for it: NULL once abandoned. */
 void *
 HttpResolveOwner(HttpResolver *r)
 {
 	return r->owner;
 }
 
-/* See resolve.h. */
+/*
+ * Take the answer of a finished resolution: getaddrinfo's result code, and
+ * the list in *res (for freeaddrinfo).  Frees the resolver.
+ */
 int
 HttpResolveTake(HttpResolver *r, struct addrinfo **res)
 {
@@ -234,14 +247,14 @@ HttpResolveTake(HttpResolver *r, struct addrinfo **res)
 	return rc;
 }
 
-/* See resolve.h. */
+/* Give up on a resolution; it is freed once it finishes. */
 void
 HttpResolveAbandon(HttpResolver *r)
 {
 	r->owner = NULL;
 }
 
-/* See resolve.h. */
+/* Resolutions started and not yet collected. */
 int
 HttpResolvePending(void)
 {

@@ -1,0 +1,397 @@
+/*-------------------------------------------------------------------------
+ *
+ * fields.c
+ *	  Headers and request documents as jsonb, and the credentials in them.
+ *
+ * Header values are never echoed in errors: they may carry credentials.
+ * Requests whose arguments carry credentials keep their statement out of
+ * the log for every error they raise (HttpSecretGuardPush), and a finished
+ * queued request keeps none (HttpDocumentWithoutCredentials).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_http.h"
+#include "http1.h"
+#include "request.h"
+
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/jsonb.h"
+
+/* Validate and add one request header given as SQL input. */
+static void
+add_request_header(HttpHeaderList *l, const char *name, int name_len,
+				   const char *value, int value_len)
+{
+	if (!Http1IsToken(name, name_len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid HTTP header name \"%.*s\"", Min(name_len, 64), name),
+				 errdetail("Header names must be non-empty and consist of letters, digits and !#$%%&'*+-.^_`|~ only.")));
+	if (!Http1IsFieldValue(value, value_len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for HTTP header \"%.*s\"", name_len, name),
+				 errdetail("Header values must not contain CR, LF, NUL or other control characters."),
+				 errhidestmt(true)));
+	HttpHeaderAdd(l, name, name_len, value, value_len);
+}
+
+/*
+ * Append the headers of a jsonb object ({"Name": "value"}, an array value
+ * repeating the header) to l.  Throws 22023 for anything else, a name that
+ * is not a token or a value with a control character (never echoing it).
+ */
+void
+HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbValue	key;
+	bool		in_array = false;
+
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("headers must be a JSON object"),
+				 errhint("Write headers as {\"Name\": \"value\"}, or {\"Name\": [\"v1\", \"v2\"]} to repeat a header.")));
+
+	memset(&key, 0, sizeof(key));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (tok)
+		{
+			case WJB_KEY:
+				key = v;
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				if (v.type != jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
+									key.val.string.len, key.val.string.val)));
+				add_request_header(l, key.val.string.val, key.val.string.len,
+								   v.val.string.val, v.val.string.len);
+				break;
+			case WJB_BEGIN_ARRAY:
+				if (in_array)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
+									key.val.string.len, key.val.string.val)));
+				in_array = true;
+				break;
+			case WJB_END_ARRAY:
+				in_array = false;
+				break;
+			case WJB_BEGIN_OBJECT:
+				/* the root; a nested object shows up as a value */
+				if (key.type == jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
+									key.val.string.len, key.val.string.val)));
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/*
+ * jsonb's key order: shorter first, then bytewise; equal names keep their
+ * arrival order (the sort below is stable).
+ */
+static inline bool
+header_key_before(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen != blen)
+		return alen < blen;
+	return memcmp(a, b, alen) < 0;
+}
+
+/*
+ * The response headers as a jsonb object.  Names are lower-cased (HTTP names are case-insensitive,
+ * and HTTP/2 sends them lower-case anyway); a name seen once maps to its
+ * string value, a repeated name to an array of its values in arrival order.
+ *
+ * The object is built already in jsonb's key order, with each name once, and
+ * handed to JsonbValueToJsonb directly: pushJsonbValue would sort and
+ * de-duplicate the keys again, and this runs on every response.
+ */
+Jsonb *
+HttpHeadersToJsonb(const HttpHeaderList *l)
+{
+	int			n = l->n;
+	char	  **names = palloc(sizeof(char *) * Max(n, 1));
+	size_t	   *lens = palloc(sizeof(size_t) * Max(n, 1));
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * Max(n, 1));
+	int			npairs = 0;
+	JsonbValue	obj;
+
+	/* lower-cased names, and an insertion sort of their indexes (n is small) */
+	for (int i = 0; i < n; i++)
+	{
+		int			j;
+
+		names[i] = asc_tolower(l->items[i].name, strlen(l->items[i].name));
+		lens[i] = strlen(names[i]);
+		names[i] = HttpTextForDatabase(names[i], lens[i]);
+		lens[i] = strlen(names[i]);
+		for (j = i; j > 0 && header_key_before(names[i], lens[i], names[order[j - 1]], lens[order[j - 1]]); j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+
+	for (int i = 0; i < n;)
+	{
+		int			first = order[i];
+		int			j = i + 1;
+		JsonbPair  *p = &pairs[npairs++];
+
+		while (j < n && lens[order[j]] == lens[first] &&
+			   memcmp(names[order[j]], names[first], lens[first]) == 0)
+			j++;
+		p->key.type = jbvString;
+		p->key.val.string.val = names[first];
+		p->key.val.string.len = (int) lens[first];
+		p->order = npairs - 1;
+		if (j - i == 1)
+		{
+			const char *v = l->items[first].value;
+
+			p->value.type = jbvString;
+			p->value.val.string.val = HttpTextForDatabase(v, strlen(v));
+			p->value.val.string.len = (int) strlen(p->value.val.string.val);
+		}
+		else
+		{
+			JsonbValue *elems = palloc(sizeof(JsonbValue) * (j - i));
+
+			for (int k = i; k < j; k++)
+			{
+				const char *v = l->items[order[k]].value;
+
+				v = HttpTextForDatabase(v, strlen(v));
+				elems[k - i].type = jbvString;
+				elems[k - i].val.string.val = (char *) v;
+				elems[k - i].val.string.len = (int) strlen(v);
+			}
+			p->value.type = jbvArray;
+			p->value.val.array.nElems = j - i;
+			p->value.val.array.elems = elems;
+			p->value.val.array.rawScalar = false;
+		}
+		i = j;
+	}
+
+	obj.type = jbvObject;
+	obj.val.object.nPairs = npairs;
+	obj.val.object.pairs = pairs;
+	return JsonbValueToJsonb(&obj);
+}
+
+/*
+ * The next member of an object being iterated (skipping nested containers):
+ * its key (palloc'd) and value; false at the object's end.
+ */
+bool
+HttpJsonbNextMember(JsonbIterator **it, char **key, JsonbValue *v)
+{
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(it, v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			*key = pnstrdup(v->val.string.val, v->val.string.len);
+		else if (tok == WJB_VALUE)
+			return true;
+	}
+	return false;
+}
+
+
+/*
+ * The userinfo part of an absolute URL's authority (between "//" and "@"),
+ * as an offset and length; false if it has none.  Works on any text, valid
+ * URL or not.
+ */
+static bool
+url_userinfo(const char *url, size_t len, size_t *start, size_t *n)
+{
+	const char *p = memchr(url, '/', len);
+	size_t		i;
+
+	if (p == NULL || (size_t) (p - url) + 1 >= len || p[1] != '/')
+		return false;
+	i = (p - url) + 2;
+	for (size_t k = i; k < len; k++)
+	{
+		if (url[k] == '/' || url[k] == '?' || url[k] == '#')
+			return false;
+		if (url[k] == '@')
+		{
+			*start = i;
+			*n = k + 1 - i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does this URL text carry user:password@? */
+bool
+HttpUrlHasCredentials(const char *url, size_t len)
+{
+	size_t		start,
+				n;
+
+	return url_userinfo(url, len, &start, &n);
+}
+
+/* The URL without its userinfo (a palloc'd copy, or url itself). */
+char *
+HttpUrlWithoutCredentials(const char *url, size_t len)
+{
+	size_t		start,
+				n;
+	char	   *out;
+
+	if (!url_userinfo(url, len, &start, &n))
+		return pnstrdup(url, len);
+	out = palloc(len - n + 1);
+	memcpy(out, url, start);
+	memcpy(out + start, url + start + n, len - start - n);
+	out[len - n] = '\0';
+	return out;
+}
+
+/* Does a headers object name a credential header? */
+bool
+HttpHeadersJsonbHaveCredentials(Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (jb == NULL || !JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		return false;
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_KEY && HttpIsCredentialHeader(v.val.string.val, v.val.string.len))
+			return true;
+	return false;
+}
+
+/* Does a request document carry credentials (headers, or URL userinfo)? */
+bool
+HttpDocumentHasCredentials(Jsonb *doc)
+{
+	JsonbValue *v;
+
+	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
+		return false;
+	v = getKeyJsonValueFromContainer(&doc->root, "url", 3, NULL);
+	if (v != NULL && v->type == jbvString &&
+		HttpUrlHasCredentials(v->val.string.val, v->val.string.len))
+		return true;
+	v = getKeyJsonValueFromContainer(&doc->root, "headers", 7, NULL);
+	return v != NULL && v->type == jbvBinary &&
+		HttpHeadersJsonbHaveCredentials(JsonbValueToJsonb(v));
+}
+
+/*
+ * The document without its credentials: no Authorization,
+ * Proxy-Authorization or Cookie header, no userinfo in the URL.  What a
+ * finished queued request keeps: its credentials live only as long as it
+ * may still be sent.  Returns doc itself when there is nothing to take.
+ */
+Jsonb *
+HttpDocumentWithoutCredentials(Jsonb *doc)
+{
+	JsonbParseState *state = NULL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbValue *res = NULL;
+	JsonbIteratorToken tok;
+
+	if (!HttpDocumentHasCredentials(doc))
+		return doc;
+	it = JsonbIteratorInit(&doc->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY && v.val.string.len == 3 && memcmp(v.val.string.val, "url", 3) == 0)
+		{
+			res = pushJsonbValue(&state, tok, &v);
+			tok = JsonbIteratorNext(&it, &v, true);
+			if (v.type == jbvString)
+			{
+				v.val.string.val = HttpUrlWithoutCredentials(v.val.string.val, v.val.string.len);
+				v.val.string.len = strlen(v.val.string.val);
+			}
+		}
+		else if (tok == WJB_KEY && v.val.string.len == 7 &&
+				 memcmp(v.val.string.val, "headers", 7) == 0)
+		{
+			res = pushJsonbValue(&state, tok, &v);
+			tok = JsonbIteratorNext(&it, &v, true);
+			if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+			{
+				JsonbIterator *hit = JsonbIteratorInit(v.val.binary.data);
+				JsonbValue	hv;
+				JsonbIteratorToken htok;
+				bool		skip = false;
+
+				while ((htok = JsonbIteratorNext(&hit, &hv, true)) != WJB_DONE)
+				{
+					if (htok == WJB_KEY)
+						skip = HttpIsCredentialHeader(hv.val.string.val, hv.val.string.len);
+					if (!skip || htok == WJB_BEGIN_OBJECT || htok == WJB_END_OBJECT)
+						res = pushJsonbValue(&state, htok,
+											 htok == WJB_BEGIN_OBJECT || htok == WJB_END_OBJECT ? NULL : &hv);
+				}
+				continue;
+			}
+		}
+		res = pushJsonbValue(&state, tok,
+							 tok == WJB_BEGIN_OBJECT || tok == WJB_END_OBJECT ? NULL : &v);
+	}
+	return JsonbValueToJsonb(res);
+}
+
+/* Error context callback: keep the statement out of the server log. */
+static void
+hide_statement(void *arg)
+{
+	errhidestmt(true);
+}
+
+/*
+ * While a call whose arguments carry credentials makes and runs its
+ * requests, every error it raises is logged without the statement text
+ * (which holds the credentials as literals).  Push the guard at the start
+ * of the call, when it applies; it is popped with the call (or by the
+ * error handling that unwinds it).
+ */
+void
+HttpSecretGuardPush(ErrorContextCallback *cb, bool has_secrets)
+{
+	if (!has_secrets)
+		return;
+	cb->callback = hide_statement;
+	cb->arg = NULL;
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
+}
+
+/* Pop what HttpSecretGuardPush pushed. */
+void
+HttpSecretGuardPop(ErrorContextCallback *cb, bool has_secrets)
+{
+	if (has_secrets)
+		error_context_stack = cb->previous;
+}

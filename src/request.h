@@ -1,0 +1,52 @@
+/*-------------------------------------------------------------------------
+ *
+ * request.h
+ *	  Making requests from SQL values, and what comes back as SQL values:
+ *	  the request model (request.c), options (options.c), headers and
+ *	  documents as jsonb (fields.c), response bodies as text (body.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HTTP_REQUEST_H
+#define PG_HTTP_REQUEST_H
+
+#include "pg_http.h"
+#include "exchange.h"
+
+/* request.c */
+extern void HttpRequestInit(void);
+extern HttpRequest *HttpRequestNew(const char *method, const HttpOptions *base);
+extern bool HttpRequestSetUrlChecked(HttpRequest *req, const char *url, size_t len,
+									 HttpFailure *f, HttpUrlError *url_error);
+extern void HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len);
+extern void HttpRequestSetParts(HttpRequest *req, const char *host, int port,
+								const char *path, bool tls);
+extern bool HttpRequestCheck(const HttpRequest *req, HttpFailure *f);
+extern void HttpRequestFinish(HttpRequest *req, const char *content_type);
+extern HttpRequest *HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base, bool queued);
+extern char *HttpRequestOrigin(const HttpRequest *req);
+
+/* options.c */
+extern void HttpOptionsDefault(HttpOptions *o);
+extern void HttpOptionsFromJsonb(HttpOptions *o, Jsonb *jb, bool queued);
+extern void HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc);
+
+/* fields.c */
+extern bool HttpJsonbNextMember(JsonbIterator **it, char **key, JsonbValue *v);
+extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
+extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
+extern bool HttpUrlHasCredentials(const char *url, size_t len);
+extern char *HttpUrlWithoutCredentials(const char *url, size_t len);
+extern bool HttpHeadersJsonbHaveCredentials(Jsonb *jb);
+extern bool HttpDocumentHasCredentials(Jsonb *doc);
+extern Jsonb *HttpDocumentWithoutCredentials(Jsonb *doc);
+extern void HttpSecretGuardPush(ErrorContextCallback *cb, bool has_secrets);
+extern void HttpSecretGuardPop(ErrorContextCallback *cb, bool has_secrets);
+
+/* body.c */
+extern text *HttpBodyDecode(const HttpResponse *resp, HttpFailure *f);
+extern text *HttpBodyToText(HttpExchange *x);
+extern char *HttpTextForDatabase(const char *s, size_t len);
+extern const char *HttpContentType(const HttpResponse *resp);
+
+#endif							/* PG_HTTP_REQUEST_H */
