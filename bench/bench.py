@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import platform
-import pwd
 import re
 import shutil
 import signal
@@ -38,6 +37,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+import cluster  # noqa: E402
 from run import free_port, make_test_pki, wait_port  # noqa: E402
 
 TRANSPORTS = ["mock", "mbedtls", "curl"]
@@ -80,7 +80,6 @@ class Bench:
         self.procs = []
         self.pg_started = False
         self.work = os.path.join(ROOT, "build-bench-work")
-        self.as_postgres = os.geteuid() == 0
         pg_config = shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
         self.bindir = sh([pg_config, "--bindir"]).strip()
         self.results = []          # dicts: item, who, lat_ms, tps
@@ -141,37 +140,21 @@ class Bench:
 
     def start_cluster(self):
         data = os.path.join(self.work, "data")
-        if self.as_postgres:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.work, pw.pw_uid, pw.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
-        subprocess.run(run_as + [os.path.join(self.bindir, "initdb"), "-D", data, "-A", "trust",
-                                 "-U", "postgres", "--no-sync"], check=True, stdout=subprocess.DEVNULL)
+        cluster.own_workdir(self.work)
         self.pg_host, self.pg_port = self.work, free_port()
-        with open(os.path.join(data, "postgresql.conf"), "a") as f:
-            f.write("""
-listen_addresses = ''
-unix_socket_directories = '{work}'
-port = {port}
-max_connections = 50
-shared_buffers = 128MB
+        cluster.initdb(self.bindir, data, self.work, self.pg_port, 50, """
 pg_http.allowed_hosts = '127.0.0.1, localhost'
 pg_http.ca_file = '{tls}/ca.pem'
 shared_preload_libraries = 'pg_http'
 pg_http.worker_databases = 'pg_http_bench'
-""".format(work=self.work, port=self.pg_port, tls=self.tls))
-        subprocess.run(run_as + [os.path.join(self.bindir, "pg_ctl"), "-D", data, "-w", "-l",
-                                 os.path.join(self.work, "postgres.log"), "start"],
-                       check=True, stdout=subprocess.DEVNULL)
+""".format(tls=self.tls), shared_buffers="128MB", fsync=True)
+        cluster.start(self.bindir, data, os.path.join(self.work, "postgres.log"))
         self.data = data
         self.pg_started = True
 
     def stop(self):
         if self.pg_started:
-            run_as = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
-            subprocess.run(run_as + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
-                                     "-m", "fast", "-w", "stop"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cluster.stop(self.bindir, self.data)
         for p in self.procs:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
@@ -191,9 +174,8 @@ pg_http.worker_databases = 'pg_http_bench'
         sh(sudo + ["ninja", "-C", b, "install"])
         if self.pg_started:
             # the server preloads pg_http (for the delivery worker): restart it
-            run_as = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
-            subprocess.run(run_as + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
-                                     "-l", os.path.join(self.work, "postgres.log"), "restart"],
+            subprocess.run(cluster.server_cmd([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
+                                               "-l", os.path.join(self.work, "postgres.log"), "restart"]),
                            check=True, stdout=subprocess.DEVNULL)
         got = self.psql("SELECT http.transport()").strip()
         if got != transport:

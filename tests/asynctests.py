@@ -13,6 +13,8 @@ import subprocess
 import time
 import urllib.request
 
+import cluster
+
 DB = "pg_http_async"
 
 
@@ -48,28 +50,13 @@ restart_after_crash = on
         slowdns = os.path.join(env.build_dir, "tests", "slowdns.so")
         if not os.path.exists(slowdns):
             raise RuntimeError("%s is not built" % slowdns)
-        penv = dict(os.environ, LD_PRELOAD=slowdns)
-        keep = (["runuser", "-u", "postgres", "-w", "LD_PRELOAD", "--"]
-                if env.as_postgres else [])
-        # after a kill -9 the old children may hold shared memory a moment
-        deadline = time.time() + 60
-        while True:
-            r = subprocess.run(keep + [os.path.join(env.bindir, "pg_ctl"), "-D", self.data,
-                                       "-w", "-t", "60", "-l", self.log, "start"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               env=penv)
-            if r.returncode == 0:
-                break
-            if time.time() > deadline:
-                raise RuntimeError("%s cluster did not start: %s" % (self.name, r.stderr.strip()))
-            time.sleep(0.5)
+        cluster.start(env.bindir, self.data, self.log, env=dict(os.environ, LD_PRELOAD=slowdns),
+                      keep_env=("LD_PRELOAD",), retry_for=60)
         self.started = True
 
     def stop(self):
         if self.started:
-            subprocess.run(self.env.pg_cmd([os.path.join(self.env.bindir, "pg_ctl"), "-D",
-                                            self.data, "-m", "fast", "-w", "stop"]),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cluster.stop(self.env.bindir, self.data)
             self.started = False
 
     def postmaster_pid(self):

@@ -20,7 +20,6 @@ import argparse
 import filecmp
 import json
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -32,13 +31,7 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-
-# Suites every transport runs, in order, and the extra ones per transport.
-REGRESS_COMMON = [
-    "install", "seed", "methods", "headers", "status", "bodies", "errors",
-    "network_errors", "timeouts", "batch", "privileges", "settings", "policy",
-    "keepalive", "redirects", "malformed", "dns", "acl", "security",
-]
+import cluster  # noqa: E402
 
 
 def run_matrix(env, results):
@@ -48,11 +41,25 @@ def run_matrix(env, results):
             results.skip("matrix-" + env.transport, name, note)
         else:
             results.add("matrix-" + env.transport, name, ok, note)
-REGRESS_BY_TRANSPORT = {
-    "mock": ["mock_transport"],
-    "curl": ["tls", "curl_transport"],
-    "mbedtls": ["tls", "mbedtls_transport"],
-}
+# Every tests/sql/NAME.sql is a suite, found, not listed: install and seed
+# first, the rest in name order.  NAME_transport.sql runs only under the
+# transport NAME; tls.sql only under transports with TLS.
+REGRESS_FIRST = ["install", "seed"]
+TLS_TRANSPORTS = ("curl", "mbedtls")
+
+
+def regress_suites(transport):
+    names = sorted(f[:-4] for f in os.listdir(os.path.join(ROOT, "tests", "sql"))
+                   if f.endswith(".sql"))
+    chosen = []
+    for n in names:
+        if n.endswith("_transport") and n != transport + "_transport":
+            continue
+        if n == "tls" and transport not in TLS_TRANSPORTS:
+            continue
+        chosen.append(n)
+    return [n for n in REGRESS_FIRST if n in chosen] + \
+        [n for n in chosen if n not in REGRESS_FIRST]
 
 
 class Results:
@@ -218,9 +225,7 @@ class Environment:
     # -- helpers -------------------------------------------------------------
     def pg_cmd(self, args):
         """Run a server-side program (initdb, pg_ctl) as the postgres user."""
-        if self.as_postgres:
-            return ["runuser", "-u", "postgres", "--"] + args
-        return args
+        return cluster.server_cmd(args)
 
     def check_installed(self):
         built = os.path.join(self.build_dir, "pg_http.so")
@@ -266,32 +271,16 @@ class Environment:
             self.stop()
 
     def init_cluster(self, data, port, max_connections, extra_conf):
-        """initdb a throwaway cluster (as the postgres user) on a socket in
-        the work directory, with extra_conf appended to its settings."""
-        subprocess.run(self.pg_cmd([os.path.join(self.bindir, "initdb"), "-D", data,
-                                    "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                                    "--locale=C", "--no-sync"]),
-                       check=True, stdout=subprocess.DEVNULL)
-        with open(os.path.join(data, "postgresql.conf"), "a") as f:
-            f.write("""
-listen_addresses = ''
-unix_socket_directories = '{work}'
-port = {port}
-fsync = off
-max_connections = {maxconn}
-shared_buffers = 32MB
-log_line_prefix = '%m [%p] '
-""".format(work=self.work, port=port, maxconn=max_connections) + extra_conf)
+        """initdb a throwaway cluster (tests/cluster.py) on a socket in the
+        work directory, with extra_conf appended to its settings."""
+        cluster.initdb(self.bindir, data, self.work, port, max_connections, extra_conf)
 
     def start(self):
         self.check_installed()
         if os.path.exists(self.work):
             shutil.rmtree(self.work)
         os.makedirs(self.work)
-        os.chmod(self.work, 0o755)
-        if self.as_postgres:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.work, pw.pw_uid, pw.pw_gid)
+        cluster.own_workdir(self.work)
 
         # a test CA and certificates, then the mock servers (plain and TLS)
         self.tls = os.path.join(self.work, "tls")
@@ -395,17 +384,16 @@ pg_http_test.tunnel_port = '{tunnel}'
         if not os.path.exists(slowdns):
             raise RuntimeError("%s is not built: run ninja -C %s" % (slowdns, self.build_dir))
         env["LD_PRELOAD"] = slowdns
-        keep_env = (["runuser", "-u", "postgres", "-w",
-                     "HTTP_PROXY,https_proxy,HTTPS_PROXY,ALL_PROXY,NO_PROXY,LD_PRELOAD", "--"]
-                    if self.as_postgres else [])
+        keep = ("HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "LD_PRELOAD")
         if self.valgrind:
             # every backend is a fork of the postmaster: all run under memcheck
             log = open(os.path.join(self.work, "postgres.log"), "w")
             self.pg_proc = subprocess.Popen(
-                keep_env + ["valgrind", "--tool=memcheck", "--error-limit=no", "--num-callers=40",
+                cluster.server_cmd(["valgrind", "--tool=memcheck", "--error-limit=no", "--num-callers=40",
                             "--track-origins=yes", "--leak-check=full", "--show-leak-kinds=definite",
                             "--log-file=%s/valgrind.%%p.log" % self.work,
-                            os.path.join(self.bindir, "postgres"), "-D", self.data],
+                                    os.path.join(self.bindir, "postgres"), "-D", self.data],
+                                   keep),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
             deadline = time.time() + 180
             while subprocess.run([os.path.join(self.bindir, "pg_isready"), "-q", "-h", self.work,
@@ -414,9 +402,8 @@ pg_http_test.tunnel_port = '{tunnel}'
                     raise RuntimeError("postgres under valgrind did not start")
                 time.sleep(1)
         else:
-            subprocess.run(keep_env + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w",
-                                       "-l", os.path.join(self.work, "postgres.log"), "start"],
-                           check=True, stdout=subprocess.DEVNULL, env=env)
+            cluster.start(self.bindir, self.data, os.path.join(self.work, "postgres.log"),
+                          env=env, keep_env=keep)
         self.pg_started = True
         self.transport = self.psql("CREATE EXTENSION pg_http; SELECT http.transport(); "
                                    "DROP EXTENSION pg_http;", db="postgres").strip().splitlines()[-1]
@@ -426,9 +413,7 @@ pg_http_test.tunnel_port = '{tunnel}'
 
     def stop(self):
         if self.pg_started:
-            subprocess.run(self.pg_cmd([os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
-                                        "-m", "fast", "-w", "stop"]),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cluster.stop(self.bindir, self.data)
             self.pg_started = False
         for p in reversed(self.procs):
             if p.poll() is None:
@@ -458,7 +443,9 @@ pg_http_test.tunnel_port = '{tunnel}'
 
 
 def run_unit(build_dir, results):
-    for name in ("test_http1", "test_url"):
+    names = sorted(f[:-2] for f in os.listdir(os.path.join(ROOT, "tests", "unit"))
+                   if f.startswith("test_") and f.endswith(".c"))
+    for name in names:
         exe = os.path.join(build_dir, "tests", name)
         if not os.path.exists(exe):
             results.add("unit", name, False, "not built: run ninja -C %s" % build_dir)
@@ -477,7 +464,7 @@ def run_unit(build_dir, results):
 
 
 def run_regress(env, results):
-    tests = REGRESS_COMMON + REGRESS_BY_TRANSPORT.get(env.transport, [])
+    tests = regress_suites(env.transport)
     outdir = os.path.join(env.work, "regress")
     os.makedirs(outdir, exist_ok=True)
     pg_regress = os.path.join(env.pgxs, "..", "test", "regress", "pg_regress")
