@@ -270,6 +270,41 @@ class Suite:
                and rt["possible_duplicate"] is True, "timed out twice, marked: %r" % rt)
         return r["error"]
 
+    def set_header_limit(self, n):
+        """ALTER SYSTEM and reload; wait until the worker runs with it."""
+        self.pg.psql("ALTER SYSTEM SET pg_http.max_header_bytes = %d; SELECT pg_reload_conf();" % n)
+        # the worker reloads at the top of its loop: wait for its pass
+        time.sleep(0.5)
+
+    def test_reload_mid_flight_keeps_request_limits(self):
+        """A reload that changes pg_http.max_header_bytes while requests are
+        in flight in the worker: each finishes under the limit it started
+        with, in both directions; the next request gets the new one."""
+        slow = "/late-long-header?n=30000&delay_ms=1500"
+        try:
+            self.set_header_limit(40000)
+            fits = self.enqueue(slow)
+            wait_for(lambda: self.pg.psql("SELECT state FROM http.queue WHERE id = %d;" % fits)
+                     == "sending", "the request in flight", timeout=10)
+            self.set_header_limit(8192)       # lowered mid-flight
+            r = self.await_row(fits)
+            expect(r["state"] == "delivered" and r["status"] == 200,
+                   "started under 40000 bytes, a 30000-byte header fits: %r" % r)
+
+            over = self.enqueue(slow, options={"max_attempts": 1})
+            wait_for(lambda: self.pg.psql("SELECT state FROM http.queue WHERE id = %d;" % over)
+                     == "sending", "the request in flight", timeout=10)
+            self.set_header_limit(65536)      # raised mid-flight
+            r = self.await_row(over)
+            expect(r["state"] == "failed" and r["error_code"] == "54000",
+                   "started under 8192 bytes, the header is over its limit: %r" % r)
+
+            after = self.enqueue(slow)
+            r = self.await_row(after)
+            expect(r["state"] == "delivered", "the next request runs under 65536: %r" % r)
+        finally:
+            self.pg.psql("ALTER SYSTEM RESET pg_http.max_header_bytes; SELECT pg_reload_conf();")
+
     def test_not_before_and_delay(self):
         id = self.enqueue("/sink/later-1", options={"delay_ms": 1000})
         r = self.await_row(id)

@@ -321,6 +321,14 @@ async def handle(conn, req):
             await asyncio.sleep(float(q["hold"]))
         return False
 
+    if p == "/late-long-header":
+        # the status line at once, a long header field (n bytes) after delay_ms
+        w.write(b"HTTP/1.1 200 OK\r\n")
+        await w.drain()
+        await asyncio.sleep(int(q.get("delay_ms", "1000")) / 1000.0)
+        w.write(b"X-Long: " + b"a" * n + b"\r\nContent-Length: 2\r\n\r\nok")
+        return True
+
     if p == "/long-header":
         w.write(response(200, b"ok", [("X-Long", "a" * n)]))
         return True

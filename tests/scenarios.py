@@ -272,6 +272,55 @@ def scenario_acl_change_reaches_running_backends(env):
         b.close()
 
 
+def scenario_reload_mid_batch_keeps_request_limits(env):
+    """A reload that lowers pg_http.max_header_bytes while http.batch() has
+    requests in flight: each finishes under the limits it started with,
+    and the same session's next call runs under the new limit."""
+    a, b = connect(env), connect(env)
+    slow = mock_url(env, "/late-long-header?n=30000&delay_ms=1500")
+
+    def limit_is(conn, n):
+        deadline = time.time() + 10
+        while one(conn, "SELECT setting FROM pg_settings"
+                        " WHERE name = 'pg_http.max_header_bytes'") != n:
+            assert time.time() < deadline, "the reload did not reach the session"
+            time.sleep(0.05)
+
+    try:
+        for c in (a, b):
+            one(c, "LOAD 'pg_http'")       # its settings exist once it is loaded
+        one(b, "ALTER SYSTEM SET pg_http.max_header_bytes = 40000")
+        one(b, "SELECT pg_reload_conf()")
+        limit_is(a, "40000")
+        out = {}
+
+        def batch():
+            with a.cursor() as c:
+                c.execute("SELECT status, sqlstate FROM http.batch(jsonb_build_array("
+                          "jsonb_build_object('url', %s::text), jsonb_build_object('url', %s::text)))",
+                          (slow, slow))
+                out["rows"] = [tuple(r) for r in c.fetchall()]
+        t = threading.Thread(target=batch)
+        t.start()
+        time.sleep(0.5)
+        one(b, "ALTER SYSTEM SET pg_http.max_header_bytes = 8192")
+        one(b, "SELECT pg_reload_conf()")
+        t.join(30)
+        assert out.get("rows") == [(200, None), (200, None)], \
+            "both started under 40000 bytes: %r" % out.get("rows")
+        limit_is(a, "8192")
+        try:
+            one(a, "SELECT http.get(%s)", (slow,))
+            raise AssertionError("the call after the reload did not get the new limit")
+        except psycopg2.Error as e:
+            assert e.pgcode == "54000", "%s: %s" % (e.pgcode, e)
+    finally:
+        one(b, "ALTER SYSTEM RESET pg_http.max_header_bytes")
+        one(b, "SELECT pg_reload_conf()")
+        a.close()
+        b.close()
+
+
 def scenario_acl_revoke_seen_in_repeatable_read(env):
     """A REPEATABLE READ transaction whose snapshot predates a revoke does
     not bring the revoked entry back when the ACL cache is read again, and
