@@ -1,6 +1,6 @@
 /*
  * test_http1.c
- *	  Unit tests of the HTTP/1.1 codec (transports/http1.c).
+ *	  Unit tests of the HTTP/1.1 codec (lib/http1.c).
  *
  * Every response is parsed whole, byte by byte, in every split into two
  * pieces, and in random splits, each piece ending at a guard page; all ways

@@ -1,7 +1,7 @@
 /*
  * test_url.c
- *	  Unit tests of URL parsing (src/url.c), the address classifier and the
- *	  host rules (src/netaddr.c).
+ *	  Unit tests of URL parsing (lib/url.c), the address classifier and the
+ *	  host rules (lib/netaddr.c).
  *
  * The classifier is tested here, with no network at all, for every refused
  * range: a test must never be able to send a packet to a non-loopback
