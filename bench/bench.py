@@ -85,6 +85,7 @@ class Bench:
         self.results = []          # dicts: item, who, lat_ms, tps
         self.async_rows = []       # dicts: who, burst_n, rate, errors, steady_rate, p50, p99
         self.floors = {}           # (item, what) -> (lat_ms, tps)
+        self.profiles = {}         # transport -> {"total": Ir, "by_object": {...}}
 
     # -- set-up ----------------------------------------------------------------
     def start_process(self, args, name):
@@ -270,6 +271,93 @@ pg_http.worker_databases = 'pg_http_bench'
             lat, tps = self.median(lambda: self.pgbench_once("get.sql", 1, h2))
             self.record("h2", t, lat, tps)
         self.measure_async(t)
+        if not self.args.smoke and t in ("curl", "mbedtls"):
+            self.profile(t)
+
+    def profile(self, t):
+        """Instructions per http.get() call in steady state, by object, under
+        callgrind: a cluster of its own runs under valgrind (backends are
+        forks of the postmaster, so each is profiled), collecting only
+        inside pg_http_get; two sessions make 200 and 1200 keep-alive calls
+        and the difference over 1000 calls is one call without the setup."""
+        valgrind = shutil.which("valgrind")
+        annotate = shutil.which("callgrind_annotate")
+        if not valgrind or not annotate:
+            print("  profile: skipped (valgrind is not installed)")
+            return
+        work = os.path.join(self.work, "callgrind-" + t)
+        os.makedirs(work)
+        cluster.own_workdir(work)
+        data, port = os.path.join(work, "data"), free_port()
+        cluster.initdb(self.bindir, data, work, port, 10,
+                       "pg_http.allowed_hosts = '127.0.0.1'\n")
+        log = open(os.path.join(work, "postgres.log"), "w")
+        proc = subprocess.Popen(
+            cluster.server_cmd([valgrind, "--tool=callgrind", "--collect-atstart=no",
+                                "--toggle-collect=pg_http_get",
+                                "--callgrind-out-file=%s/callgrind.%%p" % work,
+                                os.path.join(self.bindir, "postgres"), "-D", data]),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        psql = [os.path.join(self.bindir, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                "-h", work, "-p", str(port), "-U", "postgres", "-d", "postgres"]
+        try:
+            deadline = time.time() + 300
+            while subprocess.run([os.path.join(self.bindir, "pg_isready"), "-q", "-h", work,
+                                  "-p", str(port)]).returncode != 0:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("postgres under callgrind did not start")
+                time.sleep(1)
+            sh(psql, input="CREATE EXTENSION pg_http;")
+            costs = {}
+            for n in (200, 1200):
+                pid = sh(psql, input="SELECT pg_backend_pid();\n"
+                         "SELECT count(http.get('%s')) FROM generate_series(1, %d);"
+                         % (self.url("http"), n)).split()[0]
+                out = os.path.join(work, "callgrind." + pid)
+                deadline = time.time() + 120
+                while not (os.path.exists(out) and os.path.getsize(out) > 0 and
+                           not os.path.exists("/proc/" + pid)):
+                    if time.time() > deadline:
+                        raise RuntimeError("no callgrind output for backend %s" % pid)
+                    time.sleep(0.5)
+                costs[n] = self.callgrind_by_object(annotate, out)
+        finally:
+            cluster.stop(self.bindir, data)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        per = {k: (costs[1200].get(k, 0) - costs[200].get(k, 0)) / 1000.0
+               for k in set(costs[1200]) | set(costs[200])}
+        total = sum(per.values())
+        self.profiles[t] = {"total": total, "by_object": per}
+        print("  profile %-8s %.0f instructions per call (%s)" % (
+            t, total, ", ".join("%s %.0f" % (k, v) for k, v in
+                                sorted(per.items(), key=lambda kv: -kv[1]) if v >= 500)), flush=True)
+
+    @staticmethod
+    def callgrind_by_object(annotate, path):
+        """Instructions (Ir, exclusive) per shared object of a callgrind file."""
+        out = subprocess.run([annotate, "--threshold=100", "--inclusive=no", "--auto=no", path],
+                             capture_output=True, text=True).stdout
+        by = {}
+        for line in out.splitlines():
+            m = re.match(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$", line)
+            if not m or ":" not in m.group(2):
+                continue
+            where = m.group(2)
+            o = re.search(r"\[([^\]]+)\]\s*$", where)
+            obj = os.path.basename(o.group(1)) if o else "postgres"
+            for short, pat in (("pg_http", "pg_http"), ("libcurl", "libcurl"),
+                               ("TLS", "libssl|libcrypto|libmbed"), ("libc", "libc\\.|libc-"),
+                               ("postgres", "postgres")):
+                if re.search(pat, obj):
+                    obj = short
+                    break
+            else:
+                obj = "other"
+            by[obj] = by.get(obj, 0) + int(m.group(1).replace(",", ""))
+        return by
 
     def wait_drained(self, what, timeout=300):
         deadline = time.time() + timeout
@@ -441,6 +529,13 @@ pg_http.worker_databases = 'pg_http_bench'
                     a["p50_ms"], a["p99_ms"], a["errors"], "yes" if met else "**no**"))
         out += ["", "wrk floors: " + "; ".join(
             "%s %.3f ms, %.0f req/s" % (k[1], v[0], v[1]) for k, v in self.floors.items() if k[0] == "wrk")]
+        if self.profiles:
+            out += ["", "Instructions per http.get() call, keep-alive, steady state (callgrind, inside "
+                    "pg_http_get, exclusive cost by object): " + "; ".join(
+                        "%s %.0f (%s)" % (t, p["total"], ", ".join(
+                            "%s %.0f" % (k, v) for k, v in sorted(p["by_object"].items(),
+                                                                 key=lambda kv: -kv[1]) if v >= 500))
+                        for t, p in self.profiles.items())]
         text = "\n".join(out) + "\n"
         print(text)
         name = "smoke" if self.args.smoke else "latest"
@@ -449,6 +544,7 @@ pg_http.worker_databases = 'pg_http_bench'
             f.write(text)
         with open(os.path.join(BENCH, "results", name + ".json"), "w") as f:
             json.dump({"machine": m, "rows": rows, "async": self.async_rows,
+                       "profiles": self.profiles,
                        "floors": {"%s/%s" % k: v for k, v in self.floors.items()}}, f, indent=1)
         self.plot(rows, name, titles)
         if not self.args.smoke and not self.args.transport:
