@@ -33,6 +33,7 @@
 #include "transport.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -42,6 +43,32 @@
 
 #define MAX_IDLE_EASY	16		/* easy handles kept for reuse */
 
+/*
+ * What an easy handle was set up for beyond the request itself: a handle
+ * kept for reuse serves the next request with the same profile with only
+ * that request's options set (no curl_easy_reset, no thirty setopt calls,
+ * no strings copied again); another profile resets it first.
+ */
+typedef struct EasyProfile
+{
+	char	   *ca_file;		/* the snapshot's strings, copied */
+	char	   *client_cert;
+	char	   *client_key;
+	char	   *proxy;			/* "" for none */
+	long		http_version;
+	bool		decompress;
+	bool		keepalive;
+	long		max_age_s;
+} EasyProfile;
+
+typedef struct IdleEasy
+{
+	CURL	   *easy;
+	EasyProfile profile;
+	CURLU	   *uh;				/* the last URL it was given, parsed */
+	char	   *url;			/* that URL (malloc'd), or NULL */
+} IdleEasy;
+
 static void curl_socket_ready(void *arg, pgsocket sock, uint32 ready);
 static void curl_timer_fired(void);
 
@@ -50,6 +77,12 @@ typedef struct CurlX
 {
 	HttpExchange *x;
 	CURL	   *easy;
+	EasyProfile profile;		/* what easy is set up for */
+	CURLU	   *uh;				/* easy's parsed URL, kept with it */
+	char	   *url;			/* the URL uh holds (malloc'd), or NULL */
+	int			user_agent;		/* index of the User-Agent field curl writes, or -1 */
+	int			accept_default; /* index of an Accept of any type, which curl
+								 * writes itself, or -1 */
 	struct curl_slist *hdrs;
 	struct curl_slist *resolve; /* our answer for the host name */
 	bool		added;			/* in the multi handle */
@@ -87,7 +120,7 @@ typedef struct CurlX
 } CurlX;
 
 static CURLM *multi = NULL;
-static CURL *idle_easy[MAX_IDLE_EASY];
+static IdleEasy idle_easy[MAX_IDLE_EASY];
 static int	n_idle_easy = 0;
 static long multi_maxconnects = -1;
 
@@ -683,16 +716,52 @@ add_header(CurlX *cx, const char *line)
 	return true;
 }
 
+/*
+ * Which of the request's fields curl can write itself: the User-Agent (if
+ * there is one, and only one) and an Accept of any type (curl's own
+ * default).
+ */
+static void
+find_builtin_headers(CurlX *cx)
+{
+	HttpHeaderList *l = &cx->x->req->headers;
+	int			n_ua = 0,
+				n_accept = 0;
+
+	cx->user_agent = cx->accept_default = -1;
+	for (int i = 0; i < l->n; i++)
+	{
+		if (pg_strcasecmp(l->items[i].name, "User-Agent") == 0 && n_ua++ == 0)
+			cx->user_agent = i;
+		else if (pg_strcasecmp(l->items[i].name, "Accept") == 0 && n_accept++ == 0)
+			cx->accept_default = strcmp(l->items[i].value, "*/*") == 0 ? i : -1;
+	}
+	/* an empty one is sent as it is ("User-Agent:"), which curl would drop */
+	if (n_ua > 1 || (cx->user_agent >= 0 && l->items[cx->user_agent].value[0] == '\0'))
+		cx->user_agent = -1;
+	if (n_accept > 1)
+		cx->accept_default = -1;
+}
+
 /* Build the request's header list the way curl needs it. */
 static bool
 build_headers(CurlX *cx, const char *url_authority)
 {
 	HttpRequest *req = cx->x->req;
 
+	find_builtin_headers(cx);
+
 	for (int i = 0; i < req->headers.n; i++)
 	{
 		HttpHeader *h = &req->headers.items[i];
 
+		/*
+		 * curl writes a User-Agent (CURLOPT_USERAGENT) and its default Accept
+		 * in its request line's format; a custom header costs a formatting pass
+		 * of its own.  The same fields go out either way.
+		 */
+		if (i == cx->user_agent || i == cx->accept_default)
+			continue;
 		/* "Name;" is curl's way to send a header with an empty value */
 		if (!add_header(cx, h->value[0] ? psprintf("%s: %s", h->name, h->value)
 						: psprintf("%s;", h->name)))
@@ -702,7 +771,7 @@ build_headers(CurlX *cx, const char *url_authority)
 	if (req->body && !HttpHeaderGet(&req->headers, "Content-Type") &&
 		!add_header(cx, "Content-Type:"))
 		return false;
-	if (!add_header(cx, "Expect:"))
+	if (req->body && !add_header(cx, "Expect:"))
 		return false;
 	if (strcmp(req->authority, url_authority) != 0 &&
 		!add_header(cx, psprintf("Host: %s", req->authority)))
@@ -769,6 +838,180 @@ curl_resolved(HttpExchange *x, int rc, struct addrinfo *res)
 	curl_launch(cx);
 }
 
+/* The profile an easy handle needs for req. */
+static void
+profile_of(const HttpRequest *req, EasyProfile *p)
+{
+	p->ca_file = (char *) req->set->ca_file;
+	p->client_cert = (char *) req->set->client_cert;
+	p->client_key = (char *) req->set->client_key;
+	p->proxy = (char *) (req->proxy ? req->proxy : "");
+	p->http_version = req->opt.http_version == 11 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS;
+	p->decompress = req->opt.decompress;
+	p->keepalive = req->opt.keepalive;
+	p->max_age_s = Max(req->set->keepalive_idle_ms / 1000, 1);
+}
+
+static bool
+profile_equal(const EasyProfile *a, const EasyProfile *b)
+{
+	return a->http_version == b->http_version && a->decompress == b->decompress &&
+		a->keepalive == b->keepalive && a->max_age_s == b->max_age_s &&
+		strcmp(a->ca_file, b->ca_file) == 0 && strcmp(a->client_cert, b->client_cert) == 0 &&
+		strcmp(a->client_key, b->client_key) == 0 && strcmp(a->proxy, b->proxy) == 0;
+}
+
+/*
+ * Set up a fresh (or reset) easy handle: the options every transfer has,
+ * then those of profile p.  curl copies the strings.
+ */
+static void
+easy_configure(CURL *e, const EasyProfile *p)
+{
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* never wait for a resolver thread when a transfer is abandoned */
+	curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* redirect.c follows */
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+
+	/* TLS: verification on; CA, client certificate from superuser settings */
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (p->ca_file[0])
+		curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
+	if (p->client_cert[0])
+		curl_easy_setopt(e, CURLOPT_SSLCERT, p->client_cert);
+	if (p->client_key[0])
+		curl_easy_setopt(e, CURLOPT_SSLKEY, p->client_key);
+
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, p->http_version);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (p->decompress)
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+
+	/*
+	 * pg_http decided the proxy (HttpProxyFor); curl reads no environment:
+	 * an empty CURLOPT_PROXY means none, and an empty CURLOPT_NOPROXY keeps
+	 * no_proxy from sending a host around the proxy, unjudged.
+	 */
+	curl_easy_setopt(e, CURLOPT_PROXY, p->proxy);
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	/* the header callback sees the origin's headers only, so its limits hold */
+	curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+
+	if (!p->keepalive)
+	{
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	}
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, p->max_age_s);
+}
+
+/*
+ * An easy handle set up for profile p: a kept one with the same profile
+ * as it is, else a kept one reset, else a new one; NULL when out of
+ * memory.  Never throws.
+ */
+static CURL *
+easy_take(const EasyProfile *p, CURLU **uh, char **url)
+{
+	CURL	   *e;
+
+	for (int i = n_idle_easy - 1; i >= 0; i--)
+		if (profile_equal(&idle_easy[i].profile, p))
+		{
+			e = idle_easy[i].easy;
+			*uh = idle_easy[i].uh;
+			*url = idle_easy[i].url;
+			pfree(idle_easy[i].profile.ca_file);
+			idle_easy[i] = idle_easy[--n_idle_easy];
+			return e;
+		}
+	if (n_idle_easy > 0)
+	{
+		IdleEasy   *k = &idle_easy[--n_idle_easy];
+
+		e = k->easy;
+		*uh = k->uh;
+		*url = k->url;
+		pfree(k->profile.ca_file);
+		curl_easy_reset(e);
+	}
+	else
+	{
+		e = curl_easy_init();
+		*uh = curl_url();
+		*url = NULL;
+		if (e == NULL || *uh == NULL)
+		{
+			curl_easy_cleanup(e);
+			curl_url_cleanup(*uh);
+			*uh = NULL;
+			return NULL;
+		}
+	}
+	easy_configure(e, p);
+	return e;
+}
+
+/*
+ * Keep e, set up for profile p, for the next request; pointers into the
+ * finished request's memory are cleared first.  Never throws: with no room
+ * (or no memory for the profile's copy) the handle is freed.
+ */
+static void
+easy_put(CURL *e, const EasyProfile *p, CURLU *uh, char *url)
+{
+	size_t		n[4];
+	char	   *buf;
+	const char *src[4] = {p->ca_file, p->client_cert, p->client_key, p->proxy};
+	size_t		total = 0;
+
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_RESOLVE, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, NULL);
+	for (int i = 0; i < 4; i++)
+		total += (n[i] = strlen(src[i])) + 1;
+	if (n_idle_easy >= MAX_IDLE_EASY ||
+		(buf = MemoryContextAllocExtended(TopMemoryContext, total, MCXT_ALLOC_NO_OOM)) == NULL)
+	{
+		curl_easy_cleanup(e);
+		curl_url_cleanup(uh);
+		free(url);
+		return;
+	}
+	/* one block for the four strings; ca_file owns it */
+	{
+		IdleEasy   *k = &idle_easy[n_idle_easy++];
+		char	   *q = buf;
+		char	  **dst[4] = {&k->profile.ca_file, &k->profile.client_cert,
+			&k->profile.client_key, &k->profile.proxy};
+
+		k->easy = e;
+		k->profile = *p;
+		k->uh = uh;
+		k->url = url;
+		for (int i = 0; i < 4; i++)
+		{
+			memcpy(q, src[i], n[i] + 1);
+			*dst[i] = q;
+			q += n[i] + 1;
+		}
+	}
+}
+
 /* Start a transfer for x. */
 static void
 curl_start(HttpExchange *x)
@@ -778,7 +1021,6 @@ curl_start(HttpExchange *x)
 	CURL	   *e;
 	char	   *origin = HttpRequestOrigin(req);
 	char	   *url = psprintf("%s%s", origin, req->target);
-	long		version;
 
 	curl_init(req->set);
 	x->tp = cx;
@@ -787,7 +1029,8 @@ curl_start(HttpExchange *x)
 
 	cx->linebuf = HttpLineBufferGet(req->set->max_header_bytes + 1);
 
-	e = n_idle_easy > 0 ? idle_easy[--n_idle_easy] : curl_easy_init();
+	profile_of(req, &cx->profile);
+	e = easy_take(&cx->profile, &cx->uh, &cx->url);
 	if (e == NULL)
 	{
 		HttpExchangeFail(x, ERRCODE_OUT_OF_MEMORY, "out of memory", "Could not create a libcurl handle.");
@@ -801,32 +1044,44 @@ curl_start(HttpExchange *x)
 		return;
 	}
 
+	/* this request's own options; the rest is the handle's (easy_take) */
 	curl_easy_setopt(e, CURLOPT_PRIVATE, cx);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	/* never wait for a resolver thread when a transfer is abandoned */
-	curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* redirect.c follows */
+	/*
+	 * The URL, parsed by curl only when it is not the one this handle was
+	 * last given (calls to one endpoint, over and over, are the usual case).
+	 */
+	if (cx->url == NULL || strcmp(cx->url, url) != 0)
+	{
+		CURLUcode	urc;
+
+		free(cx->url);
+		cx->url = NULL;
+		urc = curl_url_set(cx->uh, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+		if (urc != CURLUE_OK)
+		{
+			HttpExchangeFail(x, ERRCODE_INVALID_PARAMETER_VALUE, "invalid URL",
+							 "libcurl refused \"%s\": %s.", req->url, curl_url_strerror(urc));
+			return;
+		}
+		cx->url = strdup(url);	/* NULL: parsed again next time, no harm */
+	}
+	curl_easy_setopt(e, CURLOPT_CURLU, cx->uh);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cx->errbuf);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, cx->hdrs);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	/* NULL: no User-Agent at all (an empty custom "User-Agent:" removes curl's) */
+	curl_easy_setopt(e, CURLOPT_USERAGENT,
+					 cx->user_agent >= 0 ? req->headers.items[cx->user_agent].value : NULL);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, cx);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, cx);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, cx);
-	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
-	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, NULL);
-	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, cx);
 
-	/* method and body */
+	/* method and body: from a plain GET, as a reused handle may be anything */
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
 	if (strcmp(req->method, "HEAD") == 0)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	else if (strcmp(req->method, "GET") == 0 && req->body == NULL)
-		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	else
+	else if (strcmp(req->method, "GET") != 0 || req->body != NULL)
 	{
 		if (strcmp(req->method, "POST") != 0)
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
@@ -835,40 +1090,12 @@ curl_start(HttpExchange *x)
 			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
 			curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
 		}
+		else if (strcmp(req->method, "POST") == 0)
+		{
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) 0);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		}
 	}
-
-	/* TLS: verification on; CA, client certificate from superuser settings */
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->set->ca_file[0])
-		curl_easy_setopt(e, CURLOPT_CAINFO, req->set->ca_file);
-	if (req->set->client_cert[0])
-		curl_easy_setopt(e, CURLOPT_SSLCERT, req->set->client_cert);
-	if (req->set->client_key[0])
-		curl_easy_setopt(e, CURLOPT_SSLKEY, req->set->client_key);
-
-	version = req->opt.http_version == 11 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS;
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, version);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-	if (req->opt.decompress)
-		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-
-	/*
-	 * pg_http decided the proxy (HttpProxyFor); curl reads no environment:
-	 * an empty CURLOPT_PROXY means none, and an empty CURLOPT_NOPROXY keeps
-	 * no_proxy from sending a host around the proxy, unjudged.
-	 */
-	curl_easy_setopt(e, CURLOPT_PROXY, req->proxy ? req->proxy : "");
-	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
-	/* the header callback sees the origin's headers only, so its limits hold */
-	curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-
-	if (!req->opt.keepalive)
-	{
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-	}
-	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long) Max(req->set->keepalive_idle_ms / 1000, 1));
 	/*
 	 * A name is resolved by pg_http (dns.c: bounded, abandonable, judged by
 	 * the policy), and curl is given the addresses: it starts no resolver
@@ -933,11 +1160,10 @@ curl_release(HttpExchange *x)
 	{
 		if (cx->added)
 			curl_multi_remove_handle(multi, cx->easy);
-		curl_easy_reset(cx->easy);
-		if (n_idle_easy < MAX_IDLE_EASY)
-			idle_easy[n_idle_easy++] = cx->easy;
-		else
-			curl_easy_cleanup(cx->easy);
+		easy_put(cx->easy, &cx->profile, cx->uh, cx->url);
+		cx->easy = NULL;
+		cx->uh = NULL;
+		cx->url = NULL;
 	}
 	curl_slist_free_all(cx->hdrs);
 	curl_slist_free_all(cx->resolve);

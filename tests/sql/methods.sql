@@ -72,3 +72,25 @@ SELECT (r).status,
 SELECT (r).status, md5((r).body) = (r).headers->>'x-body-md5' AS md5_matches, length((r).body)
   FROM (SELECT http.request_bytes('GET', :'mock' || '/bytes/1000000?seed=7') r) s;
 SELECT pg_typeof((http.request_bytes('GET', :'mock' || '/bytes/1')).body);
+
+-- One request after another in the same session: whatever the one before
+-- set (a HEAD, a body, another method, its own User-Agent or Accept), the
+-- next one sends only what it asks for.  (The curl transport reuses its
+-- handles and a handle's parsed URL between requests.)
+SELECT n, (r).status, j->>'method' AS method, j->>'data' AS data,
+       j->>'url' LIKE '%?second=url' AS second_url,
+       coalesce(j->'headers'->>'User-Agent', '(none)') AS user_agent,
+       j->'headers'->>'Accept' AS accept,
+       j->'headers' ? 'Content-Type' AS has_content_type
+  FROM (SELECT n, r, nullif((r).body, '')::jsonb AS j
+          FROM (SELECT 1 n, http.head(:'httpbin' || '/anything') r
+                UNION ALL SELECT 2, http.post(:'httpbin' || '/anything', 'one', 'text/plain')
+                UNION ALL SELECT 3, http.get(:'httpbin' || '/anything')
+                UNION ALL SELECT 4, http.request('DELETE', :'httpbin' || '/anything', 'gone')
+                UNION ALL SELECT 5, http.request('POST', :'httpbin' || '/anything')
+                UNION ALL SELECT 6, http.get(:'httpbin' || '/anything',
+                                             '{"User-Agent": "mine/1", "Accept": "text/csv"}')
+                UNION ALL SELECT 7, http.get(:'httpbin' || '/anything')
+                UNION ALL SELECT 8, http.get(:'httpbin' || '/anything', '{"User-Agent": ""}')
+                UNION ALL SELECT 9, http.get(:'httpbin' || '/anything?second=url')) s) t
+ ORDER BY n;
