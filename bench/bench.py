@@ -13,8 +13,15 @@ the mock server's delay endpoint for fan-out.  It builds and installs each
 transport in turn, runs the pgbench scripts in bench/sql (-n -M prepared,
 fixed duration, the median of the repetitions), and always measures in the
 same run: the database floor (SELECT 1), the HTTP floor (wrk against the
-same URL with the same connection count), the PL/Python peer (urllib in a
-plpython3u function) and pgsql-http if it is installed in the cluster.
+same URL with the same connection count) and the peers users would pick
+instead: PL/Python (urllib in a plpython3u function) always, and with
+--peers DIR, pgsql-http (DIR/pgsql-http, the "http" extension; new
+connection per call as it does by default, and with http.keepalive on) and
+pg_net (DIR/pg_net; its background worker against the outbox), built from
+those source trees with PGXS and installed into the bench's server.  Get the
+trees from github.com/pramsey/pgsql-http (tag v1.7.x) and
+github.com/supabase/pg_net (tag v0.20.x); without --peers, their rows say
+"not installed".
 
 Output: a markdown table printed and written to bench/results/latest.md (or
 smoke.md), with the machine described, and a PNG plot (latest.png).
@@ -62,11 +69,17 @@ ITEMS = [
     ("batch100", "batch of 100 requests to a 100 ms endpoint", 1, "batch.sql", "delay", None),
 ]
 
-PEER_SCRIPTS = {
-    "PL/Python": {"get.sql": "plpython_get.sql", "post.sql": "plpython_post.sql",
-                  "get_new_connection.sql": "plpython_get.sql"},
-    "pgsql-http": {"get.sql": "pgsql_http_get.sql", "post.sql": "pgsql_http_post.sql",
-                   "get_new_connection.sql": "pgsql_http_get.sql"},
+# The peers' scripts per pg_http script, and the session settings they run
+# with (PGOPTIONS; pgsql-http is loaded with session_preload_libraries so
+# that its settings are in place before its first call).
+PGSQL_HTTP_OPTS = "-c session_preload_libraries=http -c http.curlopt_cainfo={tls}/ca.pem"
+PEERS = {
+    "PL/Python": ({"get.sql": "plpython_get.sql", "post.sql": "plpython_post.sql",
+                   "get_new_connection.sql": "plpython_get.sql"}, ""),
+    "pgsql-http": ({"get.sql": "pgsql_http_get.sql", "post.sql": "pgsql_http_post.sql",
+                    "get_new_connection.sql": "pgsql_http_get.sql"}, PGSQL_HTTP_OPTS),
+    "pgsql-http keep-alive": ({"get.sql": "pgsql_http_get.sql", "post.sql": "pgsql_http_post.sql"},
+                              PGSQL_HTTP_OPTS + " -c http.keepalive=on"),
 }
 
 
@@ -86,6 +99,8 @@ class Bench:
         self.async_rows = []       # dicts: who, burst_n, rate, errors, steady_rate, p50, p99
         self.floors = {}           # (item, what) -> (lat_ms, tps)
         self.profiles = {}         # transport -> {"total": Ir, "by_object": {...}}
+        self.missing = []          # peers asked about but not installed
+        self.peer_built = {}
 
     # -- set-up ----------------------------------------------------------------
     def start_process(self, args, name):
@@ -100,6 +115,7 @@ class Bench:
             shutil.rmtree(self.work)
         os.makedirs(os.path.join(self.work, "tmp"))
         os.chmod(self.work, 0o755)
+        self.build_peers()
         self.tls = os.path.join(self.work, "tls")
         make_test_pki(self.tls)
 
@@ -138,6 +154,12 @@ class Bench:
             "SELECT count(*) FROM pg_available_extensions WHERE name = 'http'").strip() == "1"
         if self.has_pgsql_http:
             self.psql("CREATE EXTENSION IF NOT EXISTS http")
+        # pg_net runs only where it is preloaded (the bench's own cluster, with --peers)
+        self.has_pg_net = self.psql(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_net'").strip() == "1" \
+            and "pg_net" in self.psql("SHOW shared_preload_libraries")
+        if self.has_pg_net:
+            self.psql("CREATE EXTENSION IF NOT EXISTS pg_net")
 
     def start_cluster(self):
         data = os.path.join(self.work, "data")
@@ -146,9 +168,11 @@ class Bench:
         cluster.initdb(self.bindir, data, self.work, self.pg_port, 50, """
 pg_http.allowed_hosts = '127.0.0.1, localhost'
 pg_http.ca_file = '{tls}/ca.pem'
-shared_preload_libraries = 'pg_http'
+shared_preload_libraries = '{preload}'
 pg_http.worker_databases = 'pg_http_bench'
-""".format(tls=self.tls), shared_buffers="128MB", fsync=True)
+pg_net.database_name = 'pg_http_bench'
+""".format(tls=self.tls, preload="pg_http, pg_net" if self.peer_built.get("pg_net") else "pg_http"),
+                       shared_buffers="128MB", fsync=True)
         cluster.start(self.bindir, data, os.path.join(self.work, "postgres.log"))
         self.data = data
         self.pg_started = True
@@ -194,12 +218,13 @@ pg_http.worker_databases = 'pg_http_bench'
             d += ["-D", "requests=" + json.dumps([{"url": self.url("delay")}] * 100)]
         return d
 
-    def pgbench_once(self, script, clients, defines, extra=()):
+    def pgbench_once(self, script, clients, defines, extra=(), pgoptions=""):
+        env = dict(os.environ, PGOPTIONS=pgoptions) if pgoptions else None
         r = subprocess.run([os.path.join(self.bindir, "pgbench"), "-n", "-M", "prepared"] + list(extra) +
                            ["-c", str(clients), "-j", str(min(clients, 2)), "-T", str(self.args.duration),
                             "-f", os.path.join(BENCH, "sql", script), "-h", self.pg_host,
                             "-p", str(self.pg_port), "-U", "postgres"] + defines + ["pg_http_bench"],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=env)
         out = r.stdout
         if r.returncode != 0:
             raise RuntimeError("pgbench %s failed:\n%s%s" % (script, r.stdout[-2000:], r.stderr[-2000:]))
@@ -246,16 +271,80 @@ pg_http.worker_databases = 'pg_http_bench'
             self.floors[("wrk", key)] = self.median(lambda: self.wrk_once(self.url(kind), clients, extra))
             print("  wrk %-10s %.3f ms, %.0f req/s" % ((key,) + self.floors[("wrk", key)]))
 
+    def build_peers(self):
+        """Build and install pgsql-http and pg_net from --peers DIR (PGXS,
+        in a copy under the work directory), before the cluster starts."""
+        self.peer_built = {"pgsql-http": False, "pg_net": False}
+        if not self.args.peers:
+            return
+        pg_config = shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        for name in ("pgsql-http", "pg_net"):
+            src = os.path.join(self.args.peers, name)
+            if not os.path.isdir(src):
+                print("peers: %s not found; its rows say \"not installed\"" % src)
+                continue
+            dst = os.path.join(self.work, "peers", name)
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".git"))
+            sh(["make", "-C", dst, "PG_CONFIG=" + pg_config])
+            sh(sudo + ["make", "-C", dst, "PG_CONFIG=" + pg_config, "install"])
+            self.peer_built[name] = True
+            print("peers: built and installed %s" % name, flush=True)
+
     def measure_peers(self):
-        peers = ["PL/Python"] + (["pgsql-http"] if self.has_pgsql_http else [])
+        peers = ["PL/Python"] + (["pgsql-http", "pgsql-http keep-alive"] if self.has_pgsql_http else [])
         for peer in peers:
             print("%s:" % peer, flush=True)
+            scripts, opts = PEERS[peer]
+            opts = opts.format(tls=self.tls)
             for key, _, clients, script, kind, extra in ITEMS:
-                pscript = PEER_SCRIPTS[peer].get(script)
+                pscript = scripts.get(script)
                 if pscript is None:
                     continue
-                lat, tps = self.median(lambda: self.pgbench_once(pscript, clients, self.defines(kind)))
+                lat, tps = self.median(lambda: self.pgbench_once(pscript, clients, self.defines(kind),
+                                                                 pgoptions=opts))
                 self.record(key, peer, lat, tps)
+        for peer in ("pgsql-http", "pgsql-http keep-alive"):
+            if not self.has_pgsql_http:
+                self.missing.append(peer)
+        self.measure_pg_net()
+
+    def measure_pg_net(self):
+        """pg_net's background worker against the same URL: a burst of N
+        net.http_get() calls committed at once, delivered/s until the last
+        response is stored, with its defaults and with pg_net.batch_size
+        1000; errors are responses that are not a 200."""
+        if not self.has_pg_net:
+            self.missing.append("pg_net")
+            return
+        print("pg_net:", flush=True)
+        n = 2000 if self.args.smoke else 20000
+        url = self.url("http")
+        for label, batch in (("pg_net", None), ("pg_net, batch_size 1000", 1000)):
+            self.psql("ALTER SYSTEM %s; SELECT pg_reload_conf();" % (
+                "SET pg_net.batch_size = %d" % batch if batch else "RESET pg_net.batch_size"))
+            time.sleep(1)
+            rates, errors = [], 0
+            for _ in range(self.args.reps):
+                self.psql("DELETE FROM net._http_response")
+                out = self.psql("SELECT count(net.http_get('%s')) FROM generate_series(1, %d);\n"
+                                "SELECT extract(epoch FROM clock_timestamp());" % (url, n))
+                committed = float(out.split()[-1])
+                deadline = time.time() + 600
+                while int(self.psql("SELECT count(*) FROM net._http_response")) < n:
+                    if time.time() > deadline:
+                        raise RuntimeError("pg_net did not answer %d requests within 600 s" % n)
+                    time.sleep(0.05)
+                done = time.time()
+                errors += int(self.psql("SELECT count(*) FROM net._http_response"
+                                        " WHERE status_code IS DISTINCT FROM 200"))
+                rates.append(n / (done - committed))
+            row = {"who": label, "burst_n": n, "rate": statistics.median(rates), "errors": errors,
+                   "steady_target": None, "steady_rate": None, "p50_ms": None, "p99_ms": None}
+            self.async_rows.append(row)
+            print("  %-10s %-26s %9.0f delivered/s (burst of %d), %d errors"
+                  % ("async", label, row["rate"], n, errors), flush=True)
+        self.psql("ALTER SYSTEM RESET pg_net.batch_size; SELECT pg_reload_conf();")
 
     def measure_transport(self, t):
         print("%s:" % t, flush=True)
@@ -518,17 +607,32 @@ pg_http.worker_databases = 'pg_http_bench'
                     "queued in one transaction, delivered/s from its commit to the last delivery "
                     "(median of %d). Steady: pgbench -R enqueues one request per transaction at a rate "
                     "well below the burst figure; latency from enqueue (commit) to delivery, so "
-                    "it shows the pipeline, not a queue backing up." % self.args.reps, "",
+                    "it shows the pipeline, not a queue backing up. pg_net rows (with --peers): "
+                    "the same burst through net.http_get() and pg_net's own worker, delivered/s "
+                    "from the commit until the last response is stored (polled every 50 ms), "
+                    "with its default batch_size (200) and with 1000." % self.args.reps, "",
                     "| transport | burst | delivered/s | steady enqueue rate | delivered/s | "
                     "commit to delivery p50 ms | p99 ms | errors | target >= 5000/s, 0 errors | met |",
                     "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
-            for a in self.async_rows:
+            ours = [a for a in self.async_rows if a["who"] in TRANSPORTS]
+            for a in ours + [a for a in self.async_rows if a not in ours]:
+                if a["who"] not in TRANSPORTS:
+                    # a peer: the same burst, its own delivery; no target
+                    out.append("| %s | %d | %.0f | | | | | %d | | |" % (
+                        a["who"], a["burst_n"], a["rate"], a["errors"]))
+                    continue
                 met = a["rate"] >= 5000 and a["errors"] == 0
                 out.append("| %s | %d | %.0f | %d/s | %.0f | %.2f | %.2f | %d | | %s |" % (
                     a["who"], a["burst_n"], a["rate"], a["steady_target"], a["steady_rate"],
                     a["p50_ms"], a["p99_ms"], a["errors"], "yes" if met else "**no**"))
+            if "pg_net" in self.missing:
+                out.append("| pg_net | not installed (bench/run --peers DIR) | | | | | | | | |")
         out += ["", "wrk floors: " + "; ".join(
             "%s %.3f ms, %.0f req/s" % (k[1], v[0], v[1]) for k, v in self.floors.items() if k[0] == "wrk")]
+        for peer in self.missing:
+            if peer.startswith("pgsql-http"):
+                out.insert(out.index("|---|---|---:|---:|---:|---:|---:|---|---|") + 1,
+                           "| (all) | %s | not installed (bench/run --peers DIR) | | | | | | |" % peer)
         if self.profiles:
             out += ["", "Instructions per http.get() call, keep-alive, steady state (callgrind, inside "
                     "pg_http_get, exclusive cost by object): " + "; ".join(
@@ -568,7 +672,7 @@ pg_http.worker_databases = 'pg_http_bench'
 
     def plot(self, rows, name, titles):
         """Latency per work item, one bar per transport and peer (log scale)."""
-        whos = [w for w in TRANSPORTS + ["PL/Python", "pgsql-http"]
+        whos = [w for w in TRANSPORTS + ["PL/Python", "pgsql-http", "pgsql-http keep-alive"]
                 if any(r["who"] == w for r in rows)]
         items = [k for k, *_ in ITEMS]
         dat = os.path.join(self.work, "plot.dat")
@@ -610,6 +714,8 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="install existing builds as they are")
     ap.add_argument("--pg-host", help="use this cluster (socket dir or host) instead of a new one")
     ap.add_argument("--pg-port", type=int, default=5432)
+    ap.add_argument("--peers", metavar="DIR",
+                    help="build pgsql-http and pg_net from DIR/pgsql-http and DIR/pg_net and measure them")
     args = ap.parse_args()
     if args.smoke:
         args.duration, args.reps = 2, 1
