@@ -33,8 +33,8 @@ extern void HttpExchangeSetHint(HttpExchange *x, const char *hint);
 extern void HttpExchangeDone(HttpExchange *x);
 extern void HttpExchangeAbsorbError(HttpExchange *x, MemoryContext cxt);
 extern bool HttpExchangeSucceeded(const HttpExchange *x);
-extern void HttpExchangeRaise(const HttpExchange *x) pg_attribute_noreturn();
-extern void HttpFailureRaise(const HttpFailure *f, bool hide_statement) pg_attribute_noreturn();
+pg_noreturn extern void HttpExchangeRaise(const HttpExchange *x);
+pg_noreturn extern void HttpFailureRaise(const HttpFailure *f, bool hide_statement);
 extern char *HttpLineBufferGet(int size);
 extern void HttpLineBufferPut(char *buf, int size);
 

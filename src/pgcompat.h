@@ -38,6 +38,15 @@ extern size_t strlcpy(char *dst, const char *src, size_t siz);
 #endif
 
 /* 16 declares _PG_init with PGDLLEXPORT itself; 15 expects the module to. */
+/*
+ * A function that does not return: PostgreSQL 18 replaced the postfix
+ * pg_attribute_noreturn() with the prefix pg_noreturn (C11 _Noreturn),
+ * which is what pg_http uses, on every major.
+ */
+#ifndef pg_noreturn
+#define pg_noreturn _Noreturn
+#endif
+
 #if PG_VERSION_NUM < 160000
 extern void _PG_init(void);
 #endif
