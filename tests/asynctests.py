@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+import traceback
 import urllib.request
 
 import cluster
@@ -710,8 +711,24 @@ def test_names(cls):
     return [n[len("test_"):] for n in vars(cls) if n.startswith("test_")]
 
 
+def run_tests(s, pg, suite, results):
+    """Run every test_* method of suite object s in the order written, one
+    result line each; a test that left the cluster stopped gets it
+    started again for the next."""
+    for name in test_names(type(s)):
+        t0 = time.time()
+        try:
+            note = getattr(s, "test_" + name)() or ""
+            results.add(suite, name, True,
+                        ("%s; " % note if note else "") + "%.1f s" % (time.time() - t0))
+        except Exception as e:
+            traceback.print_exc()
+            results.add(suite, name, False, str(e)[:400])
+            if not pg.started:
+                pg.start()
+
+
 def run_async(env, results, free_port):
-    import traceback
     pg = AsyncCluster(env, free_port)
     suite = "async-" + env.transport
     try:
@@ -723,18 +740,7 @@ def run_async(env, results, free_port):
         wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity"
                                  " WHERE backend_type = 'pg_http worker';") == "1",
                  "the delivery worker", timeout=30)
-        names = test_names(Suite)
-        for name in names:
-            t0 = time.time()
-            try:
-                note = getattr(s, "test_" + name)() or ""
-                results.add(suite, name, True,
-                            ("%s; " % note if note else "") + "%.1f s" % (time.time() - t0))
-            except Exception as e:
-                traceback.print_exc()
-                results.add(suite, name, False, str(e)[:400])
-                if not pg.started:
-                    pg.start()
+        run_tests(s, pg, suite, results)
     except Exception as e:
         traceback.print_exc()
         results.add(suite, "setup", False, str(e)[:300])

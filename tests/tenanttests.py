@@ -26,7 +26,7 @@ import time
 import uuid
 
 from asynctests import AsyncCluster, SqlError, expect, expect_error, lit, mock_counts, \
-    mock_get, test_names, wait_for
+    mock_get, run_tests, wait_for
 
 DB = "pg_http_tenant"
 
@@ -563,17 +563,7 @@ def run_tenant(env, results, free_port):
         wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity"
                                  " WHERE backend_type IN ('pg_http worker', 'pg_http callback worker');")
                  == "2", "the delivery and callback workers", timeout=30)
-        for name in test_names(TenantSuite):
-            t0 = time.time()
-            try:
-                note = getattr(s, "test_" + name)() or ""
-                results.add(suite, name, True,
-                            ("%s; " % note if note else "") + "%.1f s" % (time.time() - t0))
-            except Exception as e:
-                traceback.print_exc()
-                results.add(suite, name, False, str(e)[:400])
-                if not pg.started:
-                    pg.start()
+        run_tests(s, pg, suite, results)
         print("# innocent role's worst delivery latency per case: " +
               "; ".join("%s %.1f ms" % (w, 1000 * l) for w, l in s.latencies), flush=True)
     except Exception as e:
