@@ -629,7 +629,7 @@ pg_net.database_name = 'pg_http_bench'
                 out.append("| pg_net | not installed (bench/run --peers DIR) | | | | | | | | |")
         out += ["", "wrk floors: " + "; ".join(
             "%s %.3f ms, %.0f req/s" % (k[1], v[0], v[1]) for k, v in self.floors.items() if k[0] == "wrk")]
-        for peer in self.missing:
+        for peer in reversed(self.missing):     # each goes in just below the header
             if peer.startswith("pgsql-http"):
                 out.insert(out.index("|---|---|---:|---:|---:|---:|---:|---|---|") + 1,
                            "| (all) | %s | not installed (bench/run --peers DIR) | | | | | | |" % peer)
