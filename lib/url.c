@@ -463,3 +463,37 @@ HttpUrlHostText(const HttpUrl *u, char *buf, size_t buflen)
 			break;
 	}
 }
+
+/*
+ * s[0..len) percent-encoded for a query string or a form body: RFC 3986's
+ * unreserved characters (letters, digits, -._~) as they are, a space as
+ * "+" when space_as_plus (pgsql-http's urlencode()) or else %20 (pg_net's,
+ * curl's), every other byte as %XX in upper-case hex; the input ends at
+ * its first NUL.  out must hold HTTP_URL_ENCODED_MAX(len) bytes; it is
+ * NUL-terminated and its length returned.
+ */
+size_t
+HttpUrlEncode(const char *s, size_t len, bool space_as_plus, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t		n = 0;
+
+	for (size_t i = 0; i < len && s[i] != '\0'; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '-' || c == '.' || c == '_' || c == '~')
+			out[n++] = (char) c;
+		else if (c == ' ' && space_as_plus)
+			out[n++] = '+';
+		else
+		{
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 0x0F];
+		}
+	}
+	out[n] = '\0';
+	return n;
+}

@@ -66,4 +66,8 @@ extern HttpUrlError HttpUrlCheckTarget(const char *s, size_t len, size_t *errpos
 extern const char *HttpUrlErrorMessage(HttpUrlError err);
 extern void HttpUrlHostText(const HttpUrl *u, char *buf, size_t buflen);
 
+/* Room HttpUrlEncode needs for len input bytes, the NUL included. */
+#define HTTP_URL_ENCODED_MAX(len) (3 * (len) + 1)
+extern size_t HttpUrlEncode(const char *s, size_t len, bool space_as_plus, char *out);
+
 #endif							/* PG_HTTP_URL_H */

@@ -453,6 +453,28 @@ test_host_rule_errors(void)
 		}
 }
 
+/* pgsql-http's urlencode() and pg_net's: unreserved kept, the rest %XX, stop at NUL */
+static void
+test_form_encoding(void)
+{
+	char		out[HTTP_URL_ENCODED_MAX(32)];
+	const char	all[] = "aZ09-._~ /?&=+%\xc3\xa9";
+
+	CHECK_EQ_INT(HttpUrlEncode(all, strlen(all), true, out), 33);
+	CHECK(strcmp(out, "aZ09-._~+%2F%3F%26%3D%2B%25%C3%A9") == 0);
+	CHECK_EQ_INT(HttpUrlEncode("", 0, true, out), 0);
+	CHECK(out[0] == '\0');
+	/* bytes past a NUL are not encoded (bytea input) */
+	CHECK_EQ_INT(HttpUrlEncode("a\0b", 3, true, out), 1);
+	CHECK(strcmp(out, "a") == 0);
+	/* the bound holds for the worst case */
+	CHECK_EQ_INT(HttpUrlEncode("\x01\x02\xff", 3, true, out), 9);
+	CHECK(strcmp(out, "%01%02%FF") == 0);
+	/* curl_escape()'s form (pg_net): a space is %20 */
+	CHECK_EQ_INT(HttpUrlEncode("a b+c", 5, false, out), 9);
+	CHECK(strcmp(out, "a%20b%2Bc") == 0);
+}
+
 int
 main(void)
 {
@@ -467,5 +489,6 @@ main(void)
 	RUN(test_ipv6_reserved_ranges);
 	RUN(test_host_rules);
 	RUN(test_host_rule_errors);
+	RUN(test_form_encoding);
 	return unit_done();
 }
