@@ -324,8 +324,13 @@ CREATE INDEX queue_finished ON http.queue (finished_at) WHERE state IN ('deliver
 ALTER TABLE http.queue ENABLE ROW LEVEL SECURITY;
 CREATE POLICY queue_owner ON http.queue FOR SELECT
 	USING (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user));
+-- A role may delete its own rows that no worker holds: cancel what is still
+-- queued, forget outcomes (callbacks not yet run are kept).
+CREATE POLICY queue_owner_delete ON http.queue FOR DELETE
+	USING (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+		   AND state <> 'sending' AND NOT callback_pending);
 REVOKE ALL ON TABLE http.queue FROM PUBLIC;
-GRANT SELECT ON TABLE http.queue TO PUBLIC;
+GRANT SELECT, DELETE ON TABLE http.queue TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('http.queue', '');
 COMMENT ON TABLE http.queue IS 'pg_http outbox: queued requests and their outcomes (written by http.enqueue and the delivery workers)';
 

@@ -19,8 +19,11 @@
 
 #include <limits.h>
 
+#include "datatype/timestamp.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 #include "utils/memutils.h"
 
 int			http_timeout_ms = 30000;
@@ -384,4 +387,104 @@ HttpGucInit(void)
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_http");
+	HttpAdoptPgNetSettings();
+}
+
+/*
+ * The seconds of an interval written as text ("6 hours"), or -1 when it
+ * is not one.  Never throws: it runs in the postmaster and in workers
+ * outside any transaction.
+ */
+static int64
+interval_text_seconds(const char *s)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		secs = -1;
+
+	PG_TRY();
+	{
+		Interval   *iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(s),
+															   ObjectIdGetDatum(InvalidOid),
+															   Int32GetDatum(-1)));
+
+		secs = ((int64) iv->month * DAYS_PER_MONTH + iv->day) * SECS_PER_DAY +
+			iv->time / USECS_PER_SEC;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		secs = -1;
+	}
+	PG_END_TRY();
+	return secs;
+}
+
+/*
+ * pg_net's settings, for servers moving their pg_net code to pg_net_compat:
+ * while pg_net itself is not loaded (its settings are placeholders), a set
+ * pg_net.database_name, pg_net.batch_size or pg_net.ttl becomes the
+ * default of pg_http.worker_databases, pg_http.worker_max_inflight (at most
+ * 256) or pg_http.queue_retention; one that is unset again gives the
+ * default back.  A pg_http setting given anywhere else wins (it has the
+ * higher source).  Called when the library loads and by the workers after
+ * each reload (worker_databases only while shared_preload_libraries
+ * loads); a value that does not parse is logged and left out.
+ */
+void
+HttpAdoptPgNetSettings(void)
+{
+	static const struct
+	{
+		const char *pg_net;
+		const char *pg_http;
+		const char *boot;		/* pg_http's default, as text */
+		GucContext	context;
+	}			map[] = {
+		{"pg_net.database_name", "pg_http.worker_databases", "postgres", PGC_POSTMASTER},
+		{"pg_net.batch_size", "pg_http.worker_max_inflight", "128", PGC_SIGHUP},
+		{"pg_net.ttl", "pg_http.queue_retention", "604800", PGC_SIGHUP},
+	};
+
+	for (int i = 0; i < (int) lengthof(map); i++)
+	{
+		const char *v = GetConfigOption(map[i].pg_net, true, false);
+		const char *value = map[i].boot;
+
+		if (map[i].context == PGC_POSTMASTER && !process_shared_preload_libraries_in_progress)
+			continue;
+		/* pg_net itself is loaded: its settings are its own */
+		if (v != NULL && !(GetConfigOptionFlags(map[i].pg_net, true) & GUC_CUSTOM_PLACEHOLDER))
+			continue;
+		if (v != NULL && v[0] != '\0')
+		{
+			if (i == 1)
+			{
+				char	   *end;
+				long		n = strtol(v, &end, 10);
+
+				if (*end != '\0' || n < 1)
+				{
+					elog(LOG, "pg_http: ignoring pg_net.batch_size \"%s\": not a positive whole number", v);
+					continue;
+				}
+				value = psprintf("%ld", Min(n, 256));
+			}
+			else if (i == 2)
+			{
+				int64		secs = interval_text_seconds(v);
+
+				if (secs < 1 || secs > INT_MAX)
+				{
+					elog(LOG, "pg_http: ignoring pg_net.ttl \"%s\": not an interval from 1 s to 68 years", v);
+					continue;
+				}
+				value = psprintf(INT64_FORMAT, secs);
+			}
+			else
+				value = v;
+		}
+		(void) set_config_option(map[i].pg_http, value, map[i].context, PGC_S_DYNAMIC_DEFAULT,
+								 GUC_ACTION_SET, true, WARNING, false);
+	}
 }

@@ -74,6 +74,7 @@ static const OptionDef options[] = {
 	{"delay_ms", OPT_INT, QUEUED(delay_ms), 0, HTTP_QUEUE_MAX_DELAY_MS},
 	{"idempotency_key", OPT_STRING, QUEUED(idempotency_key)},
 	{"callback", OPT_STRING, QUEUED(callback)},
+	{"tag", OPT_STRING, QUEUED(tag)},
 };
 
 /*
@@ -267,6 +268,7 @@ HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc)
 	q->not_before = NULL;
 	q->idempotency_key = NULL;
 	q->callback = NULL;
+	q->tag = NULL;
 
 	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
 		return;					/* HttpRequestFromDocument says why */

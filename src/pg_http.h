@@ -79,6 +79,7 @@ typedef struct HttpQueueOptions
 	char	   *not_before;		/* timestamptz text, or NULL */
 	char	   *idempotency_key;	/* sent as Idempotency-Key, or NULL */
 	char	   *callback;		/* function name, or NULL */
+	char	   *tag;			/* a label kept with the request (e.g. "pg_net"), or NULL */
 } HttpQueueOptions;
 
 /* The ACL rules that apply to one user (policy.c), snapshot for a request. */

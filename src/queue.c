@@ -477,6 +477,18 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("option \"idempotency_key\" must not contain control characters")));
 	}
+	if (q.tag)
+	{
+		size_t		len = strlen(q.tag);
+		bool		ok = len > 0 && len <= 63;
+
+		for (const char *p = q.tag; ok && *p; p++)
+			ok = (unsigned char) *p > 0x20 && (unsigned char) *p < 0x7f;
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"tag\" must be 1 to 63 printable ASCII characters without spaces")));
+	}
 	if (q.not_before)
 	{
 		next_at = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,

@@ -44,6 +44,7 @@ extern int	http_queue_max_attempts;
 extern int	http_queue_max_per_role;
 extern int	http_callback_timeout_ms;
 extern void HttpGucInit(void);
+extern void HttpAdoptPgNetSettings(void);
 
 /* settings.c */
 extern uint64 HttpSettingsGeneration;

@@ -225,6 +225,7 @@ HttpWorkerWaitForExtension(void)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			HttpAdoptPgNetSettings();
 		}
 		StartTransactionCommand();
 		{
@@ -351,6 +352,7 @@ pg_http_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			HttpAdoptPgNetSettings();
 			HttpSettingsBaseStale();
 			ws.next_retention = 0;	/* a new retention applies now */
 			worker_pool_size();

@@ -592,17 +592,20 @@ SELECT string_agg(what || E'\n  ' || coalesce(def, '') || E'\n  comment: ' || co
 
 
 def scenario_upgrade_matches_fresh_install(env):
-    """Installing the previous release then ALTER EXTENSION pg_http UPDATE
+    """Installing each earlier release then ALTER EXTENSION pg_http UPDATE
     gives the same objects as a fresh install of this one."""
     conn = connect(env)
-    for db in ("pg_http_fresh", "pg_http_upgraded"):
+    starts = ("0.1.0", "0.2.0")
+    dbs = ["pg_http_fresh"] + ["pg_http_from_" + v.replace(".", "_") for v in starts]
+    for db in dbs:
         one(conn, "DROP DATABASE IF EXISTS %s" % db)
         one(conn, "CREATE DATABASE %s" % db)
     texts = {}
     versions = {}
-    for db, how in (("pg_http_fresh", ["CREATE EXTENSION pg_http"]),
-                    ("pg_http_upgraded", ["CREATE EXTENSION pg_http VERSION '0.1.0'",
-                                          "ALTER EXTENSION pg_http UPDATE"])):
+    hows = [("pg_http_fresh", ["CREATE EXTENSION pg_http"])] + \
+        [(db, ["CREATE EXTENSION pg_http VERSION '%s'" % v, "ALTER EXTENSION pg_http UPDATE"])
+         for db, v in zip(dbs[1:], starts)]
+    for db, how in hows:
         c = psycopg2.connect(host=env.work, port=env.pg_port, user="postgres", dbname=db)
         c.autocommit = True
         for stmt in how:
@@ -610,18 +613,19 @@ def scenario_upgrade_matches_fresh_install(env):
         versions[db] = one(c, "SELECT extversion FROM pg_extension WHERE extname = 'pg_http'")
         texts[db] = one(c, EXTENSION_OBJECTS)
         c.close()
-    for db in ("pg_http_fresh", "pg_http_upgraded"):
+    for db in dbs:
         one(conn, "DROP DATABASE %s" % db)
-    if versions["pg_http_fresh"] != versions["pg_http_upgraded"]:
-        raise AssertionError("versions differ: %r" % versions)
     a = texts["pg_http_fresh"].splitlines()
-    b = texts["pg_http_upgraded"].splitlines()
-    if a != b:
-        import difflib
-        diff = "\n".join(list(difflib.unified_diff(a, b, "fresh", "upgraded", lineterm=""))[:60])
-        raise AssertionError("the upgraded extension differs from a fresh install:\n" + diff)
-    return "0.1.0 -> %s: %d objects the same" % (versions["pg_http_fresh"],
-                                                 sum(1 for l in a if not l.startswith(" ")))
+    for db in dbs[1:]:
+        if versions[db] != versions["pg_http_fresh"]:
+            raise AssertionError("versions differ: %r" % versions)
+        b = texts[db].splitlines()
+        if a != b:
+            import difflib
+            diff = "\n".join(list(difflib.unified_diff(a, b, "fresh", db, lineterm=""))[:60])
+            raise AssertionError("the upgraded extension differs from a fresh install:\n" + diff)
+    return "%s -> %s: %d objects the same" % (" and ".join(starts), versions["pg_http_fresh"],
+                                              sum(1 for l in a if not l.startswith(" ")))
 
 
 def scenario_wait_event_is_named(env):

@@ -79,7 +79,7 @@ SELECT pg_typeof((http.request_bytes('GET', :'mock' || '/bytes/1')).body);
 -- handles and a handle's parsed URL between requests.)
 SELECT n, (r).status, j->>'method' AS method, j->>'data' AS data,
        j->>'url' LIKE '%?second=url' AS second_url,
-       coalesce(j->'headers'->>'User-Agent', '(none)') AS user_agent,
+       replace(coalesce(j->'headers'->>'User-Agent', '(none)'), http.version(), 'VERSION') AS user_agent,
        j->'headers'->>'Accept' AS accept,
        j->'headers' ? 'Content-Type' AS has_content_type
   FROM (SELECT n, r, nullif((r).body, '')::jsonb AS j
