@@ -18,9 +18,12 @@
 #include "utils/formatting.h"
 #include "utils/jsonb.h"
 
-/* Validate and add one request header given as SQL input. */
-static void
-add_request_header(HttpHeaderList *l, const char *name, int name_len,
+/*
+ * Validate and add one request header given as SQL input: 22023 for a name
+ * that is not a token or a value with a control character (never echoed).
+ */
+void
+HttpRequestHeaderAdd(HttpHeaderList *l, const char *name, int name_len,
 				   const char *value, int value_len)
 {
 	if (!Http1IsToken(name, name_len))
@@ -73,7 +76,7 @@ HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb)
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
 									key.val.string.len, key.val.string.val)));
-				add_request_header(l, key.val.string.val, key.val.string.len,
+				HttpRequestHeaderAdd(l, key.val.string.val, key.val.string.len,
 								   v.val.string.val, v.val.string.len);
 				break;
 			case WJB_BEGIN_ARRAY:

@@ -33,6 +33,8 @@ extern void HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc);
 
 /* fields.c */
 extern bool HttpJsonbNextMember(JsonbIterator **it, char **key, JsonbValue *v);
+extern void HttpRequestHeaderAdd(HttpHeaderList *l, const char *name, int name_len,
+								 const char *value, int value_len);
 extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
 extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
 extern bool HttpUrlHasCredentials(const char *url, size_t len);

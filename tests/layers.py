@@ -33,6 +33,7 @@ SOURCES = {
     'src/options.c': 'request',
     'src/fields.c': 'request',
     'src/body.c': 'request',
+    'src/compat.c': 'api',
     'src/claim.c': 'worker',
     'src/delivery.c': 'worker',
     'src/callback.c': 'worker',

@@ -100,3 +100,18 @@ SELECT t.err(format('SELECT http.get(%L)', 'https://localhost:' || :'h2_port' ||
 SET pg_http.max_headers = 200;
 SELECT (r).http_version, (r).status FROM (SELECT http.get('https://localhost:' || :'h2_port' || '/many-headers') r) s;
 RESET pg_http.max_headers;
+
+-- pgsql_http_compat (installed by compat_pgsql_http): what needs curl.  A
+-- superuser's CURLOPT_PROXY stands in for pg_http.proxy (bare host:port,
+-- as curl takes it), and its client certificate for pg_http.client_cert
+SELECT phc.http_set_curlopt('CURLOPT_PROXY', '127.0.0.1'),
+       phc.http_set_curlopt('CURLOPT_PROXYPORT', current_setting('pg_http_test.mock_port'));
+SELECT t.scrub((phc.http_get('http://anything.invalid/compat')).content) AS via_curlopt_proxy;
+SELECT phc.http_reset_curlopt();
+SELECT t.errmsg('SELECT phc.http_get(''http://anything.invalid/compat'')') AS without_proxy;
+SELECT phc.http_set_curlopt('CURLOPT_SSLCERT', :'tls_dir' || '/client.pem'),
+       phc.http_set_curlopt('CURLOPT_SSLKEY', :'tls_dir' || '/client.key');
+SELECT status, content FROM phc.http_get('https://localhost:' || :'mtls_port' || '/');
+SELECT phc.http_reset_curlopt();
+-- content-encoding is decoded, as pgsql-http asks curl to
+SELECT status, content::jsonb->>'gzipped' AS gzipped FROM phc.http_get(:'httpbin' || '/gzip');

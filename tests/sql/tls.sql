@@ -77,3 +77,12 @@ SELECT count(*) FROM generate_series(1, 3)
  WHERE (http.get('https://localhost:' || :'mock_tls_port' || '/status/200', NULL, '{"keepalive": false}')).status = 200;
 SELECT (t.mock_tls_stats()->>'tls_resumed')::int >= 3 AS resumed;
 
+
+-- pgsql_http_compat (installed by compat_pgsql_http): a superuser's
+-- CURLOPT_CAINFO stands in for pg_http.ca_file, for the calls it is set for
+SELECT phc.http_set_curlopt('CURLOPT_CAINFO', current_setting('pg_http_test.tls_dir') || '/untrusted.pem');
+SELECT t.errmsg(format('SELECT phc.http_get(%L)', 'https://localhost:' || :'tls_port' || '/get')) AS other_ca;
+SELECT phc.http_set_curlopt('CURLOPT_CAINFO', current_setting('pg_http_test.tls_dir') || '/ca.pem');
+SELECT status FROM phc.http_get('https://localhost:' || :'tls_port' || '/get');
+SELECT phc.http_reset_curlopt();
+SELECT status FROM phc.http_get('https://localhost:' || :'tls_port' || '/get');
