@@ -545,6 +545,247 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
             self.pg.psql("ALTER SYSTEM RESET pg_http.queue_retention; SELECT pg_reload_conf();"
                          "DELETE FROM http.queue WHERE id = %d;" % waiting)
 
+    # -- pg_net_compat: pg_net code on the outbox ------------------------------
+
+    def net_collect(self, id, user="postgres"):
+        """net._http_collect_response(id, async := false) as a dict."""
+        out = self.pg.psql(
+            "SELECT json_build_object('status', (r).status, 'message', (r).message,"
+            " 'code', ((r).response).status_code, 'headers', ((r).response).headers,"
+            " 'body', ((r).response).body)"
+            " FROM (SELECT net._http_collect_response(%d, async := false) r) s;" % id,
+            user=user, timeout=60)
+        return json.loads(out)
+
+    def net_row(self, id, user="postgres"):
+        out = self.pg.psql("SELECT row_to_json(r) FROM net._http_response r WHERE id = %d;" % id,
+                           user=user)
+        return json.loads(out) if out else None
+
+    def test_pg_net_compat_calls_and_responses(self):
+        """net.http_get/post/delete queue requests that the workers send after
+        commit; net._http_response has pg_net's columns; DELETE forgets."""
+        self.pg.psql("CREATE EXTENSION IF NOT EXISTS pg_net_compat;")
+        mock_get(self.env, "/__reset")
+        ids = self.pg.row(
+            "BEGIN;"
+            "SELECT net.http_get(%s, params := '{\"q\": \"a b&c\", \"n\": 1}',"
+            "  headers := '{\"X-Trace\": \"t1\", \"X-Num\": 5}');"
+            "SELECT net.http_post(%s, '{\"event\": \"created\", \"id\": 7}'::jsonb);"
+            "SELECT net.http_delete(%s, body := '{\"gone\": true}'::jsonb);"
+            "SELECT string_agg(id::text || ':' || method, ',' ORDER BY id) FROM net.http_request_queue;"
+            "COMMIT;" % (lit(self.mock + "/echo?x=1"), lit(self.mock + "/echo"),
+                         lit(self.mock + "/echo")))
+        lines = self.pg.psql(
+            "SELECT string_agg(id::text, ',') FROM (SELECT id FROM http.queue"
+            " WHERE request->'options'->>'tag' = 'pg_net' ORDER BY id DESC LIMIT 3) s;").split(",")
+        get_id, post_id, delete_id = sorted(int(x) for x in lines)
+        get = self.net_collect(get_id)
+        expect(get["status"] == "SUCCESS" and get["message"] == "ok" and get["code"] == 200,
+               "GET collected: %r" % get)
+        echo = json.loads(get["body"])
+        # in jsonb's key order, as pg_net's jsonb_each_text() gives them
+        expect(echo["target"] == "/echo?x=1&n=1&q=a%20b%26c", "params appended: %r" % echo["target"])
+        sent = dict((k, v) for k, v in echo["headers"])
+        expect(sent.get("X-Trace") == "t1" and sent.get("X-Num") == "5", "headers sent: %r" % sent)
+        expect(get["headers"].get("content-type") == "application/json",
+               "response headers as jsonb: %r" % get["headers"])
+        post = json.loads(self.net_collect(post_id)["body"])
+        expect(post["method"] == "POST" and json.loads(post["body"]) == {"event": "created", "id": 7}
+               and dict(post["headers"]).get("Content-Type") == "application/json",
+               "POST sends the JSON body: %r" % post)
+        delete = json.loads(self.net_collect(delete_id)["body"])
+        expect(delete["method"] == "DELETE" and json.loads(delete["body"]) == {"gone": True},
+               "DELETE with a body: %r" % delete)
+        row = self.net_row(get_id)
+        expect(row["status_code"] == 200 and row["content_type"] == "application/json" and
+               row["timed_out"] is False and row["error_msg"] is None and row["created"],
+               "net._http_response row: %r" % row)
+        expect(self.pg.psql("SELECT count(*) FROM net.http_request_queue WHERE id IN (%d, %d, %d);"
+                            % (get_id, post_id, delete_id)) == "0", "the queue view is empty")
+        # pg_net's life cycle: read, then delete what was read
+        n = self.pg.psql("DELETE FROM net._http_response WHERE id IN (%d, %d) RETURNING id;"
+                         % (get_id, post_id)).split()
+        expect(len(n) == 2, "deleted through the view: %r" % n)
+        expect(self.pg.psql("SELECT count(*) FROM http.queue WHERE id IN (%d, %d);"
+                            % (get_id, post_id)) == "0", "and gone from http.queue")
+        gone = self.pg.row("SELECT (r).status, (r).message FROM"
+                           " (SELECT net._http_collect_response(%d) r) s;" % get_id)
+        expect(gone == ["ERROR", "request matching request_id not found"], "collected after delete: %r" % gone)
+        expect_error(lambda: self.pg.psql("SELECT net.http_post(%s, '{}', headers := '{\"Content-Type\": \"text/plain\"}');"
+                                          % lit(self.mock + "/echo")), "22023",
+                     "net.http_post sends JSON only, as pg_net")
+        # the deprecated collector says so, and works
+        out = subprocess.run([os.path.join(self.env.bindir, "psql"), "-X", "-A", "-t", "-h", self.env.work,
+                              "-p", str(self.pg.port), "-U", "postgres", "-d", self.pg.db, "-c",
+                              "SELECT (net.http_collect_response(%d)).status;" % delete_id],
+                             capture_output=True, text=True, timeout=60)
+        expect("deprecated" in out.stderr and out.stdout.strip() == "SUCCESS",
+               "net.http_collect_response: %r %r" % (out.stdout, out.stderr))
+        return "ids %d-%d" % (get_id, delete_id)
+
+    def test_pg_net_compat_one_attempt_timeouts_errors(self):
+        """One attempt, as pg_net makes (a 503 is a response, not a retry);
+        timeouts and connection failures in timed_out and error_msg;
+        pg_net_compat.max_attempts allows retries."""
+        mock_get(self.env, "/__reset")
+        flaky = self.mock + "/flaky/net-once?fail=1&status=503"
+        id = int(self.pg.psql("SELECT net.http_get(%s);" % lit(flaky)))
+        r = self.net_collect(id)
+        expect(r["status"] == "SUCCESS" and r["code"] == 503, "the 503 is the response: %r" % r)
+        expect(mock_counts(self.env).get("/flaky/net-once") == 1, "sent once: %r" % mock_counts(self.env))
+        id = int(self.pg.psql("SET pg_net_compat.max_attempts = 3;"
+                              "SELECT net.http_get(%s);" % lit(self.mock + "/flaky/net-retry?fail=1&status=503")))
+        r = self.net_collect(id)
+        expect(r["code"] == 200, "retried when asked: %r" % r)
+        id = int(self.pg.psql("SELECT net.http_get(%s, timeout_milliseconds := 300);"
+                              % lit(self.mock + "/delay/3000")))
+        r = self.net_collect(id)
+        row = self.net_row(id)
+        expect(r["status"] == "ERROR" and row["timed_out"] is True and row["status_code"] is None
+               and "timed out" in row["error_msg"], "a timeout: %r" % row)
+        closed = self.free_port()
+        id = int(self.pg.psql("SELECT net.http_get('http://127.0.0.1:%d/');" % closed))
+        r = self.net_collect(id)
+        row = self.net_row(id)
+        expect(r["status"] == "ERROR" and row["timed_out"] is False and row["error_msg"],
+               "a refused connection: %r" % row)
+        # redirects are not followed (pg_net does not)
+        id = int(self.pg.psql("SELECT net.http_get(%s);" % lit(self.mock + "/redir/x?code=302&to=/status/200")))
+        expect(self.net_collect(id)["code"] == 302, "a redirect is the response")
+        return "refused: %s" % row["error_msg"][:60]
+
+    def test_pg_net_compat_webhook_trigger(self):
+        """A Supabase-style database webhook: a trigger calls net.http_post
+        with the new row; sent only if the insert commits, as the role that
+        inserts (which needs the grants)."""
+        self.pg.psql("""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'webapp') THEN CREATE ROLE webapp LOGIN; END IF;
+END $$;
+CREATE TABLE IF NOT EXISTS public.orders (id int PRIMARY KEY, item text);
+GRANT INSERT, SELECT ON public.orders TO webapp;
+CREATE OR REPLACE FUNCTION public.orders_webhook() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  PERFORM net.http_post(
+    url := %s,
+    body := jsonb_build_object('type', TG_OP, 'table', TG_TABLE_NAME, 'record', to_jsonb(NEW)),
+    params := '{}'::jsonb,
+    headers := '{"Content-Type": "application/json", "X-Hook": "orders"}'::jsonb,
+    timeout_milliseconds := 1000);
+  RETURN NEW;
+END $f$;
+DROP TRIGGER IF EXISTS orders_webhook ON public.orders;
+CREATE TRIGGER orders_webhook AFTER INSERT ON public.orders
+  FOR EACH ROW EXECUTE FUNCTION public.orders_webhook();
+""" % lit(self.mock + "/echo?hook=orders"))
+        mock_get(self.env, "/__reset")
+        base = int(self.pg.psql("SELECT coalesce(max(id), 0) FROM http.queue;"))
+        expect_error(lambda: self.pg.psql("INSERT INTO public.orders VALUES (1, 'denied');", user="webapp"),
+                     "42501", "without EXECUTE the webhook's insert fails")
+        self.pg.psql("GRANT EXECUTE ON FUNCTION net.http_post(text, jsonb, jsonb, jsonb, integer),"
+                     " http.enqueue(jsonb) TO webapp;")
+        self.pg.psql("BEGIN; INSERT INTO public.orders VALUES (2, 'rolled back'); ROLLBACK;", user="webapp")
+        self.pg.psql("INSERT INTO public.orders VALUES (3, 'book');", user="webapp")
+        ids = self.pg.psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM http.queue WHERE id > %d;"
+                           % base, user="webapp")
+        expect(ids and "," not in ids, "one request, for the committed insert: %r" % ids)
+        r = self.net_collect(int(ids), user="webapp")
+        echo = json.loads(r["body"])
+        payload = json.loads(echo["body"])
+        expect(payload == {"type": "INSERT", "table": "orders", "record": {"id": 3, "item": "book"}}
+               and dict(echo["headers"]).get("X-Hook") == "orders", "the webhook: %r" % echo)
+        expect(self.pg.psql("SELECT pg_get_userbyid(owner) FROM http.queue WHERE id = %s;" % ids)
+               == "webapp", "queued as the inserting role")
+        expect(mock_counts(self.env).get("/echo", 0) == 1, "only the committed insert reached the wire")
+
+    def test_pg_net_compat_roles(self):
+        """Each role sees and deletes only its own: responses, and queued
+        requests not being sent."""
+        self.pg.psql("""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice') THEN CREATE ROLE alice LOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bob') THEN CREATE ROLE bob LOGIN; END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION net.http_get(text, jsonb, jsonb, integer), http.enqueue(jsonb) TO alice;
+""")
+        expect_error(lambda: self.pg.psql("SELECT net.http_get(%s);" % lit(self.mock + "/status/200"),
+                                          user="bob"), "42501", "bob has no grant")
+        done = int(self.pg.psql("SELECT net.http_get(%s);" % lit(self.mock + "/status/200"), user="alice"))
+        self.net_collect(done, user="alice")
+        expect(self.pg.psql("SELECT count(*) FROM net._http_response WHERE id = %d;" % done, user="bob")
+               == "0", "bob cannot see alice's response")
+        expect(self.pg.psql("DELETE FROM net._http_response WHERE id = %d RETURNING id;" % done,
+                            user="bob") == "", "bob cannot delete it")
+        slow = int(self.pg.psql("SELECT net.http_get(%s, timeout_milliseconds := 10000);"
+                                % lit(self.mock + "/delay/2500"), user="alice"))
+        wait_for(lambda: self.pg.psql("SELECT state FROM http.queue WHERE id = %d;" % slow) == "sending",
+                 "the slow request being sent")
+        expect(self.pg.psql("DELETE FROM net.http_request_queue WHERE id = %d RETURNING id;" % slow,
+                            user="alice") == "", "a request being sent cannot be deleted")
+        expect(self.net_collect(slow, user="alice")["code"] == 200, "and is delivered")
+        # a request deleted before commit is never sent
+        mock_get(self.env, "/__reset")
+        self.pg.psql("BEGIN; SELECT net.http_get(%s);"
+                     " DELETE FROM net.http_request_queue WHERE url LIKE '%%/sink/net-cancelled';"
+                     " COMMIT;" % lit(self.mock + "/sink/net-cancelled"), user="alice")
+        time.sleep(1.0)
+        expect("/sink/net-cancelled" not in mock_counts(self.env), "the cancelled request was not sent")
+        expect(self.pg.psql("DELETE FROM net._http_response WHERE id IN (%d, %d) RETURNING id;"
+                            % (done, slow), user="alice").split() == [str(done), str(slow)],
+               "alice deletes her own")
+
+    def test_pg_net_compat_worker_functions(self):
+        """net.check_worker_is_up, net.wake, net.worker_restart and
+        net.wait_until_running on pg_http's delivery worker."""
+        self.pg.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice')"
+                     " THEN CREATE ROLE alice LOGIN; END IF; END $$;"
+                     " SELECT net.check_worker_is_up(); SELECT net.wake();")
+        pid = self.pg.psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_http worker';")
+        expect(self.pg.psql("SELECT net.worker_restart();") == "t", "the worker was stopped")
+        expect_error(lambda: self.pg.psql("SELECT net.worker_restart();", user="alice"), "42501",
+                     "only roles granted it may restart workers")
+        self.pg.psql("SELECT net.wait_until_running();", timeout=60)
+        new = self.pg.psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_http worker';")
+        expect(new and new != pid, "a new worker runs: %s -> %s" % (pid, new))
+        id = int(self.pg.psql("SELECT net.http_get(%s);" % lit(self.mock + "/status/200")))
+        expect(self.net_collect(id)["code"] == 200, "and delivers")
+
+    def test_pg_net_settings_stand_in(self):
+        """Without pg_net loaded, pg_net.ttl and pg_net.batch_size in
+        postgresql.conf stand in for pg_http's queue_retention and
+        worker_max_inflight in the workers (and stop when removed)."""
+        mock_get(self.env, "/__reset")
+        conf = os.path.join(self.pg.data, "postgresql.conf")
+        with open(conf) as f:
+            saved = f.read()
+        try:
+            with open(conf, "a") as f:
+                f.write("\npg_net.batch_size = 1\npg_net.ttl = '1 hour'\n")
+            self.pg.psql("SELECT pg_reload_conf();")
+            time.sleep(1.0)
+            ids = [int(self.pg.psql("SELECT net.http_get(%s, timeout_milliseconds := 5000);"
+                                    % lit(self.mock + "/delay/400?n=%d" % i))) for i in range(3)]
+            for id in ids:
+                self.net_collect(id)
+            spread = float(self.pg.psql(
+                "SELECT extract(epoch FROM max(first_sent_at) - min(first_sent_at)) FROM http.queue"
+                " WHERE id IN (%s);" % ",".join(map(str, ids))))
+            expect(spread >= 0.7, "one at a time with pg_net.batch_size = 1: %.2f s apart" % spread)
+            self.pg.psql("UPDATE http.queue SET finished_at = now() - interval '2 hours' WHERE id IN (%s);"
+                         " SELECT pg_reload_conf();" % ",".join(map(str, ids[:2])))
+            keep = ids[2]
+            wait_for(lambda: self.pg.psql("SELECT count(*) FROM http.queue WHERE id IN (%s);"
+                                          % ",".join(map(str, ids[:2]))) == "0",
+                     "outcomes older than pg_net.ttl deleted", timeout=30, step=0.2)
+            expect(self.pg.psql("SELECT count(*) FROM http.queue WHERE id = %d;" % keep) == "1",
+                   "a recent outcome stays")
+            return "%.2f s between sends" % spread
+        finally:
+            with open(conf, "w") as f:
+                f.write(saved)
+            self.pg.psql("SELECT pg_reload_conf();")
+
     def test_crash_loses_nothing(self):
         """kill -9 the postmaster while 5,000 requests are being delivered."""
         mock_get(self.env, "/__reset")
