@@ -14,7 +14,8 @@
  * and judges them: an option that would loosen security is refused
  * (42501) unless a superuser sets one pg_http can honour, turning TLS
  * verification off is refused for everyone, and an option pg_http cannot
- * honour is refused by name (0A000).
+ * honour is refused by name (0A000).  The pg_net layer's encoder lives
+ * here too (net._urlencode_string).
  *
  *-------------------------------------------------------------------------
  */
@@ -252,6 +253,20 @@ compat_options(CompatOptions *c)
 		if (v == NULL)
 			continue;
 		curlopt_judge(o, v, false);
+		/*
+		 * A superuser's call honours a loosening option only if a superuser
+		 * (or the configuration) set it: a role that sets it in its session,
+		 * its database or its role must not steer a SECURITY DEFINER
+		 * function of a superuser, or a superuser's session.
+		 */
+		if ((o->kind == CO_SUPERUSER || o->kind == CO_CERTTYPE) &&
+			!HttpSettingSetBySuperuser(o->guc))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("%s was set by a role that is not a superuser", o->name),
+					 errdetail("A superuser's call uses it only when a superuser set it."),
+					 errhint("RESET %s, or set it again as a superuser (or use %s).",
+							 o->guc, o->setting)));
 		c->values[i] = v;
 		switch (o->kind)
 		{
@@ -896,8 +911,9 @@ pg_http_compat_set_curlopt(PG_FUNCTION_ARGS)
 				 errmsg("curl option '%s' is not available for run-time configuration", name),
 				 errhint("SELECT * FROM http_list_curlopt() shows the options set; pgsql-http's README lists those it knows.")));
 	curlopt_judge(o, value, true);
-	(void) set_config_option(o->guc, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
-							 true, 0, false);
+	/* as SET does: a superuser's value is recorded as one (see compat_options) */
+	(void) set_config_option(o->guc, value, superuser() ? PGC_SUSET : PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
 	PG_RETURN_BOOL(true);
 }
 

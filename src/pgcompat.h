@@ -18,6 +18,7 @@
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/wait_event.h"
@@ -121,6 +122,31 @@ HttpCreateWaitEventSet(int nevents, uint32 *wait_event)
 	*wait_event = PG_WAIT_EXTENSION;
 	return CreateWaitEventSet(TopMemoryContext, nevents);
 #endif
+}
+
+/*
+ * Whether setting name (a placeholder too) has its current value from a
+ * trusted source: the configuration files, the server, or a superuser
+ * (SET, ALTER ROLE/DATABASE, connection options), as the context that set
+ * it records.  false when it does not exist.  16 exports find_option; 15
+ * only the array.
+ */
+static inline bool
+HttpSettingSetBySuperuser(const char *name)
+{
+	struct config_generic *rec = NULL;
+
+#if PG_VERSION_NUM >= 160000
+	rec = find_option(name, false, true, DEBUG1);
+#else
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n && rec == NULL; i++)
+		if (pg_strcasecmp(vars[i]->name, name) == 0)
+			rec = vars[i];
+#endif
+	return rec != NULL && rec->scontext != PGC_USERSET && rec->scontext != PGC_BACKEND;
 }
 
 #endif							/* PG_HTTP_PGCOMPAT_H */

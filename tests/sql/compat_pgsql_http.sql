@@ -171,6 +171,22 @@ RESET http.curlopt_proxy;
 SELECT status FROM http_get(:'mock' || '/status/200');
 SELECT t.err($$SELECT http_get('http://10.0.0.1/')$$);
 RESET ROLE;
+-- nor can a role steer a superuser's call with values it set: a SECURITY
+-- DEFINER function of a superuser refuses them rather than use them
+CREATE FUNCTION t.fetch_as_owner(url text) RETURNS integer
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+  BEGIN ATOMIC SELECT (phc.http_get(url)).status; END;
+GRANT EXECUTE ON FUNCTION t.fetch_as_owner(text) TO regress_compat_user;
+SET ROLE regress_compat_user;
+SET http.curlopt_proxy = 'http://127.0.0.1:3128';
+SELECT t.err(format('SELECT t.fetch_as_owner(%L)', :'mock' || '/status/200'));
+SET http.curlopt_cainfo = '/tmp/mine.pem';
+RESET http.curlopt_proxy;
+SELECT t.err(format('SELECT t.fetch_as_owner(%L)', :'mock' || '/status/200'));
+RESET http.curlopt_cainfo;
+SELECT t.fetch_as_owner(:'mock' || '/status/200') AS without_them;
+RESET ROLE;
+DROP FUNCTION t.fetch_as_owner(text);
 SELECT http.acl_grant('regress_compat_user', '127.0.0.2');
 SET ROLE regress_compat_user;
 SELECT t.err(format('SELECT http_get(%L)', :'mock' || '/status/200'));
