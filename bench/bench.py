@@ -67,6 +67,8 @@ ITEMS = [
     ("https_new", "HTTPS GET, new connection per call", 1, "get_new_connection.sql", "https",
      {"headers": ["Connection: close"]}),
     ("batch100", "batch of 100 requests to a 100 ms endpoint", 1, "batch.sql", "delay", None),
+    ("compat1", "GET keep-alive, 1 client, through pgsql_http_compat (http_get)", 1,
+     "compat_get.sql", "http", None),
 ]
 
 # The peers' scripts per pg_http script, and the session settings they run
@@ -150,6 +152,11 @@ class Bench:
         self.psql("CREATE DATABASE pg_http_bench", db="postgres")
         with open(os.path.join(BENCH, "sql", "setup.sql")) as f:
             self.psql(f.read())
+        # pg_net_compat has a database of its own (pg_net, with --peers, owns
+        # schema net in pg_http_bench)
+        self.psql("DROP DATABASE IF EXISTS pg_http_bench_net", db="postgres")
+        self.psql("CREATE DATABASE pg_http_bench_net", db="postgres")
+        self.psql("CREATE EXTENSION pg_http; CREATE EXTENSION pg_net_compat;", db="pg_http_bench_net")
         self.has_pgsql_http = self.psql(
             "SELECT count(*) FROM pg_available_extensions WHERE name = 'http'").strip() == "1"
         if self.has_pgsql_http:
@@ -169,7 +176,7 @@ class Bench:
 pg_http.allowed_hosts = '127.0.0.1, localhost'
 pg_http.ca_file = '{tls}/ca.pem'
 shared_preload_libraries = '{preload}'
-pg_http.worker_databases = 'pg_http_bench'
+pg_http.worker_databases = 'pg_http_bench, pg_http_bench_net'
 pg_net.database_name = 'pg_http_bench'
 """.format(tls=self.tls, preload="pg_http, pg_net" if self.peer_built.get("pg_net") else "pg_http"),
                        shared_buffers="128MB", fsync=True)
@@ -502,6 +509,42 @@ pg_net.database_name = 'pg_http_bench'
         print("  %-10s %-22s %9.0f delivered/s (burst of %d), steady %d/s: p50 %.2f ms, p99 %.2f ms,"
               " %d errors" % ("async", t, rate, n, steady, row["p50_ms"], row["p99_ms"], errors),
               flush=True)
+        self.measure_pg_net_compat(t)
+
+    def measure_pg_net_compat(self, t):
+        """pg_net code on pg_http's outbox: the burst pg_net gets (N
+        net.http_get() calls committed at once), through pg_net_compat, in
+        its own database, delivered/s until the last response is stored."""
+        db = "pg_http_bench_net"
+        url = self.url("http")
+        n = 2000 if self.args.smoke else 20000
+        deadline = time.time() + 30
+        while self.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_http worker'"
+                        " AND datname = current_database()", db=db).strip() != "1":
+            if time.time() > deadline:
+                raise RuntimeError("no pg_http delivery worker for %s" % db)
+            time.sleep(0.2)
+        rates, errors = [], 0
+        for _ in range(self.args.reps):
+            self.psql("TRUNCATE http.queue", db=db)
+            out = self.psql("SELECT count(net.http_get('%s')) FROM generate_series(1, %d);\n"
+                            "SELECT extract(epoch FROM clock_timestamp());" % (url, n), db=db)
+            committed = float(out.split()[-1])
+            deadline = time.time() + 600
+            while int(self.psql("SELECT count(*) FROM net._http_response", db=db)) < n:
+                if time.time() > deadline:
+                    raise RuntimeError("pg_net_compat did not answer %d requests within 600 s" % n)
+                time.sleep(0.05)
+            done = time.time()
+            errors += int(self.psql("SELECT count(*) FROM net._http_response"
+                                    " WHERE status_code IS DISTINCT FROM 200", db=db))
+            rates.append(n / (done - committed))
+        label = "pg_net_compat (%s)" % t
+        row = {"who": label, "burst_n": n, "rate": statistics.median(rates), "errors": errors,
+               "steady_target": None, "steady_rate": None, "p50_ms": None, "p99_ms": None}
+        self.async_rows.append(row)
+        print("  %-10s %-26s %9.0f delivered/s (burst of %d), %d errors"
+              % ("async", label, row["rate"], n, errors), flush=True)
 
     # -- report ----------------------------------------------------------------
     def lookup(self, item, who):
@@ -546,6 +589,11 @@ pg_net.database_name = 'pg_http_bench'
                 elif item == "batch100":
                     row["target"] = "<= 150 ms per call"
                     row["met"] = r["lat_ms"] <= 150
+                elif item == "compat1":
+                    own = self.lookup("get1", who)
+                    row["vs_plain"] = r["lat_ms"] / own["lat_ms"]
+                    row["target"] = "<= 1.10x own http.get() latency (%.2fx)" % row["vs_plain"]
+                    row["met"] = row["vs_plain"] <= 1.10
             rows.append(row)
         return rows
 

@@ -19,3 +19,7 @@ with urllib.request.urlopen(req, context=GD["ctx"] if url.startswith("https") el
     r.read()
     return r.status
 $$;
+-- pgsql-http's surface on pg_http, in a schema of its own (pgsql-http
+-- itself, with --peers, is in public)
+CREATE SCHEMA IF NOT EXISTS phc;
+CREATE EXTENSION IF NOT EXISTS pgsql_http_compat WITH SCHEMA phc;
