@@ -472,7 +472,7 @@ pg_net.database_name = 'pg_http_bench'
             return
         deadline = time.time() + 30
         while self.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_http worker'"
-                        ).strip() != "1":
+                        " AND datname = current_database()").strip() != "1":
             if time.time() > deadline:
                 raise RuntimeError("no pg_http delivery worker for the bench database")
             time.sleep(0.2)
