@@ -891,7 +891,6 @@ easy_configure(CURL *e, const EasyProfile *p)
 		curl_easy_setopt(e, CURLOPT_SSLKEY, p->client_key);
 
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, p->http_version);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	if (p->decompress)
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 
@@ -1075,6 +1074,14 @@ curl_start(HttpExchange *x)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, cx);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, cx);
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, cx);
+
+	/*
+	 * Wait for a connection being set up to the same host, to multiplex
+	 * over it, only over TLS: there its ALPN answers soon.  Over plain HTTP
+	 * libcurl would wait for that connection's whole first response, and
+	 * one slow request would hold up every other to its host.
+	 */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, req->tls ? 1L : 0L);
 
 	/* method and body: from a plain GET, as a reused handle may be anything */
 	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
