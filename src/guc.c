@@ -426,9 +426,11 @@ interval_text_seconds(const char *s)
  * pg_net.database_name, pg_net.batch_size or pg_net.ttl becomes the
  * default of pg_http.worker_databases, pg_http.worker_max_inflight (at most
  * 256) or pg_http.queue_retention; one that is unset again gives the
- * default back.  A pg_http setting given anywhere else wins (it has the
- * higher source).  Called when the library loads and by the workers after
- * each reload (worker_databases only while shared_preload_libraries
+ * default back.  Only a value from the configuration files counts: a
+ * database owner's ALTER DATABASE ... SET pg_net.ttl, which a worker also
+ * sees, must not shorten the retention of every role's outcomes.  A
+ * pg_http setting given anywhere else wins (it has the higher source).
+ * Called when the library loads and by the workers after each reload (worker_databases only while shared_preload_libraries
  * loads); a value that does not parse is logged and left out.
  */
 void
@@ -456,7 +458,10 @@ HttpAdoptPgNetSettings(void)
 		/* pg_net itself is loaded: its settings are its own */
 		if (v != NULL && !(GetConfigOptionFlags(map[i].pg_net, true) & GUC_CUSTOM_PLACEHOLDER))
 			continue;
-		if (v != NULL && v[0] != '\0')
+		if (v != NULL && v[0] != '\0' && !HttpSettingFromConfiguration(map[i].pg_net))
+			elog(LOG, "pg_http: ignoring %s: only its value in the configuration files is used",
+				 map[i].pg_net);
+		else if (v != NULL && v[0] != '\0')
 		{
 			if (i == 1)
 			{

@@ -124,29 +124,48 @@ HttpCreateWaitEventSet(int nevents, uint32 *wait_event)
 #endif
 }
 
-/*
- * Whether setting name (a placeholder too) has its current value from a
- * trusted source: the configuration files, the server, or a superuser
- * (SET, ALTER ROLE/DATABASE, connection options), as the context that set
- * it records.  false when it does not exist.  16 exports find_option; 15
- * only the array.
- */
-static inline bool
-HttpSettingSetBySuperuser(const char *name)
+/* The record of setting name (a placeholder too), or NULL.  16 exports find_option; 15 only the array. */
+static inline struct config_generic *
+HttpFindSetting(const char *name)
 {
-	struct config_generic *rec = NULL;
-
 #if PG_VERSION_NUM >= 160000
-	rec = find_option(name, false, true, DEBUG1);
+	return find_option(name, false, true, DEBUG1);
 #else
 	struct config_generic **vars = get_guc_variables();
 	int			n = GetNumConfigOptions();
 
-	for (int i = 0; i < n && rec == NULL; i++)
+	for (int i = 0; i < n; i++)
 		if (pg_strcasecmp(vars[i]->name, name) == 0)
-			rec = vars[i];
+			return vars[i];
+	return NULL;
 #endif
+}
+
+/*
+ * Whether setting name has its current value from a superuser or the
+ * server: the context that set it records whether the role that did was a
+ * superuser (SET, connection options).  false when it does not exist.
+ */
+static inline bool
+HttpSettingSetBySuperuser(const char *name)
+{
+	struct config_generic *rec = HttpFindSetting(name);
+
 	return rec != NULL && rec->scontext != PGC_USERSET && rec->scontext != PGC_BACKEND;
+}
+
+/*
+ * Whether setting name has its current value from the configuration files
+ * or the server's command line, nowhere else (not ALTER ROLE or ALTER
+ * DATABASE, whose placeholder values 15 applies as a superuser's whoever
+ * set them).
+ */
+static inline bool
+HttpSettingFromConfiguration(const char *name)
+{
+	struct config_generic *rec = HttpFindSetting(name);
+
+	return rec != NULL && rec->source <= PGC_S_ARGV;
 }
 
 #endif							/* PG_HTTP_PGCOMPAT_H */
