@@ -7,6 +7,9 @@
 
 \echo Use "CREATE EXTENSION pg_net_compat" to load this file. \quit
 
+-- The schema is the extension's (DROP EXTENSION removes it); an existing
+-- "net" (pg_net's) is an error here, not something to share.
+CREATE SCHEMA net;
 GRANT USAGE ON SCHEMA net TO PUBLIC;
 
 CREATE DOMAIN net.http_method AS text
@@ -89,7 +92,8 @@ BEGIN ATOMIC
 END;
 
 -- The request document http.enqueue() gets: one attempt, as pg_net makes
--- (pg_net_compat.max_attempts, if set, allows retries), no redirects.
+-- (pg_net_compat.max_attempts, if set, allows retries); redirects followed,
+-- as pg_net has curl do, up to pg_http.max_redirects.
 CREATE FUNCTION net._request(method text, url text, params jsonb, headers jsonb,
 							 body text, timeout_milliseconds integer)
 RETURNS jsonb
@@ -107,7 +111,8 @@ BEGIN
 		'headers', (SELECT jsonb_object_agg(h.key, h.value) FROM jsonb_each_text(headers) AS h),
 		'body', body,
 		'options', jsonb_build_object('timeout_ms', timeout_milliseconds, 'max_attempts', attempts,
-									  'max_redirects', 0, 'tag', 'pg_net'));
+									  'max_redirects', current_setting('pg_http.max_redirects')::integer,
+									  'tag', 'pg_net'));
 END;
 $$;
 
@@ -156,18 +161,22 @@ BEGIN ATOMIC
 	SELECT http.enqueue(net._request('DELETE', url, params, headers, body::text, timeout_milliseconds));
 END;
 
--- Wait for a request's outcome (it must have been committed).
+-- Wait for a request's outcome (it must have been committed).  One read
+-- per look, so a request that finishes between two reads is not missed.
 CREATE FUNCTION net._await_response(request_id bigint)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	st text;
 BEGIN
 	LOOP
-		IF EXISTS (SELECT 1 FROM net._http_response WHERE id = request_id) THEN
+		SELECT q.state INTO st FROM http.queue q
+		 WHERE q.id = request_id AND (q.request -> 'options') ->> 'tag' = 'pg_net';
+		IF st IN ('delivered', 'failed') THEN
 			RETURN true;
-		END IF;
-		IF NOT EXISTS (SELECT 1 FROM net.http_request_queue WHERE id = request_id) THEN
+		ELSIF st IS NULL THEN
 			RAISE EXCEPTION 'request matching request_id not found'
 				USING ERRCODE = 'no_data_found',
 					  DETAIL = format('No request %s queued by net.* is visible to this role.', request_id);

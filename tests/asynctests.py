@@ -545,6 +545,26 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
             self.pg.psql("ALTER SYSTEM RESET pg_http.queue_retention; SELECT pg_reload_conf();"
                          "DELETE FROM http.queue WHERE id = %d;" % waiting)
 
+    def test_slow_request_holds_up_nobody(self):
+        """A slow request to a host the worker has no connection to yet does
+        not hold up the next requests to that host (queued in transactions
+        of their own): they get connections of their own."""
+        pid = self.pg.psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_http worker';")
+        self.pg.psql("SELECT pg_terminate_backend(%s);" % pid)      # no pooled connections
+        wait_for(lambda: self.pg.psql("SELECT count(*) FROM pg_stat_activity"
+                                      " WHERE backend_type = 'pg_http worker' AND pid <> %s;" % pid) == "1",
+                 "the worker back", timeout=30)
+        slow = self.enqueue("/delay/2500", options={"timeout_ms": 10000})
+        wait_for(lambda: self.pg.psql("SELECT state FROM http.queue WHERE id = %d;" % slow) == "sending",
+                 "the slow request sent")
+        fast = [self.enqueue("/sink/after-slow-%d" % i, options={"timeout_ms": 1500, "max_attempts": 1})
+                for i in range(3)]
+        for id in fast:
+            r = self.await_row(id)
+            expect(r["state"] == "delivered" and r["status"] == 200,
+                   "a request behind a slow one to the same host: %r" % r)
+        expect(self.await_row(slow)["status"] == 200, "the slow one too")
+
     # -- pg_net_compat: pg_net code on the outbox ------------------------------
 
     def net_collect(self, id, user="postgres"):
@@ -650,10 +670,39 @@ GRANT EXECUTE ON FUNCTION http.await(bigint, integer) TO bob;
         row = self.net_row(id)
         expect(r["status"] == "ERROR" and row["timed_out"] is False and row["error_msg"],
                "a refused connection: %r" % row)
-        # redirects are not followed (pg_net does not)
-        id = int(self.pg.psql("SELECT net.http_get(%s);" % lit(self.mock + "/redir/x?code=302&to=/status/200")))
-        expect(self.net_collect(id)["code"] == 302, "a redirect is the response")
+        # redirects are followed, as pg_net has curl do
+        id = int(self.pg.psql("SELECT net.http_get(%s);" % lit(self.mock + "/redir/x?code=301&to=/status/200")))
+        expect(self.net_collect(id)["code"] == 200, "a redirect is followed")
         return "refused: %s" % row["error_msg"][:60]
+
+    def test_pg_net_compat_collect_never_misses_an_outcome(self):
+        """net._http_collect_response(id, async := false) right after the
+        commit, many times: it must never say "not found" for a request that
+        is being delivered (one read per look, no gap between two)."""
+        url = lit(self.mock + "/status/200")
+        script = "".join("SELECT net.http_get(%s) AS id \\gset\n"
+                         "SELECT (r).status FROM (SELECT net._http_collect_response(:id, async := false) r) s;\n"
+                         % url for _ in range(300))
+        out = self.pg.psql(script, timeout=120).split()
+        expect(len(out) == 300 and set(out) == {"SUCCESS"},
+               "300 collections: %r" % {k: out.count(k) for k in set(out)})
+
+    def test_pg_net_compat_drop_and_create_again(self):
+        """DROP EXTENSION pg_net_compat removes schema net (pg_net's does):
+        it can be created again, or a schema net of one's own."""
+        self.pg.psql("DROP DATABASE IF EXISTS pg_http_net_scratch;", db="postgres")
+        self.pg.psql("CREATE DATABASE pg_http_net_scratch;", db="postgres")
+        try:
+            self.pg.psql("CREATE EXTENSION pg_http; CREATE EXTENSION pg_net_compat;"
+                         " DROP EXTENSION pg_net_compat;", db="pg_http_net_scratch")
+            expect(self.pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'net';",
+                                db="pg_http_net_scratch") == "0", "schema net is gone")
+            self.pg.psql("CREATE EXTENSION pg_net_compat; DROP EXTENSION pg_net_compat;"
+                         " CREATE SCHEMA net;", db="pg_http_net_scratch")
+            expect_error(lambda: self.pg.psql("CREATE EXTENSION pg_net_compat;", db="pg_http_net_scratch"),
+                         "42P06", "a schema net that is not the layer's is not taken over")
+        finally:
+            self.pg.psql("DROP DATABASE pg_http_net_scratch;", db="postgres")
 
     def test_pg_net_compat_webhook_trigger(self):
         """A Supabase-style database webhook: a trigger calls net.http_post
@@ -785,6 +834,43 @@ GRANT EXECUTE ON FUNCTION net.http_get(text, jsonb, jsonb, integer), http.enqueu
             with open(conf, "w") as f:
                 f.write(saved)
             self.pg.psql("SELECT pg_reload_conf();")
+
+    def test_pg_net_settings_only_from_the_configuration(self):
+        """A database owner's ALTER DATABASE ... SET pg_net.ttl reaches the
+        worker (it connects to that database) but is ignored: only the
+        configuration files may shorten every role's retention."""
+        db = self.pg.db
+        self.pg.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dbowner')"
+                     " THEN CREATE ROLE dbowner LOGIN; END IF; END $$;"
+                     " ALTER DATABASE %s OWNER TO dbowner;" % db)
+        try:
+            # 16 and later let an owner set a placeholder as USER SET; 15 has
+            # no such clause and lets only superusers set placeholders
+            try:
+                self.pg.psql("ALTER DATABASE %s SET pg_net.ttl = '1 hour' USER SET;" % db, user="dbowner")
+            except SqlError as e:
+                if e.sqlstate != "42601":
+                    raise
+                try:
+                    self.pg.psql("ALTER DATABASE %s SET pg_net.ttl = '1 hour';" % db, user="dbowner")
+                except SqlError as e2:
+                    expect(e2.sqlstate == "42501", "15 refuses a database owner's placeholder: %s" % e2)
+                    return "this major lets no database owner set pg_net.ttl (42501)"
+            # the worker reads database settings when it connects
+            self.pg.psql("SELECT net.worker_restart(); SELECT net.wait_until_running();", timeout=60)
+            ids = [int(self.pg.psql("SELECT net.http_get(%s);" % lit(self.mock + "/status/200")))
+                   for _ in range(2)]
+            for id in ids:
+                self.net_collect(id)
+            self.pg.psql("UPDATE http.queue SET finished_at = now() - interval '2 hours'"
+                         " WHERE id IN (%d, %d); SELECT pg_reload_conf();" % tuple(ids))
+            time.sleep(3)
+            left = self.pg.psql("SELECT count(*) FROM http.queue WHERE id IN (%d, %d);" % tuple(ids))
+            expect(left == "2", "a database owner's pg_net.ttl is ignored: %s of 2 left" % left)
+        finally:
+            self.pg.psql("ALTER DATABASE %s RESET pg_net.ttl; ALTER DATABASE %s OWNER TO postgres;"
+                         " SELECT net.worker_restart(); SELECT net.wait_until_running();" % (db, db),
+                         timeout=60)
 
     def test_crash_loses_nothing(self):
         """kill -9 the postmaster while 5,000 requests are being delivered."""
