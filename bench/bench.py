@@ -102,6 +102,7 @@ class Bench:
         self.floors = {}           # (item, what) -> (lat_ms, tps)
         self.profiles = {}         # transport -> {"total": Ir, "by_object": {...}}
         self.missing = []          # peers asked about but not installed
+        self.compat_ratio = {}     # transport -> pgsql_http_compat http_get / http.get latency
         self.peer_built = {}
 
     # -- set-up ----------------------------------------------------------------
@@ -359,6 +360,9 @@ pg_net.database_name = 'pg_http_bench'
         for key, _, clients, script, kind, extra in ITEMS:
             if kind == "https" and t == "mock":
                 continue                # no TLS in the mock transport
+            if key == "compat1":
+                self.measure_compat(t, script, kind)
+                continue
             lat, tps = self.median(lambda: self.pgbench_once(script, clients, self.defines(kind)))
             self.record(key, t, lat, tps)
         if t == "curl":
@@ -369,6 +373,19 @@ pg_net.database_name = 'pg_http_bench'
         self.measure_async(t)
         if not self.args.smoke and t in ("curl", "mbedtls"):
             self.profile(t)
+
+    def measure_compat(self, t, script, kind):
+        """The drop-in layer against pg_http's own call, alternating the two
+        (get.sql, then the layer's script, reps x 2 times): the ratio of the
+        medians is what the layer costs, without the drift of a shared
+        machine between two runs far apart."""
+        own, compat = [], []
+        for _ in range(2 * self.args.reps):
+            own.append(self.pgbench_once("get.sql", 1, self.defines(kind)))
+            compat.append(self.pgbench_once(script, 1, self.defines(kind)))
+        lat = statistics.median(r[0] for r in compat)
+        self.record("compat1", t, lat, statistics.median(r[1] for r in compat))
+        self.compat_ratio[t] = lat / statistics.median(r[0] for r in own)
 
     def profile(self, t):
         """Instructions per http.get() call in steady state, by object, under
@@ -590,9 +607,8 @@ pg_net.database_name = 'pg_http_bench'
                     row["target"] = "<= 150 ms per call"
                     row["met"] = r["lat_ms"] <= 150
                 elif item == "compat1":
-                    own = self.lookup("get1", who)
-                    row["vs_plain"] = r["lat_ms"] / own["lat_ms"]
-                    row["target"] = "<= 1.10x own http.get() latency (%.2fx)" % row["vs_plain"]
+                    row["vs_plain"] = self.compat_ratio[who]
+                    row["target"] = "<= 1.10x http.get() latency, alternating runs (%.2fx)" % row["vs_plain"]
                     row["met"] = row["vs_plain"] <= 1.10
             rows.append(row)
         return rows
