@@ -436,39 +436,85 @@ compat_types(FunctionCallInfo fcinfo)
 	return t;
 }
 
-/* Add the http_header[] of a request to req (NOTICE for Content-Type, as pgsql-http). */
-static void
-compat_add_headers(HttpRequest *req, ArrayType *headers)
+/*
+ * The fields of a composite value (natts of them at most): values and
+ * nulls, as its own row type has them.  Returns how many it has.
+ */
+static int
+composite_fields(HeapTupleHeader rec, Datum *values, bool *nulls, int natts)
+{
+	TupleDesc	td = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec),
+											HeapTupleHeaderGetTypMod(rec));
+	HeapTupleData tup;
+	int			n = td->natts;
+
+	tup.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tup.t_self);
+	tup.t_tableOid = InvalidOid;
+	tup.t_data = rec;
+	for (int i = 0; i < natts; i++)
+	{
+		if (i < n)
+			values[i] = heap_getattr(&tup, i + 1, td, &nulls[i]);
+		else
+		{
+			values[i] = (Datum) 0;
+			nulls[i] = true;
+		}
+	}
+	ReleaseTupleDesc(td);
+	return n;
+}
+
+/* One request header of an http_header[]: field and value (NULL: none). */
+typedef struct CompatHeader
+{
+	char	   *field;
+	text	   *value;
+} CompatHeader;
+
+/*
+ * The headers of an http_header[] in order, NULL elements and fields left
+ * out; *has_secrets says whether one carries credentials.
+ */
+static CompatHeader *
+compat_headers(ArrayType *headers, int *n, bool *has_secrets)
 {
 	ArrayIterator it = array_create_iterator(headers, 0, NULL);
+	CompatHeader *hs = palloc(sizeof(CompatHeader) * Max(ArrayGetNItems(ARR_NDIM(headers), ARR_DIMS(headers)), 1));
 	Datum		d;
 	bool		isnull;
 
+	*n = 0;
+	*has_secrets = false;
 	while (array_iterate(it, &d, &isnull))
 	{
-		HeapTupleHeader rec;
-		HeapTupleData tup;
-		TupleDesc	td;
 		Datum		values[2];
 		bool		nulls[2];
-		char	   *field;
-		text	   *value;
 
 		if (isnull)
 			continue;
-		rec = DatumGetHeapTupleHeader(d);
-		td = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
-		if (td->natts < 2)
+		if (composite_fields(DatumGetHeapTupleHeader(d), values, nulls, 2) < 2)
 			elog(ERROR, "http_header must have a field and a value");
-		tup.t_len = HeapTupleHeaderGetDatumLength(rec);
-		ItemPointerSetInvalid(&tup.t_self);
-		tup.t_tableOid = InvalidOid;
-		tup.t_data = rec;
-		heap_deform_tuple(&tup, td, values, nulls);
-		ReleaseTupleDesc(td);
 		if (nulls[0])
 			continue;
-		field = TextDatumGetCString(values[0]);
+		hs[*n].field = TextDatumGetCString(values[0]);
+		hs[*n].value = nulls[1] ? NULL : DatumGetTextPP(values[1]);
+		*has_secrets |= HttpIsCredentialHeader(hs[*n].field, strlen(hs[*n].field));
+		(*n)++;
+	}
+	array_free_iterator(it);
+	return hs;
+}
+
+/* Add request headers to req (NOTICE for Content-Type, as pgsql-http). */
+static void
+compat_add_headers(HttpRequest *req, const CompatHeader *hs, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const char *field = hs[i].field;
+
 		if (field[0] == '\0' || pg_strncasecmp(field, "Content-Type", 12) == 0)
 		{
 			ereport(NOTICE,
@@ -476,50 +522,12 @@ compat_add_headers(HttpRequest *req, ArrayType *headers)
 					 errhint("Give the content type as http_request.content_type.")));
 			continue;
 		}
-		value = nulls[1] ? cstring_to_text("") : DatumGetTextPP(values[1]);
-		HttpRequestHeaderAdd(&req->headers, field, strlen(field),
-							 VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+		if (hs[i].value == NULL)
+			HttpRequestHeaderAdd(&req->headers, field, strlen(field), "", 0);
+		else
+			HttpRequestHeaderAdd(&req->headers, field, strlen(field),
+								 VARDATA_ANY(hs[i].value), VARSIZE_ANY_EXHDR(hs[i].value));
 	}
-	array_free_iterator(it);
-}
-
-/* A request's headers carry credentials (to keep its statement out of the log). */
-static bool
-compat_headers_have_secrets(ArrayType *headers)
-{
-	ArrayIterator it;
-	Datum		d;
-	bool		isnull;
-	bool		found = false;
-
-	if (headers == NULL)
-		return false;
-	it = array_create_iterator(headers, 0, NULL);
-	while (!found && array_iterate(it, &d, &isnull))
-	{
-		HeapTupleHeader rec;
-		TupleDesc	td;
-		HeapTupleData tup;
-		bool		fnull;
-		Datum		f;
-
-		if (isnull)
-			continue;
-		rec = DatumGetHeapTupleHeader(d);
-		td = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
-		tup.t_len = HeapTupleHeaderGetDatumLength(rec);
-		tup.t_data = rec;
-		f = heap_getattr(&tup, 1, td, &fnull);
-		if (!fnull)
-		{
-			text	   *t = DatumGetTextPP(f);
-
-			found = HttpIsCredentialHeader(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-		}
-		ReleaseTupleDesc(td);
-	}
-	array_free_iterator(it);
-	return found;
 }
 
 /* The http_response row of a finished exchange: headers as received, in order. */
@@ -577,6 +585,9 @@ compat_call(FunctionCallInfo fcinfo, const char *method, text *uri, ArrayType *h
 	HttpRequest *req;
 	HttpExchange *x;
 	char	   *ct = NULL;
+	CompatHeader *hs = NULL;
+	int			nhs = 0;
+	bool		header_secrets = false;
 	bool		secrets;
 	ErrorContextCallback guard;
 	Datum		result;
@@ -586,8 +597,10 @@ compat_call(FunctionCallInfo fcinfo, const char *method, text *uri, ArrayType *h
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("http_request.uri is NULL")));
 	compat_options(&c);
+	if (headers)
+		hs = compat_headers(headers, &nhs, &header_secrets);
 	secrets = HttpUrlHasCredentials(VARDATA_ANY(uri), VARSIZE_ANY_EXHDR(uri)) ||
-		c.userpwd != NULL || compat_headers_have_secrets(headers);
+		c.userpwd != NULL || header_secrets;
 	HttpSecretGuardPush(&guard, secrets);
 
 	req = compat_new_request(method, &c);
@@ -599,8 +612,7 @@ compat_call(FunctionCallInfo fcinfo, const char *method, text *uri, ArrayType *h
 				 errdetail("%s is set to 0, which would accept any certificate for %s.",
 						   c.verify_off, req->url),
 				 errhint("Reset it, and have a superuser name the server's CA in pg_http.ca_file.")));
-	if (headers)
-		compat_add_headers(req, headers);
+	compat_add_headers(req, hs, nhs);
 	if (c.user_agent && !HttpHeaderGet(&req->headers, "User-Agent"))
 		HttpRequestHeaderAdd(&req->headers, "User-Agent", 10, c.user_agent, strlen(c.user_agent));
 	if (c.userpwd && req->basic_auth == NULL)
@@ -663,9 +675,6 @@ PG_FUNCTION_INFO_V1(pg_http_compat_http);
 Datum
 pg_http_compat_http(PG_FUNCTION_ARGS)
 {
-	HeapTupleHeader rec;
-	HeapTupleData tup;
-	TupleDesc	td;
 	Datum		values[5];
 	bool		nulls[5];
 
@@ -673,16 +682,8 @@ pg_http_compat_http(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("An http_request must be provided")));
-	rec = PG_GETARG_HEAPTUPLEHEADER(0);
-	td = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
-	if (td->natts != 5)
+	if (composite_fields(PG_GETARG_HEAPTUPLEHEADER(0), values, nulls, 5) != 5)
 		elog(ERROR, "http_request must have 5 fields");
-	tup.t_len = HeapTupleHeaderGetDatumLength(rec);
-	ItemPointerSetInvalid(&tup.t_self);
-	tup.t_tableOid = InvalidOid;
-	tup.t_data = rec;
-	heap_deform_tuple(&tup, td, values, nulls);
-	ReleaseTupleDesc(td);
 	if (nulls[0])
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
