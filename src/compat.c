@@ -298,19 +298,15 @@ compat_options(CompatOptions *c)
 		c->connect_timeout_ms = (int) curlopt_int(&curlopts[OPT_CONNECT_MS], c->values[OPT_CONNECT_MS]);
 }
 
-/* Append s percent-encoded for the userinfo of a URL. */
+/* Append s percent-encoded for the userinfo of a URL (HttpUrlEncode, %20 for a space). */
 static void
 append_userinfo(StringInfo out, const char *s)
 {
-	for (; *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
+	size_t		len = strlen(s);
+	char	   *enc = palloc(HTTP_URL_ENCODED_MAX(len));
 
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-			appendStringInfoChar(out, (char) c);
-		else
-			appendStringInfo(out, "%%%02X", c);
-	}
+	appendBinaryStringInfo(out, enc, (int) HttpUrlEncode(s, len, false, enc));
+	pfree(enc);
 }
 
 /* A superuser's pg_http.proxy from CURLOPT_PROXY and its companions. */
