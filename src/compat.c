@@ -441,24 +441,25 @@ composite_fields(HeapTupleHeader rec, Datum *values, bool *nulls, int natts)
 {
 	TupleDesc	td = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec),
 											HeapTupleHeaderGetTypMod(rec));
-	HeapTupleData tup;
 	int			n = td->natts;
+	Datum	   *v = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nl = palloc(sizeof(bool) * Max(n, 1));
+	HeapTupleData tup;
 
 	tup.t_len = HeapTupleHeaderGetDatumLength(rec);
 	ItemPointerSetInvalid(&tup.t_self);
 	tup.t_tableOid = InvalidOid;
 	tup.t_data = rec;
+	/* deform, not heap_getattr: newer minor releases' headers make that call out */
+	heap_deform_tuple(&tup, td, v, nl);
 	for (int i = 0; i < natts; i++)
 	{
-		if (i < n)
-			values[i] = heap_getattr(&tup, i + 1, td, &nulls[i]);
-		else
-		{
-			values[i] = (Datum) 0;
-			nulls[i] = true;
-		}
+		values[i] = i < n ? v[i] : (Datum) 0;
+		nulls[i] = i < n ? nl[i] : true;
 	}
 	ReleaseTupleDesc(td);
+	pfree(v);
+	pfree(nl);
 	return n;
 }
 
@@ -490,7 +491,7 @@ compat_headers(ArrayType *headers, int *n, bool *has_secrets)
 
 		if (isnull)
 			continue;
-		if (composite_fields(DatumGetHeapTupleHeader(d), values, nulls, 2) < 2)
+		if (composite_fields(HttpDatumGetHeapTupleHeader(d), values, nulls, 2) < 2)
 			elog(ERROR, "http_header must have a field and a value");
 		if (nulls[0])
 			continue;
@@ -678,7 +679,7 @@ pg_http_compat_http(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("An http_request must be provided")));
-	if (composite_fields(PG_GETARG_HEAPTUPLEHEADER(0), values, nulls, 5) != 5)
+	if (composite_fields(HttpDatumGetHeapTupleHeader(PG_GETARG_DATUM(0)), values, nulls, 5) != 5)
 		elog(ERROR, "http_request must have 5 fields");
 	if (nulls[0])
 		ereport(ERROR,

@@ -124,6 +124,24 @@ HttpCreateWaitEventSet(int nevents, uint32 *wait_event)
 #endif
 }
 
+/*
+ * The tuple header of a composite argument.  Recent minor releases turned
+ * DatumGetHeapTupleHeader from a macro into a function (it checks versioned
+ * datums); a module built with such headers must still load into an
+ * earlier minor release of its major (the CI's 17 server predates its
+ * headers), where the function does not exist.  So it is referenced
+ * weakly, and when the server has none the macro's work is done: that
+ * server has no versioned datums to check.
+ */
+#ifdef DatumGetHeapTupleHeader
+#define HttpDatumGetHeapTupleHeader(d) DatumGetHeapTupleHeader(d)
+#else
+extern struct HeapTupleHeaderData *DatumGetHeapTupleHeader(Datum t) __attribute__((weak));
+#define HttpDatumGetHeapTupleHeader(d) \
+	(DatumGetHeapTupleHeader != NULL ? DatumGetHeapTupleHeader(d) : \
+	 (struct HeapTupleHeaderData *) PG_DETOAST_DATUM(d))
+#endif
+
 /* The record of setting name (a placeholder too), or NULL.  16 exports find_option; 15 only the array. */
 static inline struct config_generic *
 HttpFindSetting(const char *name)

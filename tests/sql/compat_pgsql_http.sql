@@ -28,7 +28,7 @@ SELECT e.extname, e.extversion, n.nspname, e.extrelocatable,
 CREATE ROLE regress_compat_nobody;
 SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS returns,
        has_function_privilege('regress_compat_nobody', p.oid, 'EXECUTE') AS public_execute
-  FROM pg_proc p WHERE p.pronamespace = 'phc'::regnamespace ORDER BY 1::text;
+  FROM pg_proc p WHERE p.pronamespace = 'phc'::regnamespace ORDER BY p.oid::regprocedure::text COLLATE "C";
 SELECT t.typname, t.typtype,
        coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                    FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0),
