@@ -686,3 +686,26 @@ pg_http_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(PG_HTTP_VERSION));
 }
+
+PG_FUNCTION_INFO_V1(pg_http_sign_preview);
+/*
+ * http.sign_preview(request, at): the headers the request's first hop would
+ * carry at that time, signed, with secret values shown as [secret name].
+ * Superusers only: a signature is proof of a secret, not to be minted for
+ * whoever asks.
+ */
+Datum
+pg_http_sign_preview(PG_FUNCTION_ARGS)
+{
+	HttpOptions base;
+	HttpRequest *req;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only superusers can preview signed requests")));
+	HttpOptionsDefault(&base);
+	req = HttpRequestFromDocument(PG_GETARG_JSONB_P(0), &base, false);
+	req = HttpCredentialsPreview(req, timestamptz_to_time_t(PG_GETARG_TIMESTAMPTZ(1)));
+	PG_RETURN_JSONB_P(HttpHeadersToJsonb(&req->headers));
+}

@@ -27,6 +27,7 @@
 #include "worker.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -138,6 +139,15 @@ build_one(Delivery *d, Jsonb *doc, const char *idempotency_key)
 		HttpOptionsDefault(&base);
 		req = HttpRequestFromDocument(doc, &base, true);
 		req->tenant = d->owner;
+		if (req->cred)
+		{
+			/* the same webhook-id for every attempt, unique across databases and clusters */
+			char		id[80];
+
+			snprintf(id, sizeof(id), "msg_" UINT64_FORMAT "_%u_" INT64_FORMAT,
+					 GetSystemIdentifier(), MyDatabaseId, d->id);
+			HttpCredentialsSetMessageId(req, id);
+		}
 		if (idempotency_key && HttpHeaderGet(&req->headers, "Idempotency-Key") == NULL)
 			HttpHeaderAdd(&req->headers, "Idempotency-Key", strlen("Idempotency-Key"),
 						  idempotency_key, strlen(idempotency_key));

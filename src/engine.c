@@ -23,6 +23,7 @@
 #include "exchange.h"
 #include "loop.h"
 #include "redirect.h"
+#include "request.h"
 #include "settings.h"
 #include "transport.h"
 
@@ -59,6 +60,8 @@ engine_release(HttpEngine *e, HttpExchange *x)
 		return;
 	x->released = true;
 	e->active--;
+	if (x->cred_state)
+		HttpCredentialsRelease(x);
 	HttpDnsAbandon(x);
 	HttpTransportImpl.release(x);
 }
@@ -75,7 +78,9 @@ engine_start_one(HttpEngine *e, HttpExchange *x)
 	e->active++;
 	PG_TRY();
 	{
-		HttpTransportImpl.start(x);
+		/* a hop's credentials first (it may become an OAuth token request) */
+		if (x->req->cred == NULL || HttpCredentialsApply(x))
+			HttpTransportImpl.start(x);
 	}
 	PG_CATCH();
 	{
@@ -96,12 +101,18 @@ engine_start_more(HttpEngine *e)
 
 		if (x->state != HTTP_X_PENDING)
 			continue;
-		now = GetCurrentTimestamp();
-		x->started = now;
-		x->deadline = TimestampTzPlusMilliseconds(now, x->req->opt.timeout_ms);
-		x->connect_deadline = TimestampTzPlusMilliseconds(now, x->req->opt.connect_timeout_ms);
-		if (x->connect_deadline > x->deadline)
-			x->connect_deadline = x->deadline;
+		if (x->req->cred && !HttpCredentialsReady(x))
+			continue;			/* its OAuth token is being fetched */
+		if (x->started == 0)
+		{
+			/* a first start; one that waited for a token keeps its deadline */
+			now = GetCurrentTimestamp();
+			x->started = now;
+			x->deadline = TimestampTzPlusMilliseconds(now, x->req->opt.timeout_ms);
+			x->connect_deadline = TimestampTzPlusMilliseconds(now, x->req->opt.connect_timeout_ms);
+			if (x->connect_deadline > x->deadline)
+				x->connect_deadline = x->deadline;
+		}
 		engine_start_one(e, x);
 	}
 }
@@ -120,7 +131,7 @@ engine_next_hop(HttpEngine *e, HttpExchange *x)
 	engine_release(e, x);
 	PG_TRY();
 	{
-		again = HttpRedirectPrepare(x);
+		again = HttpCredentialsNextStep(x) || HttpRedirectPrepare(x);
 	}
 	PG_CATCH();
 	{
@@ -133,6 +144,12 @@ engine_next_hop(HttpEngine *e, HttpExchange *x)
 		memset(&x->refused, 0, sizeof(x->refused));
 		x->resp.status = 0;
 		x->resp.headers.n = 0;
+		if (x->req->cred && !HttpCredentialsReady(x))
+		{
+			/* another exchange is fetching the token it needs: wait for it */
+			x->state = HTTP_X_PENDING;
+			return true;
+		}
 		engine_start_one(e, x);
 	}
 	return again;

@@ -13,6 +13,7 @@
 #include "pg_http.h"
 #include "http1.h"
 #include "request.h"
+#include "settings.h"
 
 #include "utils/builtins.h"
 #include "utils/formatting.h"
@@ -38,6 +39,60 @@ HttpRequestHeaderAdd(HttpHeaderList *l, const char *name, int name_len,
 				 errdetail("Header values must not contain CR, LF, NUL or other control characters."),
 				 errhidestmt(true)));
 	HttpHeaderAdd(l, name, name_len, value, value_len);
+}
+
+/*
+ * A header whose value is a secret, {"secret": "name", "prefix": "Bearer "},
+ * read from the iterator (just inside the object) to its end.  It goes into
+ * l as a reference (HTTP_SECRET_REF_MARK, the name, the mark, the prefix),
+ * which no valid value can look like; HttpCredentialsPrepare takes it out.
+ */
+static void
+header_secret_ref(HttpHeaderList *l, JsonbIterator **it, const JsonbValue *hkey)
+{
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	char	   *k = NULL;
+	char	   *name = NULL;
+	char	   *prefix = "";
+	int			nlen = hkey->val.string.len;
+	const char *hname = hkey->val.string.val;
+	char	   *ref;
+
+	while ((tok = JsonbIteratorNext(it, &v, false)) != WJB_END_OBJECT)
+	{
+		if (tok == WJB_KEY)
+		{
+			k = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE || v.type != jbvString ||
+			(strcmp(k, "secret") != 0 && strcmp(k, "prefix") != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("value of HTTP header \"%.*s\" must be a string, an array of strings or a secret reference",
+							nlen, hname),
+					 errhint("A secret reference is {\"secret\": \"name\"} or {\"secret\": \"name\", \"prefix\": \"Bearer \"}.")));
+		if (strcmp(k, "secret") == 0)
+			name = pnstrdup(v.val.string.val, v.val.string.len);
+		else
+			prefix = pnstrdup(v.val.string.val, v.val.string.len);
+	}
+	if (name == NULL || !HttpSecretNameValid(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid secret reference in HTTP header \"%.*s\"", nlen, hname),
+				 errdetail("A secret's name is 1 to 63 letters, digits, \"_\", \".\" or \"-\", not starting with \".\"."),
+				 errhint("A secret reference is {\"secret\": \"name\"} or {\"secret\": \"name\", \"prefix\": \"Bearer \"}.")));
+	if (!Http1IsToken(hname, nlen))
+		HttpRequestHeaderAdd(l, hname, nlen, "", 0);	/* says why */
+	if (!Http1IsFieldValue(prefix, strlen(prefix)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid prefix for HTTP header \"%.*s\"", nlen, hname),
+				 errdetail("Header values must not contain CR, LF, NUL or other control characters.")));
+	ref = psprintf("%c%s%c%s", HTTP_SECRET_REF_MARK, name, HTTP_SECRET_REF_MARK, prefix);
+	HttpHeaderAdd(l, hname, nlen, ref, strlen(ref));
 }
 
 /*
@@ -91,12 +146,9 @@ HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb)
 				in_array = false;
 				break;
 			case WJB_BEGIN_OBJECT:
-				/* the root; a nested object shows up as a value */
+				/* the root; a nested object is a secret reference */
 				if (key.type == jbvString)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("value of HTTP header \"%.*s\" must be a string or an array of strings",
-									key.val.string.len, key.val.string.val)));
+					header_secret_ref(l, &it, &key);
 				break;
 			default:
 				break;

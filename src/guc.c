@@ -43,6 +43,8 @@ char	   *http_ca_file = NULL;
 char	   *http_client_cert = NULL;
 char	   *http_client_key = NULL;
 char	   *http_proxy = NULL;
+char	   *http_proxy_secret = NULL;
+char	   *http_secrets_dir = NULL;
 bool		http_proxy_from_environment = false;
 bool		http_acl_superuser_bypass = false;
 int			http_max_timeout_ms = 300000;
@@ -57,6 +59,34 @@ int			http_queue_max_attempts = 5;
 int			http_queue_max_per_role = 0;
 int			http_callback_timeout_ms = 5000;
 
+/*
+ * A secret's name: 1 to 63 of A-Z a-z 0-9 _ . -, not starting with a dot
+ * (it is a file name in pg_http.secrets_dir, never a path).
+ */
+bool
+HttpSecretNameValid(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0 || len > 63 || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+			  (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '.' ||
+			  name[i] == '-'))
+			return false;
+	return true;
+}
+
+/* pg_http.proxy_secret: empty, or a secret's name. */
+static bool
+secret_name_check(char **newval, void **extra, GucSource source)
+{
+	if (**newval == '\0' || HttpSecretNameValid(*newval))
+		return true;
+	GUC_check_errdetail("A secret's name is 1 to 63 letters, digits, \"_\", \".\" or \"-\", not starting with \".\".");
+	return false;
+}
 /*
  * Assign hooks of the settings a request snapshot holds (settings.c): a
  * change, a reload or the end of a SET LOCAL makes the next request take a
@@ -284,6 +314,23 @@ HttpGucInit(void)
 							   "",
 							   PGC_SUSET, GUC_SUPERUSER_ONLY,
 							   proxy_check, snapshot_string_assign, NULL);
+
+	DefineCustomStringVariable("pg_http.proxy_secret",
+							   "Secret (in pg_http.secrets_dir) holding user:password for the proxy.",
+							   "Empty: the proxy gets no credentials unless pg_http.proxy names them.",
+							   &http_proxy_secret,
+							   "",
+							   PGC_SUSET, 0,
+							   secret_name_check, snapshot_string_assign, NULL);
+
+	/* where secret values live: only the server's configuration names it */
+	DefineCustomStringVariable("pg_http.secrets_dir",
+							   "Directory of secret files, one per secret (http.secret_define).",
+							   "Empty: no secrets.  Files must be owned by the server's user with no group or other access, or by root with at most group read.",
+							   &http_secrets_dir,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, snapshot_string_assign, NULL);
 
 	DefineCustomBoolVariable("pg_http.proxy_from_environment",
 							 "Let the server's environment (http_proxy, ...) choose a proxy when pg_http.proxy is empty.",

@@ -24,7 +24,8 @@ typedef enum OptionKind
 	OPT_INT,					/* an integer in [min, max] */
 	OPT_BOOL,
 	OPT_STRING,					/* a palloc'd C string */
-	OPT_HTTP_VERSION			/* "1.1" or "2" */
+	OPT_HTTP_VERSION,			/* "1.1" or "2" */
+	OPT_OBJECT					/* a JSON object, kept as a Jsonb (credentials.c reads it) */
 } OptionKind;
 
 typedef struct OptionDef
@@ -66,6 +67,8 @@ static const OptionDef options[] = {
 	"pg_http.max_redirects", cap_max_redirects},
 	{"http_version", OPT_HTTP_VERSION, PLAIN(http_version)},
 	{"decompress", OPT_BOOL, PLAIN(decompress)},
+	{"auth", OPT_OBJECT, PLAIN(auth)},
+	{"sign", OPT_OBJECT, PLAIN(sign)},
 	{"max_attempts", OPT_INT, QUEUED(max_attempts), 1, 100},
 	{"backoff_ms", OPT_INT, QUEUED(backoff_ms), 1, DAY_MS},
 	{"backoff_max_ms", OPT_INT, QUEUED(backoff_max_ms), 1, DAY_MS},
@@ -179,6 +182,18 @@ option_apply(const OptionDef *d, JsonbValue *v, void *target)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("option \"http_version\" must be \"1.1\" or \"2\"")));
 			break;
+		case OPT_OBJECT:
+			if (v->type == jbvNull)
+			{
+				*(Jsonb **) field = NULL;
+				break;
+			}
+			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" must be a JSON object", d->name)));
+			*(Jsonb **) field = JsonbValueToJsonb(v);
+			break;
 	}
 }
 
@@ -233,6 +248,8 @@ HttpOptionsDefault(HttpOptions *o)
 	o->max_redirects = 0;
 	o->http_version = 0;
 	o->decompress = false;
+	o->auth = NULL;
+	o->sign = NULL;
 }
 
 /*

@@ -63,6 +63,8 @@ typedef struct HttpOptions
 	int			max_redirects;	/* 0: redirects are returned, not followed */
 	int			http_version;	/* 0: best available, 11: HTTP/1.1 only, 20: HTTP/2 */
 	bool		decompress;		/* ask for and decode gzip/deflate/br/zstd */
+	Jsonb	   *auth;			/* "auth": basic or oauth2 credentials, or NULL */
+	Jsonb	   *sign;			/* "sign": how to sign each attempt, or NULL */
 } HttpOptions;
 
 /* The latest a queued request may be due: a year from now (delay_ms, not_before). */
@@ -108,6 +110,8 @@ typedef struct HttpSettings
 	const char *client_cert;
 	const char *client_key;
 	const char *proxy;
+	const char *proxy_secret;	/* secret holding the proxy's user:password */
+	const char *secrets_dir;	/* "" when secrets are off */
 	const struct HttpRuleList *allowed; /* pg_http.allowed_hosts (never NULL) */
 	const struct HttpRuleList *denied;	/* pg_http.denied_hosts (never NULL) */
 } HttpSettings;
@@ -136,6 +140,11 @@ typedef struct HttpRequest
 	bool		has_secrets;	/* credentials in URL or headers: keep the
 								 * statement out of the server log */
 	const HttpAclSet *acl;		/* the caller's ACL rules (NULL: none in use) */
+	const struct HttpCredentials *cred; /* secrets it names, signing, OAuth
+										 * (credentials.c; NULL: none) */
+	const struct HttpRequest *plain;	/* the request this hop's copy with
+										 * credentials applied was made from
+										 * (NULL: this is no such copy) */
 } HttpRequest;
 
 typedef struct HttpResponse
@@ -187,6 +196,7 @@ typedef struct HttpExchange
 	void	   *tp;				/* transport's private state */
 	void	   *dns;			/* name resolution in progress (dns.c) */
 	struct sockaddr_storage refused;	/* an address the guard refused */
+	void	   *cred_state;		/* credentials.c: OAuth phase, per exchange */
 } HttpExchange;
 
 #endif							/* PG_HTTP_H */

@@ -99,6 +99,17 @@ HttpBase64Encode(const char *src, int len, char *dst, int dstlen)
 #endif
 }
 
+/* Decode base64; the length, or -1 (18 made the output bytes uint8). */
+static inline int
+HttpBase64Decode(const char *src, int len, char *dst, int dstlen)
+{
+#if PG_VERSION_NUM >= 180000
+	return pg_b64_decode(src, len, (uint8 *) dst, dstlen);
+#else
+	return pg_b64_decode(src, len, dst, dstlen);
+#endif
+}
+
 /* This backend's PGPROC number (17 made it a variable of its own). */
 #if PG_VERSION_NUM >= 170000
 #define HttpMyProcNumber() MyProcNumber

@@ -117,6 +117,13 @@ rules_cover_request(const HttpRuleList *r, const HttpRequest *req)
 	return false;
 }
 
+/* rules_cover_request for other modules (a secret's binding, say). */
+bool
+HttpRulesCoverRequest(const HttpRuleList *r, const HttpRequest *req)
+{
+	return rules_cover_request(r, req);
+}
+
 /* Does any address rule of the list cover this address and port? */
 static bool
 rules_cover_addr(const HttpRuleList *r, const HttpAddr *a, int port)

@@ -20,5 +20,6 @@ extern void HttpPolicyNoteRefusal(HttpExchange *x, const struct sockaddr *sa);
 extern void HttpPolicyReportRefusal(HttpExchange *x);
 extern bool HttpPolicyAclEnforced(void);
 extern char *HttpAclEntryText(const char *pattern, const char *ports);
+extern bool HttpRulesCoverRequest(const struct HttpRuleList *r, const HttpRequest *req);
 
 #endif							/* PG_HTTP_POLICY_H */

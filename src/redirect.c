@@ -24,44 +24,6 @@ is_redirect(int status)
 		status == 307 || status == 308;
 }
 
-/* RFC 3986 5.2.4: remove "." and ".." segments from an absolute path. */
-static char *
-remove_dot_segments(const char *path)
-{
-	size_t		len = strlen(path);
-	char	   *out = palloc(len + 2);
-	size_t		o = 0;
-	const char *in = path;
-
-	while (*in)
-	{
-		if (strncmp(in, "../", 3) == 0)
-			in += 3;
-		else if (strncmp(in, "./", 2) == 0)
-			in += 2;
-		else if (strncmp(in, "/./", 3) == 0)
-			in += 2;
-		else if (strcmp(in, "/.") == 0)
-			in = "/";
-		else if (strncmp(in, "/../", 4) == 0 || strcmp(in, "/..") == 0)
-		{
-			in = in[3] ? in + 3 : "/";
-			while (o > 0 && out[--o] != '/')
-				;
-		}
-		else if (strcmp(in, ".") == 0 || strcmp(in, "..") == 0)
-			break;
-		else
-		{
-			do
-				out[o++] = *in++;
-			while (*in && *in != '/');
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Resolve a Location value against the request's URL (RFC 3986 5.2.2). */
 static char *
 resolve_location(const HttpRequest *req, const char *loc)
@@ -103,7 +65,7 @@ resolve_location(const HttpRequest *req, const char *loc)
 		merged = psprintf("%.*s%.*s", (int) (slash - base_path) + 1, base_path,
 						  q ? (int) (q - loc) : (int) strlen(loc), loc);
 	}
-	return psprintf("%s%s%s", HttpRequestOrigin(req), remove_dot_segments(merged), q ? q : "");
+	return psprintf("%s%s%s", HttpRequestOrigin(req), HttpRemoveDotSegments(merged), q ? q : "");
 }
 
 /* Same scheme, host and port? */
@@ -125,6 +87,7 @@ bool
 HttpRedirectPrepare(HttpExchange *x)
 {
 	HttpRequest *old = x->req;
+	const HttpRequest *src = old->plain ? old->plain : old;	/* without credentials */
 	HttpRequest *req;
 	const char *loc;
 	char	   *url;
@@ -173,9 +136,10 @@ HttpRedirectPrepare(HttpExchange *x)
 		req->body_len = 0;
 	}
 
-	for (int i = 0; i < old->headers.n; i++)
+	req->plain = NULL;
+	for (int i = 0; i < src->headers.n; i++)
 	{
-		const HttpHeader *h = &old->headers.items[i];
+		const HttpHeader *h = &src->headers.items[i];
 		bool		drop = false;
 
 		/* credentials are not sent on to another origin */

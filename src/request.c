@@ -233,6 +233,44 @@ HttpRequestSetUrlChecked(HttpRequest *req, const char *url, size_t len, HttpFail
 	return true;
 }
 
+/* RFC 3986 5.2.4: remove "." and ".." segments from an absolute path. */
+char *
+HttpRemoveDotSegments(const char *path)
+{
+	size_t		len = strlen(path);
+	char	   *out = palloc(len + 2);
+	size_t		o = 0;
+	const char *in = path;
+
+	while (*in)
+	{
+		if (strncmp(in, "../", 3) == 0)
+			in += 3;
+		else if (strncmp(in, "./", 2) == 0)
+			in += 2;
+		else if (strncmp(in, "/./", 3) == 0)
+			in += 2;
+		else if (strcmp(in, "/.") == 0)
+			in = "/";
+		else if (strncmp(in, "/../", 4) == 0 || strcmp(in, "/..") == 0)
+		{
+			in = in[3] ? in + 3 : "/";
+			while (o > 0 && out[--o] != '/')
+				;
+		}
+		else if (strcmp(in, ".") == 0 || strcmp(in, "..") == 0)
+			break;
+		else
+		{
+			do
+				out[o++] = *in++;
+			while (*in && *in != '/');
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* Set the request's URL; throws what HttpRequestSetUrlChecked finds. */
 void
 HttpRequestSetUrl(HttpRequest *req, const char *url, size_t len)
@@ -419,6 +457,7 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 	if (!HttpRequestCheck(req, &f))
 		HttpFailureRaise(&f, req->has_secrets);
 	HttpPolicyCheckRequest(req);
+	HttpCredentialsPrepare(req);
 }
 
 /*

@@ -13,6 +13,8 @@
 #include "pg_http.h"
 #include "exchange.h"
 
+#include "pgtime.h"
+
 /* request.c */
 extern void HttpRequestInit(void);
 extern HttpRequest *HttpRequestNew(const char *method, const HttpOptions *base);
@@ -25,6 +27,50 @@ extern bool HttpRequestCheck(const HttpRequest *req, HttpFailure *f);
 extern void HttpRequestFinish(HttpRequest *req, const char *content_type);
 extern HttpRequest *HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base, bool queued);
 extern char *HttpRequestOrigin(const HttpRequest *req);
+
+extern char *HttpRemoveDotSegments(const char *path);
+
+/* credentials.c */
+#define HTTP_SECRET_REF_MARK '\x01'	/* a header value that names a secret */
+extern void HttpCredentialsPrepare(HttpRequest *req);
+extern void HttpCredentialsSetMessageId(HttpRequest *req, const char *id);
+extern bool HttpCredentialsReady(const HttpExchange *x);
+extern bool HttpCredentialsApply(HttpExchange *x);
+extern bool HttpCredentialsNextStep(HttpExchange *x);
+extern void HttpCredentialsRelease(HttpExchange *x);
+extern HttpRequest *HttpCredentialsPreview(HttpRequest *req, pg_time_t t);
+
+/* sign.c */
+typedef struct HttpAwsKey
+{
+	const char *region;
+	const char *service;
+	const char *access_key;
+	const char *secret_key;
+	const char *session_token;	/* NULL: none */
+	bool		unsigned_payload;
+} HttpAwsKey;
+
+typedef struct HttpHmacSpec
+{
+	const char *header;			/* the signature's header */
+	bool		sha512;			/* else SHA-256 */
+	bool		base64;			/* else hex */
+	const char *payload;		/* what is signed: a template */
+	const char *value;			/* the header's value: a template with {signature} */
+	const char *timestamp_header;	/* the timestamp goes here too, or NULL */
+} HttpHmacSpec;
+
+extern void HttpHmac(bool sha512, const void *key, size_t keylen, const void *data,
+					 size_t len, uint8 *out);
+extern void HttpSha256(const void *data, size_t len, uint8 *out);
+extern char *HttpHex(const uint8 *b, size_t n);
+extern char *HttpBase64(const void *b, size_t n);
+extern void HttpSignAws(HttpRequest *req, const HttpAwsKey *k, pg_time_t t);
+extern void HttpSignWebhook(HttpRequest *req, const char *secret, size_t secret_len,
+							const char *msg_id, pg_time_t t);
+extern void HttpSignHmac(HttpRequest *req, const HttpHmacSpec *h, const char *secret,
+						 size_t secret_len, const char *msg_id, pg_time_t t);
 
 /* options.c */
 extern void HttpOptionsDefault(HttpOptions *o);

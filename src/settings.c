@@ -134,7 +134,8 @@ settings_build(void)
 {
 	const HttpRuleList *allowed = allowed_rules;
 	const HttpRuleList *denied = denied_rules;
-	const char *strings[] = {http_ca_file, http_client_cert, http_client_key, http_proxy};
+	const char *strings[] = {http_ca_file, http_client_cert, http_client_key, http_proxy,
+		http_proxy_secret, http_secrets_dir};
 	Size		size = MAXALIGN(sizeof(HttpSettings)) + rules_size(allowed) + rules_size(denied);
 	HttpSettings *s;
 	char	   *p;
@@ -160,6 +161,8 @@ settings_build(void)
 	s->client_cert = put_string(&p, http_client_cert);
 	s->client_key = put_string(&p, http_client_key);
 	s->proxy = put_string(&p, http_proxy);
+	s->proxy_secret = put_string(&p, http_proxy_secret);
+	s->secrets_dir = put_string(&p, http_secrets_dir);
 	Assert(p <= (char *) s + size);
 	return s;
 }
@@ -217,6 +220,8 @@ HttpSettingsCopy(const HttpSettings *s)
 	c->client_cert = REBASE(c, s, s->client_cert);
 	c->client_key = REBASE(c, s, s->client_key);
 	c->proxy = REBASE(c, s, s->proxy);
+	c->proxy_secret = REBASE(c, s, s->proxy_secret);
+	c->secrets_dir = REBASE(c, s, s->secrets_dir);
 	c->allowed = REBASE(c, s, s->allowed);
 	c->denied = REBASE(c, s, s->denied);
 	return c;
@@ -237,6 +242,7 @@ static const char *const role_settings[] = {
 	"pg_http.max_redirects", "pg_http.keepalive", "pg_http.keepalive_idle",
 	"pg_http.dns_cache_ttl", "pg_http.allowed_hosts", "pg_http.denied_hosts",
 	"pg_http.ca_file", "pg_http.client_cert", "pg_http.client_key", "pg_http.proxy",
+	"pg_http.proxy_secret",
 	"pg_http.proxy_from_environment", "pg_http.acl_superuser_bypass",
 	"pg_http.max_timeout", "pg_http.max_url_length", "pg_http.callback_timeout",
 };

@@ -30,6 +30,8 @@ extern char *http_ca_file;
 extern char *http_client_cert;
 extern char *http_client_key;
 extern char *http_proxy;
+extern char *http_proxy_secret;
+extern char *http_secrets_dir;
 extern bool http_proxy_from_environment;
 extern bool http_acl_superuser_bypass;
 extern int	http_max_timeout_ms;
@@ -44,6 +46,7 @@ extern int	http_queue_max_attempts;
 extern int	http_queue_max_per_role;
 extern int	http_callback_timeout_ms;
 extern void HttpGucInit(void);
+extern bool HttpSecretNameValid(const char *name);
 extern void HttpAdoptPgNetSettings(void);
 
 /* settings.c */

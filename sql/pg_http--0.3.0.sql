@@ -1,0 +1,423 @@
+-- pg_http: call HTTP and REST APIs from SQL.
+-- Installed as pg_http--<version>.sql; the version lives in meson.build.
+
+\echo Use "CREATE EXTENSION pg_http" to load this file. \quit
+
+CREATE SCHEMA http;
+GRANT USAGE ON SCHEMA http TO PUBLIC;
+COMMENT ON SCHEMA http IS 'pg_http: HTTP client functions';
+
+CREATE TYPE http.response AS (
+	status integer,				-- HTTP status code; 4xx/5xx are rows, not errors
+	headers jsonb,				-- lower-case names; a repeated name maps to an array
+	body text,					-- decoded from the declared charset (UTF-8 default)
+	content_type text,			-- the Content-Type header, NULL if absent
+	url text,					-- final URL (no credentials)
+	http_version text,			-- '1.0', '1.1' or '2'
+	elapsed_ms double precision -- whole exchange, connecting included
+);
+COMMENT ON TYPE http.response IS 'An HTTP response with a text body';
+
+CREATE TYPE http.response_bytes AS (
+	status integer,
+	headers jsonb,
+	body bytea,					-- the body exactly as received
+	content_type text,
+	url text,
+	http_version text,
+	elapsed_ms double precision
+);
+COMMENT ON TYPE http.response_bytes IS 'An HTTP response with a bytea body';
+
+-- The seed call: parts instead of a URL; timeout in seconds.
+CREATE FUNCTION http_request(host text, port integer, path text, method text,
+							 body text, headers jsonb, tls boolean, timeout integer)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_request_parts'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http_request(text, integer, text, text, text, jsonb, boolean, integer)
+IS 'Send one HTTP request given as host, port, path, method, body, headers, tls, timeout (s)';
+
+CREATE FUNCTION http.request(method text, url text, body text DEFAULT NULL,
+							 headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_request'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.request(text, text, text, jsonb, jsonb)
+IS 'Send one HTTP request with any method';
+
+CREATE FUNCTION http.request(request jsonb)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_request_doc'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.request(jsonb)
+IS 'Send one HTTP request given as a document {method, url, headers, body, options}';
+
+CREATE FUNCTION http.request_bytes(method text, url text, body bytea DEFAULT NULL,
+								   headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response_bytes
+AS 'MODULE_PATHNAME', 'pg_http_request_bytes'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.request_bytes(text, text, bytea, jsonb, jsonb)
+IS 'Send one HTTP request with a binary body; the response body is bytea';
+
+CREATE FUNCTION http.get(url text, headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_get'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.get(text, jsonb, jsonb) IS 'HTTP GET';
+
+CREATE FUNCTION http.head(url text, headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_head'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.head(text, jsonb, jsonb) IS 'HTTP HEAD';
+
+CREATE FUNCTION http.delete(url text, headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_delete'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.delete(text, jsonb, jsonb) IS 'HTTP DELETE';
+
+CREATE FUNCTION http.post(url text, body jsonb, headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_post_jsonb'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.post(text, jsonb, jsonb, jsonb)
+IS 'HTTP POST of a JSON body (Content-Type application/json unless given)';
+
+CREATE FUNCTION http.post(url text, body text, content_type text,
+						  headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_post_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.post(text, text, text, jsonb, jsonb)
+IS 'HTTP POST of a text body with the given Content-Type';
+
+CREATE FUNCTION http.put(url text, body jsonb, headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_put_jsonb'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.put(text, jsonb, jsonb, jsonb)
+IS 'HTTP PUT of a JSON body (Content-Type application/json unless given)';
+
+CREATE FUNCTION http.put(url text, body text, content_type text,
+						 headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_put_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.put(text, text, text, jsonb, jsonb)
+IS 'HTTP PUT of a text body with the given Content-Type';
+
+CREATE FUNCTION http.patch(url text, body jsonb, headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_patch_jsonb'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.patch(text, jsonb, jsonb, jsonb)
+IS 'HTTP PATCH of a JSON body (Content-Type application/json unless given)';
+
+CREATE FUNCTION http.patch(url text, body text, content_type text,
+						   headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response
+AS 'MODULE_PATHNAME', 'pg_http_patch_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION http.patch(text, text, text, jsonb, jsonb)
+IS 'HTTP PATCH of a text body with the given Content-Type';
+
+CREATE FUNCTION http.batch(requests jsonb, options jsonb DEFAULT NULL)
+RETURNS TABLE (idx integer, status integer, headers jsonb, body text,
+			   content_type text, url text, http_version text,
+			   elapsed_ms double precision,
+			   sqlstate text, error text, error_detail text)
+AS 'MODULE_PATHNAME', 'pg_http_batch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+COMMENT ON FUNCTION http.batch(jsonb, jsonb)
+IS 'Send many requests concurrently; one row per request in input order, errors in their row';
+
+CREATE FUNCTION http.transport() RETURNS text
+AS 'MODULE_PATHNAME', 'pg_http_transport'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION http.transport() IS 'The transport pg_http was built with';
+
+CREATE FUNCTION http.version() RETURNS text
+AS 'MODULE_PATHNAME', 'pg_http_version'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION http.version() IS 'The version of the pg_http library';
+
+-- Per-role host ACLs.  Once any entry exists, every request must be covered
+-- by an entry for the current user, a role it has the privileges of, or
+-- PUBLIC (role 0).  Managed by superusers through http.acl_grant and
+-- http.acl_revoke; read through http.acls.
+CREATE TABLE http.acl (
+	role oid NOT NULL,			-- 0: PUBLIC
+	pattern text NOT NULL,		-- host, *.domain, *, address or CIDR range
+	ports text NOT NULL DEFAULT '1-65535',
+	granted_by oid NOT NULL DEFAULT 0,
+	granted_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (role, pattern, ports)
+);
+REVOKE ALL ON TABLE http.acl FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('http.acl', '');
+COMMENT ON TABLE http.acl IS 'pg_http per-role host ACL entries (use http.acl_grant / http.acl_revoke)';
+
+-- Every backend caches the entries; this tells them all to reload at commit.
+CREATE FUNCTION http.acl_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_http_acl_changed'
+LANGUAGE C;
+CREATE TRIGGER acl_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON http.acl
+	FOR EACH STATEMENT EXECUTE FUNCTION http.acl_changed();
+
+-- Check an entry the way the policy will read it; raises 22023 if it cannot.
+CREATE FUNCTION http.acl_check_entry(pattern text, ports text) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_http_acl_check_entry'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Whether the ACLs are in force: the first http.acl_grant turns them on,
+-- only http.acl_enforce(false) turns them off.  Revoking every entry leaves
+-- them on (granting nothing), so that a mistake never opens everything.
+-- No row: not in force.
+CREATE TABLE http.acl_mode (
+	enforced boolean NOT NULL,
+	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+REVOKE ALL ON TABLE http.acl_mode FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('http.acl_mode', '');
+COMMENT ON TABLE http.acl_mode IS 'Whether pg_http per-role ACLs are in force (use http.acl_enforce)';
+CREATE TRIGGER acl_mode_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON http.acl_mode
+	FOR EACH STATEMENT EXECUTE FUNCTION http.acl_changed();
+
+-- Every SQL and PL/pgSQL function here pins its search_path: a superuser
+-- calling it must not run a function or operator another role planted.
+CREATE FUNCTION http.acl_grant(role name, host_pattern text, ports text DEFAULT '1-65535')
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	r oid;
+BEGIN
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'only superusers can grant pg_http ACL entries'
+			USING ERRCODE = '42501';
+	END IF;
+	IF role IS NULL OR host_pattern IS NULL OR ports IS NULL THEN
+		RAISE EXCEPTION 'role, host_pattern and ports must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF pg_catalog.lower(role::pg_catalog.text) = 'public' THEN
+		r := 0;
+	ELSE
+		SELECT oid INTO r FROM pg_catalog.pg_roles WHERE rolname = role;
+		IF r IS NULL THEN
+			RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = '42704';
+		END IF;
+	END IF;
+	PERFORM http.acl_check_entry(host_pattern, ports);
+	INSERT INTO http.acl (role, pattern, ports, granted_by)
+		VALUES (r, host_pattern, ports,
+				(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user))
+		ON CONFLICT DO NOTHING;
+	INSERT INTO http.acl_mode (enforced) VALUES (true)
+		ON CONFLICT (singleton) DO UPDATE SET enforced = true;
+END
+$$;
+COMMENT ON FUNCTION http.acl_grant(name, text, text)
+IS 'Let a role (or PUBLIC) reach hosts matching a pattern on some ports; puts the ACLs in force (superuser only)';
+
+CREATE FUNCTION http.acl_revoke(role name, host_pattern text, ports text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	r oid;
+	n integer;
+BEGIN
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'only superusers can revoke pg_http ACL entries'
+			USING ERRCODE = '42501';
+	END IF;
+	IF pg_catalog.lower(role::pg_catalog.text) = 'public' THEN
+		r := 0;
+	ELSE
+		SELECT oid INTO r FROM pg_catalog.pg_roles WHERE rolname = role;
+		IF r IS NULL THEN
+			RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = '42704';
+		END IF;
+	END IF;
+	DELETE FROM http.acl a
+	 WHERE a.role = r AND a.pattern = host_pattern AND (acl_revoke.ports IS NULL OR a.ports = acl_revoke.ports);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION http.acl_revoke(name, text, text)
+IS 'Remove ACL entries of a role for a pattern (all ports unless given); returns how many; the ACLs stay in force (superuser only)';
+
+CREATE FUNCTION http.acl_enforce(enforced boolean)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'only superusers can turn pg_http ACLs on or off'
+			USING ERRCODE = '42501';
+	END IF;
+	IF enforced IS NULL THEN
+		RAISE EXCEPTION 'enforced must not be null' USING ERRCODE = '22004';
+	END IF;
+	INSERT INTO http.acl_mode (enforced) VALUES (acl_enforce.enforced)
+		ON CONFLICT (singleton) DO UPDATE SET enforced = EXCLUDED.enforced;
+END
+$$;
+COMMENT ON FUNCTION http.acl_enforce(boolean)
+IS 'Put the per-role ACLs in force (true) or take them out of force (false); superuser only';
+
+CREATE FUNCTION http.acl_enforced() RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_http_acl_enforced'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION http.acl_enforced() IS 'Whether the per-role ACLs are in force';
+
+-- What is granted: all entries for superusers, one's own (and PUBLIC's) for others.
+CREATE VIEW http.acls WITH (security_barrier) AS
+	SELECT CASE WHEN a.role = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.role) END AS role,
+		   a.pattern, a.ports, pg_catalog.pg_get_userbyid(a.granted_by) AS granted_by, a.granted_at
+	  FROM http.acl a
+	 WHERE a.role = 0 OR pg_catalog.pg_has_role(current_user, a.role, 'USAGE')
+		OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);
+GRANT SELECT ON http.acls TO PUBLIC;
+COMMENT ON VIEW http.acls IS 'pg_http ACL entries visible to the current user';
+
+-- The outbox: requests queued by http.enqueue(), sent by the delivery workers
+-- after the queuing transaction commits, and their outcomes.  WAL-logged, so
+-- a crash loses nothing that committed.  Rows are written only by pg_http's
+-- own code; each role reads its own rows (row security), superusers all.
+CREATE TABLE http.queue (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	owner oid NOT NULL,			-- the role that queued it; sent with its rights
+	request jsonb NOT NULL,		-- the request document (as http.request(jsonb))
+	host text NOT NULL,			-- host:port, for per-host caps and stats
+	state text NOT NULL DEFAULT 'queued'
+		CHECK (state IN ('queued', 'sending', 'delivered', 'failed')),
+	max_attempts integer NOT NULL,
+	backoff_ms integer NOT NULL,
+	backoff_max_ms integer NOT NULL,
+	retry_4xx boolean NOT NULL DEFAULT false,
+	idempotency_key text,
+	callback regprocedure,
+	attempts integer NOT NULL DEFAULT 0,	-- counted before each is sent
+	next_at timestamptz NOT NULL,	-- not sent before this
+	worker integer,				-- the worker slot sending it (state 'sending')
+	possible_duplicate boolean NOT NULL DEFAULT false,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	first_sent_at timestamptz,
+	last_sent_at timestamptz,
+	finished_at timestamptz,	-- when the final outcome was known
+	status integer,
+	response_headers jsonb,
+	response_body text,
+	response_version text,
+	error_code text,
+	error text,
+	callback_error text,
+	interrupted integer NOT NULL DEFAULT 0, -- times a worker stopped while sending it
+	callback_pending boolean NOT NULL DEFAULT false, -- final, its callback not yet run
+	response_url text,			-- the final URL (after redirects)
+	elapsed_ms double precision -- of the last attempt
+);
+CREATE INDEX queue_due ON http.queue (next_at, id) WHERE state = 'queued';
+CREATE INDEX queue_owner_due ON http.queue (owner, next_at, id) WHERE state = 'queued';
+CREATE INDEX queue_callbacks ON http.queue (owner, finished_at) WHERE callback_pending;
+CREATE INDEX queue_sending ON http.queue (worker) WHERE state = 'sending';
+CREATE INDEX queue_finished ON http.queue (finished_at) WHERE state IN ('delivered', 'failed');
+ALTER TABLE http.queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY queue_owner ON http.queue FOR SELECT
+	USING (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user));
+-- A role may delete its own rows that no worker holds: cancel what is still
+-- queued, forget outcomes (callbacks not yet run are kept).
+CREATE POLICY queue_owner_delete ON http.queue FOR DELETE
+	USING (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+		   AND state <> 'sending' AND NOT callback_pending);
+REVOKE ALL ON TABLE http.queue FROM PUBLIC;
+GRANT SELECT, DELETE ON TABLE http.queue TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('http.queue', '');
+COMMENT ON TABLE http.queue IS 'pg_http outbox: queued requests and their outcomes (written by http.enqueue and the delivery workers)';
+
+CREATE FUNCTION http.enqueue(request jsonb) RETURNS bigint
+AS 'MODULE_PATHNAME', 'pg_http_enqueue'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION http.enqueue(jsonb)
+IS 'Queue a request document; it is sent after this transaction commits. Returns its id';
+
+CREATE FUNCTION http.enqueue(method text, url text, body text DEFAULT NULL,
+							 headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	SELECT http.enqueue(pg_catalog.jsonb_build_object('method', method, 'url', url, 'body', body,
+													  'headers', headers, 'options', options));
+END;
+COMMENT ON FUNCTION http.enqueue(text, text, text, jsonb, jsonb)
+IS 'Queue a request; it is sent after this transaction commits. Returns its id';
+
+-- Credentials out of sight: a URL without user:password@, a request
+-- document without Authorization, Proxy-Authorization, Cookie or URL
+-- credentials.  A finished queued request keeps only the latter.
+CREATE FUNCTION http.redact_url(url text) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_http_redact_url'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION http.redact_url(text) IS 'The URL without its user:password@ part';
+
+CREATE FUNCTION http.redact_request(request jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_http_redact_request'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION http.redact_request(jsonb)
+IS 'The request document without credential headers (Authorization, Proxy-Authorization, Cookie) or URL credentials';
+
+-- Outcomes, for the role that queued them.
+CREATE VIEW http.results WITH (security_invoker = true) AS
+	SELECT id, pg_catalog.pg_get_userbyid(owner) AS owner, state, status,
+		   response_headers AS headers, response_body AS body, response_version AS version,
+		   attempts, possible_duplicate, error_code, error, callback_error,
+		   created_at, first_sent_at, finished_at,
+		   finished_at - created_at AS delivery_time,
+		   request->>'method' AS method, http.redact_url(request->>'url') AS url,
+		   http.redact_url(response_url) AS final_url, interrupted, callback_pending
+	  FROM http.queue;
+GRANT SELECT ON http.results TO PUBLIC;
+COMMENT ON VIEW http.results IS 'Queued requests and their outcomes, one row per request';
+
+CREATE FUNCTION http.await(id bigint, timeout_ms integer DEFAULT 30000) RETURNS http.results
+AS 'MODULE_PATHNAME', 'pg_http_await'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION http.await(bigint, integer)
+IS 'Wait until a queued request is delivered or failed (or the timeout passes); returns its row';
+
+CREATE VIEW http.queue_stats WITH (security_invoker = true) AS
+	SELECT host,
+		   count(*) FILTER (WHERE state = 'queued') AS queued,
+		   count(*) FILTER (WHERE state = 'sending') AS in_flight,
+		   count(*) FILTER (WHERE state = 'delivered') AS delivered,
+		   count(*) FILTER (WHERE state = 'failed') AS failed,
+		   coalesce(sum(greatest(attempts - 1, 0)), 0) AS retries,
+		   count(*) FILTER (WHERE possible_duplicate) AS possible_duplicates,
+		   min(next_at) FILTER (WHERE state = 'queued') AS next_attempt_at
+	  FROM http.queue
+	 GROUP BY ROLLUP (host);
+GRANT SELECT ON http.queue_stats TO PUBLIC;
+COMMENT ON VIEW http.queue_stats IS 'Queue counts per host:port (host NULL: all hosts)';
+
+-- Network functions are not for everyone: grant them explicitly.
+REVOKE ALL ON FUNCTION
+	http_request(text, integer, text, text, text, jsonb, boolean, integer),
+	http.request(text, text, text, jsonb, jsonb),
+	http.request(jsonb),
+	http.request_bytes(text, text, bytea, jsonb, jsonb),
+	http.get(text, jsonb, jsonb),
+	http.head(text, jsonb, jsonb),
+	http.delete(text, jsonb, jsonb),
+	http.post(text, jsonb, jsonb, jsonb),
+	http.post(text, text, text, jsonb, jsonb),
+	http.put(text, jsonb, jsonb, jsonb),
+	http.put(text, text, text, jsonb, jsonb),
+	http.patch(text, jsonb, jsonb, jsonb),
+	http.patch(text, text, text, jsonb, jsonb),
+	http.batch(jsonb, jsonb),
+	http.enqueue(jsonb),
+	http.enqueue(text, text, text, jsonb, jsonb),
+	http.await(bigint, integer),
+	http.acl_grant(name, text, text),
+	http.acl_revoke(name, text, text),
+	http.acl_enforce(boolean),
+	http.acl_changed()
+FROM PUBLIC;
