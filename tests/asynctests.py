@@ -46,8 +46,9 @@ class AsyncCluster:
 shared_preload_libraries = 'pg_http'
 pg_http.worker_databases = '{db}'
 pg_http.allowed_hosts = '127.0.0.1'
+pg_http.secrets_dir = '{secrets}'
 restart_after_crash = on
-""".format(db=self.db))
+""".format(db=self.db, secrets=env.secrets))
         slowdns = os.path.join(env.build_dir, "tests", "slowdns.so")
         if not os.path.exists(slowdns):
             raise RuntimeError("%s is not built" % slowdns)
@@ -349,6 +350,138 @@ class Suite:
         for secret in ("T0k3n-queued", "c00kie", "pa55-w0rd"):
             expect(secret not in kept, "a finished row keeps no %s: %s" % (secret, kept))
         expect("kept" in kept, "other headers stay: %s" % kept)
+
+    # -- secrets and signing (issue: credentials) ---------------------------
+
+    def secrets_setup(self):
+        """Secrets bound to 127.0.0.1, granted to the role "carol"."""
+        self.pg.psql("""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'carol') THEN CREATE ROLE carol LOGIN; END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb),
+  http.await(bigint, integer) TO carol;
+SELECT http.secret_define(n, ARRAY['127.0.0.1'], '1-65535')
+  FROM unnest(ARRAY['test_token', 'webhook_key', 'oauth_client']) AS n;
+SELECT http.secret_grant(n, 'carol') FROM unnest(ARRAY['test_token', 'webhook_key', 'oauth_client']) AS n;
+""")
+
+    def test_secrets_stay_out_of_tables_dumps_activity_and_log(self):
+        """A secret named by a call or a queued request never reaches
+        http.queue, http.results, pg_dump, pg_stat_activity or the server
+        log (log_statement = 'all'); a queued signed webhook keeps one
+        webhook-id across attempts, each signature checked by the mock."""
+        import run
+        env, pg = self.env, self.pg
+        token = run.TEST_SECRETS["test_token"].strip()
+        whkey = run.TEST_SECRETS["webhook_key"].strip()
+        self.secrets_setup()
+        mock_get(env, "/__reset")
+        pg.psql("ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf();")
+        log_start = os.path.getsize(pg.log)
+        try:
+            ref = json.dumps({"X-Api-Key": {"secret": "test_token"}})
+            # a call that reaches the server with the value ...
+            got = pg.psql("SELECT body FROM http.get(%s, %s);" % (lit(self.mock + "/echo"), lit(ref)),
+                          user="carol")
+            expect(["X-Api-Key", token] in json.loads(got)["headers"], "the value was sent")
+            # ... one refused (another host), and one seen while it runs
+            pg.psql("SELECT http.secret_define('hmac_key', ARRAY['api.example.com']);"
+                    "SELECT http.secret_grant('hmac_key', 'carol');")
+            err = expect_error(lambda: pg.psql("SELECT http.get(%s, %s);" % (
+                lit(self.mock + "/echo"), lit(json.dumps({"X-Sig": {"secret": "hmac_key"}}))), user="carol"),
+                "42501", "a host the secret is not bound to")
+            expect("hmac_key" in err and run.TEST_SECRETS["hmac_key"] not in err,
+                   "the error names the secret only: %s" % err)
+            import threading
+            slow = threading.Thread(target=lambda: pg.psql(
+                "SELECT http.get(%s, %s);" % (lit(self.mock + "/delay/1500"), lit(ref)), user="carol"))
+            slow.start()
+            activity = wait_for(lambda: pg.psql(
+                "SELECT string_agg(query, E'\\n') FROM pg_stat_activity WHERE query LIKE '%/delay/1500%'"
+                " AND pid <> pg_backend_pid();"), "the slow call in pg_stat_activity", timeout=5)
+            slow.join(10)
+            # a queued signed webhook: the first attempt answered 503, the second 200
+            doc = {"method": "POST",
+                   "url": self.mock + "/signed/webhook?tag=leak&fail=1&keyfile=" + env.secrets + "/webhook_key",
+                   "headers": {"X-Api-Key": {"secret": "test_token"}}, "body": {"event": "paid"},
+                   "options": {"sign": {"type": "webhook", "secret": "webhook_key"},
+                               "max_attempts": 3, "backoff_ms": 50}}
+            id = int(pg.psql("SELECT http.enqueue(%s);" % lit(json.dumps(doc)), user="carol"))
+            r = self.await_row(id, user="carol")
+            expect(r["state"] == "delivered" and r["attempts"] == 2, "503 then 200: %r" % r)
+            seen = json.loads(mock_get(env, "/__stats"))["webhooks"]["leak"]
+            expect(len(seen) == 2 and seen[0]["id"] == seen[1]["id"] and seen[0]["id"].startswith("msg_"),
+                   "one webhook-id for both attempts, both signatures valid: %r" % seen)
+            queued = pg.psql("SELECT q::text FROM http.queue q WHERE id = %d;" % id)
+            ref_kept = pg.psql("SELECT request->'headers'->'X-Api-Key'->>'secret' FROM http.queue WHERE id = %d;" % id)
+            expect(ref_kept == "test_token", "the queue keeps the reference: %s" % queued)
+            results = pg.psql("SELECT r::text FROM http.results r;")
+            dump = subprocess.run([os.path.join(env.bindir, "pg_dump"), "-h", env.work,
+                                   "-p", str(pg.port), "-U", "postgres", pg.db],
+                                  capture_output=True, text=True, timeout=120)
+            expect(dump.returncode == 0, "pg_dump ran: %s" % dump.stderr[-300:])
+            expect("test_token" in dump.stdout, "the dump keeps the secret's binding (by name)")
+        finally:
+            pg.psql("ALTER SYSTEM RESET log_statement; SELECT pg_reload_conf();")
+        with open(pg.log, errors="replace") as f:
+            f.seek(log_start)
+            log = f.read()
+        expect("/delay/1500" in log and "http.enqueue" in log, "log_statement logged the statements")
+        for where, text in (("http.queue", queued), ("http.results", results), ("pg_dump", dump.stdout),
+                            ("pg_stat_activity", activity), ("the server log", log)):
+            for name, value in (("test_token", token), ("webhook_key", whkey),
+                                ("hmac_key", run.TEST_SECRETS["hmac_key"])):
+                expect(value not in text, "the value of %s is in %s" % (name, where))
+        return "value absent from queue, results, dump (%d kB), activity and %d kB of log" % (
+            len(dump.stdout) // 1024, len(log) // 1024)
+
+    def test_secret_revoked_before_sending(self):
+        """A grant taken back while a request waits in the queue: it fails
+        at its next claim, unsent."""
+        self.secrets_setup()
+        mock_get(self.env, "/__reset")
+        doc = {"url": self.mock + "/sink/revoked", "headers": {"X-Api-Key": {"secret": "test_token"}},
+               "options": {"delay_ms": 1500}}
+        id = int(self.pg.psql("SELECT http.enqueue(%s);" % lit(json.dumps(doc)), user="carol"))
+        self.pg.psql("SELECT http.secret_revoke('test_token', 'carol');")
+        try:
+            r = self.await_row(id, user="carol")
+        finally:
+            self.pg.psql("SELECT http.secret_grant('test_token', 'carol');")
+        expect(r["state"] == "failed" and r["error_code"] == "42501", "refused at send: %r" % r)
+        expect("/sink/revoked" not in mock_counts(self.env), "nothing was sent")
+
+    def test_oauth_token_fetched_once_by_the_worker(self):
+        """Queued requests with OAuth 2.0 client credentials: the worker asks
+        the token endpoint once for many requests, and once more after the
+        API answers 401."""
+        env, pg = self.env, self.pg
+        env.write_secret("oauth_client", "c1ient-s3cret")
+        self.secrets_setup()
+        mock_get(env, "/__reset")
+        auth = {"type": "oauth2", "token_url": self.mock + "/oauth/token?keyfile=%s/oauth_client" % env.secrets,
+                "client_id": "pg_http", "client_secret": {"secret": "oauth_client"}, "scope": "read"}
+
+        def enqueue_many(n):
+            doc = {"url": self.mock + "/oauth/api", "options": {"auth": auth}}
+            ids = pg.psql("SELECT http.enqueue(%s) FROM generate_series(1, %d);" % (lit(json.dumps(doc)), n),
+                          user="carol").split()
+            return [self.await_row(int(i), user="carol") for i in ids]
+
+        rows = enqueue_many(8)
+        expect(all(r["state"] == "delivered" and r["status"] == 200 for r in rows), "all 200: %r" % rows)
+        c = mock_counts(env)
+        expect(c.get("/oauth/token") == 1, "one token request for 8 deliveries: %r" % c)
+        mock_get(env, "/oauth/revoke-all")
+        rows = enqueue_many(4)
+        expect(all(r["state"] == "delivered" and r["status"] == 200 for r in rows), "all 200: %r" % rows)
+        c = mock_counts(env)
+        expect(c.get("/oauth/token") == 2, "one more token request after the 401: %r" % c)
+        requests = pg.psql("SELECT string_agg(request::text || coalesce(error, ''), ' ') FROM http.queue;")
+        expect("tok-" not in requests and "c1ient-s3cret" not in requests,
+               "no token or client secret is stored with the requests")
+        return "token endpoint asked %d times for 12 deliveries" % c.get("/oauth/token")
 
     def test_callback_once_per_delivery(self):
         self.pg.psql("""

@@ -26,6 +26,13 @@ def server_cmd(args, keep_env=()):
     return ["runuser", "-u", "postgres"] + keep + ["--"] + list(args)
 
 
+def own_path(path):
+    """Give a file or directory to the server's user (when we are root)."""
+    if as_postgres():
+        pw = pwd.getpwnam("postgres")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
 def own_workdir(work):
     """Let the postgres user write in work (its sockets and logs go there)."""
     os.chmod(work, 0o755)

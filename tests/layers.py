@@ -33,6 +33,8 @@ SOURCES = {
     'src/options.c': 'request',
     'src/fields.c': 'request',
     'src/body.c': 'request',
+    'src/credentials.c': 'request',
+    'src/sign.c': 'request',
     'src/compat.c': 'api',
     'src/claim.c': 'worker',
     'src/delivery.c': 'worker',

@@ -5,6 +5,9 @@ It does what httpbin cannot: delays, slow drips, resets, malformed framing,
 huge headers, interim-response storms and keep-alive connections that die
 at awkward moments.  It listens on 127.0.0.1 only and counts connections and
 requests, which tests read back from /__stats to prove what reached it.
+It also checks signed requests (/signed/webhook, /signed/hmac, /signed/aws/...)
+with tests/signcheck.py, and plays an OAuth 2.0 client-credentials server
+(/oauth/token, /oauth/api, /oauth/revoke-all).
 
 Usage: mockserver.py --port-file FILE [--port N] [--tls-cert C --tls-key K]
 """
@@ -20,11 +23,21 @@ import socket
 import ssl
 import struct
 import sys
+import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import signcheck  # noqa: E402
 
 MAX_HEAD = 1 << 20
 
 stats = {"connections": 0, "requests": {}, "bodies": {}}
+
+# OAuth 2.0 client credentials: tokens "tok-<n>" issued (token -> expiry,
+# None for none) and revoked; /__reset empties both, n counts on regardless
+oauth_issued = {}
+oauth_revoked = set()
+oauth_count = [0]
 
 
 class Request:
@@ -105,7 +118,8 @@ async def read_request(conn):
 
 def response(status, body=b"", headers=None, reason=None, close=False):
     reasons = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified",
-               400: "Bad Request", 404: "Not Found", 418: "I'm a teapot",
+               400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+               405: "Method Not Allowed", 418: "I'm a teapot",
                500: "Internal Server Error", 503: "Service Unavailable"}
     out = ["HTTP/1.1 %d %s" % (status, reason or reasons.get(status, "Status"))]
     hs = list(headers or [])
@@ -133,6 +147,215 @@ def text_body(n):
     return (line * (n // len(line) + 1))[:n]
 
 
+# -- signed requests: the checks live in signcheck.py ----------------------------
+
+
+def json_response(status, doc, headers=None):
+    return response(status, json.dumps(doc).encode(),
+                    [("Content-Type", "application/json")] + list(headers or []))
+
+
+def denied(why, headers=None):
+    return json_response(401, {"ok": False, "why": why}, headers)
+
+
+class KeyfileError(Exception):
+    """The test set the server up wrong (a 500), not a signature failure."""
+
+
+def read_keyfile(path):
+    """A secret file's bytes, one trailing newline stripped."""
+    if not path:
+        raise KeyfileError("no keyfile given")
+    try:
+        with open(path, "rb") as f:
+            key = f.read()
+    except OSError as e:
+        raise KeyfileError("keyfile %s: %s" % (path, e.strerror))
+    if key.endswith(b"\n"):
+        key = key[:-2] if key.endswith(b"\r\n") else key[:-1]
+    return key
+
+
+def seconds(q, name, default):
+    """An optional tolerance in seconds from the query; "none" turns it off."""
+    v = q.get(name, default)
+    return None if v == "none" else int(v)
+
+
+def signed_webhook(req):
+    """Standard Webhooks: webhook-id, webhook-timestamp (within "tolerance"
+    seconds of now, 300 unless given) and webhook-signature."""
+    key = read_keyfile(req.query.get("keyfile")).decode("utf-8")
+    mid, ts, sig = (req.header(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+    if mid is None or ts is None or sig is None:
+        return denied("missing webhook-id, webhook-timestamp or webhook-signature")
+    if not ts.isdigit():
+        return denied("webhook-timestamp %r is not an integer" % ts)
+    tolerance = seconds(req.query, "tolerance", "300")
+    if tolerance is not None and abs(time.time() - int(ts)) > tolerance:
+        return denied("webhook-timestamp %s is more than %ds from now" % (ts, tolerance))
+    try:
+        ok = signcheck.standard_webhooks_verify(key, mid, ts, req.body, sig)
+    except ValueError as e:
+        raise KeyfileError(str(e))
+    if not ok:
+        return denied("no v1 signature in %r matches" % sig)
+    # tag=T: verified arrivals are recorded under T (/__stats "webhooks"),
+    # and the first "fail" of them answered 503, so retries can be checked
+    tag = req.query.get("tag")
+    if tag is not None:
+        seen = stats.setdefault("webhooks", {}).setdefault(tag, [])
+        seen.append({"id": mid, "timestamp": int(ts), "signature": sig})
+        if len(seen) <= int(req.query.get("fail", "0")):
+            return json_response(503, {"ok": True, "retry": True})
+    return json_response(200, {"ok": True, "id": mid, "timestamp": int(ts)})
+
+
+HMAC_HEADERS = {"body": "X-Hub-Signature-256", "stripe": "Stripe-Signature",
+                "slack": "X-Slack-Signature"}
+
+
+def signed_hmac(req):
+    """An HMAC in one header.  payload=body: header = prefix + hmac(body);
+    stripe: "t=<ts>,v1=<hmac of '<ts>.<body>'>"; slack: "v0=<hex hmac-sha256
+    of 'v0:<ts>:<body>'>" with X-Slack-Request-Timestamp (stripe and slack:
+    the timestamp within "tolerance" seconds of now, 300 unless given)."""
+    q = req.query
+    key = read_keyfile(q.get("keyfile"))
+    algo, enc, mode = q.get("algo", "sha256"), q.get("encoding", "hex"), q.get("payload", "body")
+    if algo not in ("sha256", "sha512") or enc not in ("hex", "base64") or mode not in HMAC_HEADERS:
+        return json_response(400, {"ok": False, "why": "bad algo, encoding or payload"})
+    name = q.get("header") or HMAC_HEADERS[mode]
+    value = req.header(name)
+    if value is None:
+        return denied("no %s header" % name)
+    tolerance = seconds(q, "tolerance", "300")
+    if mode == "body":
+        mac = (signcheck.hmac_hex if enc == "hex" else signcheck.hmac_b64)(key, req.body, algo)
+        if not signcheck.same(q.get("prefix", "") + mac, value):
+            return denied("%s: %r does not match" % (name, value))
+        return json_response(200, {"ok": True, "header": name})
+    if mode == "stripe":
+        ok, why, ts = signcheck.stripe_verify(key, value, req.body, algo, enc, tolerance)
+    else:
+        ts = req.header("X-Slack-Request-Timestamp")
+        ok, why = signcheck.slack_verify(key, value, ts, req.body, tolerance)
+    if not ok:
+        return denied("%s: %s" % (name, why))
+    return json_response(200, {"ok": True, "header": name, "timestamp": int(ts)})
+
+
+def without_keyfile(target):
+    """The target with every keyfile= query parameter taken out."""
+    path, _, query = target.partition("?")
+    rest = [p for p in query.split("&")
+            if p and urllib.parse.unquote(p.partition("=")[0]) != "keyfile"]
+    return path + ("?" + "&".join(rest) if rest else "")
+
+
+def signed_aws(req):
+    """AWS Signature V4 on anything under /signed/aws/.  The secret key comes
+    from $PG_HTTP_TEST_SECRETS_DIR/aws_secret_key when the server runs with
+    that variable set; otherwise from the file the keyfile query parameter
+    names, and then the request passes whether the client signed keyfile
+    with the rest of the query or left it out.  Every other parameter is
+    part of the signed query, max_skew included (seconds X-Amz-Date may be
+    off now, 900 as at AWS unless given; "none" turns the check off)."""
+    secrets_dir = os.environ.get("PG_HTTP_TEST_SECRETS_DIR")
+    if secrets_dir:
+        key = read_keyfile(os.path.join(secrets_dir, "aws_secret_key"))
+        targets = [req.target]
+    else:
+        key = read_keyfile(req.query.get("keyfile"))
+        targets = [req.target, without_keyfile(req.target)]
+    max_skew = seconds(req.query, "max_skew", "900")
+    # the head was read as latin-1: hand its raw bytes over as UTF-8 with
+    # surrogate escapes, so that non-ASCII octets are hashed as they came
+    raw = lambda s: s.encode("latin-1").decode("utf-8", "surrogateescape")  # noqa: E731
+    headers = [(k, raw(v)) for k, v in req.headers]
+    whys = []
+    for target in dict.fromkeys(targets):  # once each, in order
+        ok, why = signcheck.sigv4_verify(req.method, raw(target), headers, req.body,
+                                         key.decode("utf-8"), max_skew=max_skew)
+        if ok:
+            a = signcheck.sigv4_parse_authorization(req.header("Authorization"))
+            doc = {"ok": True, "signed_headers": a["signed_headers"],
+                   "access_key": a["access_key"], "region": a["region"], "service": a["service"]}
+            if not secrets_dir:
+                doc["keyfile_signed"] = target == req.target
+            return json_response(200, doc)
+        whys.append("as %s: %s" % (target, why))
+    return denied("\n".join(whys))
+
+
+def oauth_error(status, error, why, headers=None):
+    return json_response(status, {"error": error, "error_description": why},
+                         [("Cache-Control", "no-store")] + list(headers or []))
+
+
+def oauth_token(req):
+    """RFC 6749 4.4: client credentials by HTTP Basic (id and secret each
+    form-urlencoded first, 2.3.1) or client_id/client_secret in the form
+    body, never both; the secret must be the keyfile's, any non-empty id
+    will do.  expires_in (query, 3600 unless given, "none" to leave it out)
+    is also when the token stops working at /oauth/api."""
+    if req.method != "POST":
+        return oauth_error(405, "invalid_request", "the token endpoint takes POST",
+                           [("Allow", "POST")])
+    secret = read_keyfile(req.query.get("keyfile"))
+    form = dict(urllib.parse.parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
+    auth = req.header("Authorization") or ""
+    basic = auth[:6].lower() == "basic "
+    if basic and ("client_id" in form or "client_secret" in form):
+        return oauth_error(400, "invalid_request", "more than one client authentication method")
+    challenge = [("WWW-Authenticate", 'Basic realm="mock"')] if basic else []
+    if basic:
+        try:
+            pair = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return oauth_error(401, "invalid_client", "Basic credentials are not base64", challenge)
+        cid, _, csecret = pair.partition(":")
+        cid, csecret = urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(csecret)
+    else:
+        cid, csecret = form.get("client_id", ""), form.get("client_secret", "")
+    if not cid or not signcheck.same(csecret, secret):
+        return oauth_error(401, "invalid_client", "client authentication failed", challenge)
+    grant = form.get("grant_type")
+    if grant is None:
+        return oauth_error(400, "invalid_request", "no grant_type")
+    if grant != "client_credentials":
+        return oauth_error(400, "unsupported_grant_type", "grant_type %r" % grant)
+    expires = req.query.get("expires_in", "3600")
+    oauth_count[0] += 1
+    token = "tok-%d" % oauth_count[0]
+    doc = {"access_token": token, "token_type": "Bearer"}
+    if expires == "none":
+        oauth_issued[token] = None
+    else:
+        doc["expires_in"] = int(expires)
+        oauth_issued[token] = time.time() + int(expires)
+    if "scope" in form:
+        doc["scope"] = form["scope"]
+    return json_response(200, doc, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+
+
+def oauth_api(req):
+    """A resource: "Authorization: Bearer tok-<n>" for a token issued, not
+    revoked and not expired."""
+    scheme, _, token = (req.header("Authorization") or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or token not in oauth_issued:
+        why = "no such token %r" % token
+    elif token in oauth_revoked:
+        why = "token %s revoked" % token
+    elif oauth_issued[token] is not None and time.time() > oauth_issued[token]:
+        why = "token %s expired" % token
+    else:
+        return json_response(200, {"ok": True, "token": token})
+    return denied(why, [("WWW-Authenticate", 'Bearer error="invalid_token"')])
+
+
 async def handle(conn, req):
     """Serve one request.  Returns False to close the connection."""
     w = conn.writer
@@ -142,7 +365,9 @@ async def handle(conn, req):
 
     if req.target.startswith("http://") or req.method == "CONNECT":
         # acting as a forward proxy: say what was asked, never forward it
-        w.write(response(200, ("proxied %s %s" % (req.method, req.target)).encode(),
+        auth = req.header("Proxy-Authorization")
+        w.write(response(200, ("proxied %s %s%s" % (req.method, req.target,
+                                                    " with " + auth if auth else "")).encode(),
                          [("Content-Type", "text/plain")]))
         return True
 
@@ -155,6 +380,9 @@ async def handle(conn, req):
         stats["requests"] = {}
         stats["bodies"] = {}
         stats["tls_resumed"] = 0
+        stats["webhooks"] = {}
+        oauth_issued.clear()
+        oauth_revoked.clear()
         w.write(response(200, b"reset"))
         return True
 
@@ -413,6 +641,23 @@ async def handle(conn, req):
     if p.startswith("/never-read"):
         await asyncio.sleep(float(q.get("hold", "5")))
         return False
+
+    # signature checks: 200 {"ok": true, ...} or 401 {"ok": false, "why": ...};
+    # a keyfile that cannot be read (a broken test, not a bad signature): 500
+    signed = {"/signed/webhook": signed_webhook, "/signed/hmac": signed_hmac,
+              "/oauth/token": oauth_token, "/oauth/api": oauth_api}
+    if p in signed or p.startswith("/signed/aws/"):
+        try:
+            w.write(signed.get(p, signed_aws)(req))
+        except (KeyfileError, ValueError) as e:
+            w.write(json_response(500, {"ok": False, "error": "server_error", "why": str(e)}))
+        return True
+
+    if p == "/oauth/revoke-all":
+        # every token issued so far stops working; new ones still do
+        oauth_revoked.update(oauth_issued)
+        w.write(json_response(200, {"ok": True, "revoked": len(oauth_issued)}))
+        return True
 
     w.write(response(404, b"no such mock endpoint", [("Content-Type", "text/plain")]))
     return True

@@ -204,6 +204,21 @@ def find_pg_config(build_dir):
     return shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
 
 
+# Secrets the test cluster starts with (tests write more with write_secret).
+# The AWS keys are the example credentials of AWS's published SigV4 examples.
+TEST_SECRETS = {
+    "test_token": "tok-Zq8XvKp3Lm7Rn2Wd\n",
+    "aws_example_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    "aws_example_id": "AKIDEXAMPLE",
+    "aws_s3_example_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "aws_s3_example_id": "AKIAIOSFODNN7EXAMPLE",
+    "webhook_key": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "hmac_key": "It's a Secret to Everybody",
+    "aws_session": "FQoGZXIvYXdzEXAMPLESESSIONTOKEN\n",
+    "proxy_cred": "proxy-user:p@ss w0rd:x\n",
+}
+
+
 class Environment:
     """The throwaway cluster, httpbin and the mock server."""
 
@@ -342,6 +357,13 @@ class Environment:
         wait_port(self.h2_port, ngx, "nginx")
         wait_port(self.mtls_port, ngx, "nginx (client certificates)")
 
+        # secrets: a directory only the server's user reads, one file per secret
+        self.secrets = os.path.join(self.work, "secrets")
+        os.makedirs(self.secrets, mode=0o700)
+        cluster.own_path(self.secrets)
+        for name, value in TEST_SECRETS.items():
+            self.write_secret(name, value)
+
         # the throwaway cluster
         self.data = os.path.join(self.work, "data")
         self.pg_port = free_port()
@@ -362,6 +384,8 @@ pg_http_test.tls_garbage_port = '{garbage}'
 pg_http_test.tls_drop_port = '{drop}'
 pg_http_test.tls_dir = '{tls}'
 pg_http_test.tunnel_port = '{tunnel}'
+pg_http.secrets_dir = '{work}/secrets'
+pg_http_test.secrets_dir = '{work}/secrets'
 """.format(work=self.work, port=self.pg_port, hb=self.httpbin_port, mock=self.mock_port,
            tls=self.tls, hbs=self.httpbin_tls_port, mtls=self.mock_tls_port,
            exp=self.expired_port, unt=self.untrusted_port, h2=self.h2_port,
@@ -410,6 +434,18 @@ pg_http_test.tunnel_port = '{tunnel}'
         # the database of the matrix and the scenarios (regress makes its own)
         self.psql("CREATE DATABASE pg_http_scenarios;")
         self.psql("CREATE EXTENSION pg_http;", db="pg_http_scenarios")
+
+    def write_secret(self, name, value, mode=0o600):
+        """A secret's file, as an administrator would write it (owned by the
+        server's user); value is str or bytes."""
+        path = os.path.join(self.secrets, name)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(value.encode() if isinstance(value, str) else value)
+        os.chmod(tmp, mode)
+        cluster.own_path(tmp)
+        os.replace(tmp, path)
+        return path
 
     def stop(self):
         if self.pg_started:

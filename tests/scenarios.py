@@ -5,6 +5,7 @@ Each scenario_* function takes the runner's Environment, raises on failure
 and may return a short note (a measurement) for the report.
 """
 
+import json
 import os
 import threading
 import time
@@ -595,7 +596,7 @@ def scenario_upgrade_matches_fresh_install(env):
     """Installing each earlier release then ALTER EXTENSION pg_http UPDATE
     gives the same objects as a fresh install of this one."""
     conn = connect(env)
-    starts = ("0.1.0", "0.2.0")
+    starts = ("0.1.0", "0.2.0", "0.3.0")
     dbs = ["pg_http_fresh"] + ["pg_http_from_" + v.replace(".", "_") for v in starts]
     for db in dbs:
         one(conn, "DROP DATABASE IF EXISTS %s" % db)
@@ -626,6 +627,128 @@ def scenario_upgrade_matches_fresh_install(env):
             raise AssertionError("the upgraded extension differs from a fresh install:\n" + diff)
     return "%s -> %s: %d objects the same" % (" and ".join(starts), versions["pg_http_fresh"],
                                               sum(1 for l in a if not l.startswith(" ")))
+
+
+def scenario_secret_files_read_when_used(env):
+    """A secret's file is read for each request: a new value counts at once;
+    a file others may read, or one owned by another user, is refused (and
+    root's with group read is accepted, as PostgreSQL does for key files)."""
+    conn = connect(env)
+    url = "http://127.0.0.1:%d/anything" % env.httpbin_port
+    ref = '{"X-Api-Key": {"secret": "rot"}}'
+
+    def sent():
+        return one(conn, "SELECT (body::jsonb)->'headers'->>'X-Api-Key' FROM http.get(%s, %s)", (url, ref))
+
+    def refused():
+        try:
+            sent()
+        except psycopg2.Error as e:
+            return e.pgcode, e.pgerror
+        raise AssertionError("expected the secret to be refused")
+
+    one(conn, "SELECT http.secret_define('rot', ARRAY['127.0.0.1'], '1-65535')")
+    try:
+        env.write_secret("rot", "first\n")
+        if sent() != "first":
+            raise AssertionError("the first value was not sent")
+        env.write_secret("rot", "second")
+        if sent() != "second":
+            raise AssertionError("a new value did not count at once")
+        path = os.path.join(env.secrets, "rot")
+        os.chmod(path, 0o644)
+        code, msg = refused()
+        if code != "F0000" or "second" in msg:
+            raise AssertionError("a file others may read: %s %s" % (code, msg))
+        os.chmod(path, 0o600)
+        if os.geteuid() == 0:
+            import pwd
+            os.chown(path, 0, pwd.getpwnam("postgres").pw_gid)
+            os.chmod(path, 0o640)
+            if sent() != "second":
+                raise AssertionError("root's file with group read was refused")
+            os.chown(path, 65534, 65534)
+            os.chmod(path, 0o644)
+            code, msg = refused()
+            if code != "F0000":
+                raise AssertionError("a file of another user: %s %s" % (code, msg))
+        os.unlink(path)
+        code, msg = refused()
+        if code != "58P01":
+            raise AssertionError("a missing file: %s %s" % (code, msg))
+    finally:
+        one(conn, "SELECT http.secret_drop('rot')")
+        if os.path.exists(os.path.join(env.secrets, "rot")):
+            os.unlink(os.path.join(env.secrets, "rot"))
+    return "new value used at once; 0644, foreign owner and missing file refused"
+
+
+def scenario_oauth_one_token_for_many_calls(env):
+    """OAuth 2.0 client credentials: one token request for many calls of a
+    backend, one for a batch running at once in a new backend, and one
+    refresh after the API answers 401; the token is never shown."""
+    conn = connect(env)
+    env.write_secret("oauth_client", "c1ient-s3cret")
+    one(conn, "SELECT http.secret_define('oauth_client', ARRAY['127.0.0.1'], '1-65535')")
+    api = mock_url(env, "/oauth/api")
+    opts = json.dumps({"auth": {
+        "type": "oauth2", "client_id": "pg_http", "client_secret": {"secret": "oauth_client"},
+        "token_url": mock_url(env, "/oauth/token?keyfile=%s/oauth_client&expires_in=3600" % env.secrets)}})
+
+    def stats():
+        c = psycopg2.connect(host=env.work, port=env.pg_port, user="postgres", dbname=DB)
+        try:
+            return json.loads(one(c, "SELECT body FROM http.get(%s, NULL, '{\"keepalive\": false}')",
+                                  (mock_url(env, "/__stats"),)))["requests"]
+        finally:
+            c.close()
+
+    try:
+        one(conn, "SELECT http.get(%s)", (mock_url(env, "/__reset"),))
+        for _ in range(5):
+            status = one(conn, "SELECT status FROM http.get(%s, NULL, %s)", (api, opts))
+            if status != 200:
+                raise AssertionError("call with a token: %s" % status)
+        n = stats().get("/oauth/token")
+        if n != 1:
+            raise AssertionError("5 calls asked the token endpoint %s times, not once" % n)
+        one(conn, "SELECT http.get(%s)", (mock_url(env, "/oauth/revoke-all"),))
+        status = one(conn, "SELECT status FROM http.get(%s, NULL, %s)", (api, opts))
+        s = stats()
+        if status != 200 or s.get("/oauth/token") != 2 or s.get("/oauth/api") != 7:
+            raise AssertionError("after a 401: status %s, %r" % (status, s))
+        # a new backend (an empty cache) runs a batch of 8 at once: one fetch
+        fresh = connect(env)
+        items = json.dumps([{"url": api, "options": json.loads(opts)}] * 8)
+        statuses = one(fresh, "SELECT array_agg(status) FROM http.batch(%s)",
+                       (items,))
+        s = stats()
+        if statuses != [200] * 8 or s.get("/oauth/token") != 3:
+            raise AssertionError("a batch of 8: %r, %r" % (statuses, s))
+        fresh.close()
+        # never shown: not in a response, an error or the settings
+        try:
+            one(conn, "SELECT http.get(%s, NULL, %s)", (api, opts.replace("keyfile=", "keyfile=/nonexistent")))
+        except psycopg2.Error as e:
+            if "tok-" in str(e) or "c1ient-s3cret" in str(e):
+                raise AssertionError("an error shows a credential: %s" % e)
+    finally:
+        one(conn, "SELECT http.secret_drop('oauth_client')")
+    return "token endpoint asked 3 times for 5 calls, a refresh after 401 and a batch of 8"
+
+
+def scenario_signature_checker_matches_published_vectors(env):
+    """The test server's own signature checks (tests/signcheck.py) agree
+    with the values AWS, Standard Webhooks, GitHub and Slack publish."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                     "signcheck.py")],
+                       capture_output=True, text=True, timeout=120)
+    oks = sum(1 for l in r.stdout.splitlines() if l.startswith("ok "))
+    if r.returncode != 0 or oks == 0:
+        raise AssertionError("signcheck self-test failed:\n" + (r.stdout + r.stderr)[-2000:])
+    return "%d published vectors and checks" % oks
 
 
 def scenario_wait_event_is_named(env):

@@ -78,6 +78,16 @@ SELECT t.err('SELECT http.get(''http://[::ffff:169.254.169.254]/'')') AS mapped_
 SET pg_http.denied_hosts = '*.denied.invalid';
 SELECT t.err('SELECT http.get(''http://api.denied.invalid/'')') AS name_via_proxy;
 RESET pg_http.denied_hosts;
+-- proxy credentials from a secret (pg_http.proxy_secret, "user:password"),
+-- sent only to a proxy the secret is bound to
+SELECT http.secret_define('proxy_cred', ARRAY['127.0.0.1'], '1-65535');
+SET pg_http.proxy_secret = 'proxy_cred';
+SELECT t.scrub((http.get('http://named.invalid/x', NULL, '{"keepalive": false}')).body) AS proxy_credentials;
+SELECT http.secret_define('proxy_cred', ARRAY['proxy.example.com'], '1-65535');
+SELECT t.err('SELECT http.get(''http://named.invalid/x'', NULL, ''{"keepalive": false}'')') AS proxy_not_bound;
+SELECT t.err('SET pg_http.proxy_secret = ''../proxy''') AS bad_name;
+RESET pg_http.proxy_secret;
+SELECT http.secret_drop('proxy_cred');
 RESET pg_http.proxy;
 -- through a proxy that forwards: a redirect hop is judged the same way,
 -- before it is handed to the proxy

@@ -8,6 +8,7 @@ RESET pg_http.timeout;
 -- defaults
 SELECT name,
        CASE WHEN name = 'pg_http.ca_file' AND setting <> '' THEN '(the test CA)'
+            WHEN name = 'pg_http.secrets_dir' AND setting <> '' THEN '(the test secrets)'
             WHEN name = 'pg_http.user_agent' THEN replace(setting, http.version(), '<version>')
             ELSE setting END AS setting,
        unit, context
