@@ -43,7 +43,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -531,9 +530,7 @@ load_bindings(HttpCredentials *c)
 {
 	Oid			user = GetUserId();
 	bool		is_super = superuser();
-	Oid			save_userid;
-	int			save_sec;
-	int			level;
+	HttpSpiScope spi;
 	Datum	   *names = palloc(sizeof(Datum) * c->nuses);
 	Datum		args[3];
 	Oid			types[3] = {OIDOID, BOOLOID, TEXTARRAYOID};
@@ -545,12 +542,7 @@ load_bindings(HttpCredentials *c)
 	args[1] = BoolGetDatum(is_super);
 	args[2] = PointerGetDatum(construct_array(names, c->nuses, TEXTOID, -1, false, TYPALIGN_INT));
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	level = HttpPinSearchPath();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HttpSpiEnter(&spi);
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_execute_with_args(
 							  "SELECT s.name, s.hosts, s.ports, $2 OR EXISTS ("
@@ -601,9 +593,7 @@ load_bindings(HttpCredentials *c)
 		}
 	}
 	PopActiveSnapshot();
-	SPI_finish();
-	HttpUnpinSearchPath(level);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	HttpSpiLeave(&spi);
 
 	for (int i = 0; i < c->nuses; i++)
 		if (c->uses[i].binding == NULL)

@@ -462,9 +462,7 @@ acl_read(void)
 {
 	Oid			nsp = get_namespace_oid("http", true);
 	MemoryContext old;
-	Oid			save_userid;
-	int			save_sec;
-	int			level;
+	HttpSpiScope spi;
 	int			rc;
 	bool		isnull;
 
@@ -485,12 +483,7 @@ acl_read(void)
 	 * Read it as the bootstrap superuser, in a restricted context, with
 	 * nobody's functions on the search_path.
 	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	level = HttpPinSearchPath();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HttpSpiEnter(&spi);
 	PushActiveSnapshot(GetLatestSnapshot());
 	rc = SPI_execute(OidIsValid(acl_mode_relid) ?
 					 "SELECT coalesce((SELECT bool_or(enforced) FROM http.acl_mode), false)" :
@@ -526,9 +519,7 @@ acl_read(void)
 					 errdetail("%c%s.", pg_ascii_toupper((unsigned char) err[0]), err + 1)));
 	}
 	PopActiveSnapshot();
-	SPI_finish();
-	HttpUnpinSearchPath(level);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	HttpSpiLeave(&spi);
 }
 
 /*

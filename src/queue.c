@@ -440,13 +440,11 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	Datum		values[ENQUEUE_NARGS];
 	char		nulls[ENQUEUE_NARGS];
 	Oid			owner = GetUserId();
-	Oid			save_userid;
-	int			save_sec;
+	HttpSpiScope spi;
 	int64		id;
 	bool		isnull;
 	bool		secrets;
 	ErrorContextCallback guard;
-	int			level;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -524,12 +522,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	values[9] = TimestampTzGetDatum(next_at);
 
 	/* only pg_http writes http.queue: insert as the bootstrap superuser */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	level = HttpPinSearchPath();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HttpSpiEnter(&spi);
 	if (plan == NULL)
 	{
 		Oid			types[ENQUEUE_NARGS] = {OIDOID, JSONBOID, TEXTOID, INT4OID, INT4OID,
@@ -552,9 +545,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 		SPI_processed != 1)
 		elog(ERROR, "could not insert into http.queue");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	HttpUnpinSearchPath(level);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	HttpSpiLeave(&spi);
 
 	if (!xact_callback_registered)
 	{

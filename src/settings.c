@@ -25,6 +25,7 @@
 #include "netaddr.h"
 #include "settings.h"
 
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -412,6 +413,32 @@ void
 HttpUnpinSearchPath(int level)
 {
 	AtEOXact_GUC(true, level);
+}
+
+/*
+ * Run SPI as pg_http's own code: as the bootstrap superuser, in a
+ * restricted context (callers may not read or write pg_http's tables; its
+ * code must), with search_path pinned, connected to SPI.  An error before
+ * HttpSpiLeave is undone with the (sub)transaction.
+ */
+void
+HttpSpiEnter(HttpSpiScope *s)
+{
+	GetUserIdAndSecContext(&s->userid, &s->sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   s->sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	s->level = HttpPinSearchPath();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/* Back to the caller's user and search_path, SPI finished. */
+void
+HttpSpiLeave(HttpSpiScope *s)
+{
+	SPI_finish();
+	HttpUnpinSearchPath(s->level);
+	SetUserIdAndSecContext(s->userid, s->sec);
 }
 
 /* ------------------------------------------------------------------ */

@@ -60,6 +60,17 @@ extern void HttpSettingsSetPoolMin(int n);
 extern void HttpSettingsBaseStale(void);
 extern int	HttpSettingsApplyRole(Oid role);
 extern int	HttpPinSearchPath(void);
+
+/* SPI as pg_http's own code (HttpSpiEnter / HttpSpiLeave) */
+typedef struct HttpSpiScope
+{
+	Oid			userid;
+	int			sec;
+	int			level;
+} HttpSpiScope;
+
+extern void HttpSpiEnter(HttpSpiScope *s);
+extern void HttpSpiLeave(HttpSpiScope *s);
 extern void HttpUnpinSearchPath(int level);
 extern const char *HttpProxyFor(const HttpSettings *set, bool tls, const char *host);
 
