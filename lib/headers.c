@@ -20,6 +20,13 @@ static const char *const credential_headers[] = {
 	"Authorization", "Proxy-Authorization", "Cookie",
 };
 
+/* Framing, routing and hop-by-hop fields: the client's to manage. */
+static const char *const managed_headers[] = {
+	"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+	"Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Trailer",
+	"Upgrade", "Expect",
+};
+
 /*
  * Set the allocator every list of the process uses, once, before any add:
  * its functions must return memory or not return.
@@ -100,6 +107,20 @@ HttpIsCredentialHeader(const char *name, size_t len)
 	for (size_t i = 0; i < sizeof(credential_headers) / sizeof(credential_headers[0]); i++)
 		if (strlen(credential_headers[i]) == len &&
 			strncasecmp(name, credential_headers[i], len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Is this a field the client manages (framing, routing, the connection, the
+ * proxy)?  Values pg_http computes or reads from secrets never go there.
+ */
+bool
+HttpIsManagedHeader(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(managed_headers) / sizeof(managed_headers[0]); i++)
+		if (strlen(managed_headers[i]) == len &&
+			strncasecmp(name, managed_headers[i], len) == 0)
 			return true;
 	return false;
 }

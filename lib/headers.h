@@ -45,6 +45,7 @@ extern void HttpHeaderAdd(HttpHeaderList *l, const char *name, size_t name_len,
 extern const char *HttpHeaderGet(const HttpHeaderList *l, const char *name);
 extern char *HttpHeaderTake(HttpHeaderList *l, const char *name);
 extern bool HttpIsCredentialHeader(const char *name, size_t len);
+extern bool HttpIsManagedHeader(const char *name, size_t len);
 extern double HttpRetryAfterSeconds(const char *value, time_t now);
 
 #endif							/* PG_HTTP_HEADERS_H */

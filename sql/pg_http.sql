@@ -428,6 +428,7 @@ CREATE TABLE http.secret (
 	name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,62}$'),
 	hosts text[] NOT NULL,		-- host patterns it may be sent to
 	ports text NOT NULL DEFAULT '443',
+	allow_http boolean NOT NULL DEFAULT false,	-- may go over plain http too
 	defined_by oid NOT NULL DEFAULT 0,
 	defined_at timestamptz NOT NULL DEFAULT now()
 );
@@ -446,14 +447,17 @@ REVOKE ALL ON TABLE http.secret_grant FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('http.secret_grant', '');
 COMMENT ON TABLE http.secret_grant IS 'Roles that may use a pg_http secret (use http.secret_grant)';
 
-CREATE FUNCTION http.secret_define(name text, hosts text[], ports text DEFAULT '443')
+CREATE FUNCTION http.secret_define(name text, hosts text[], ports text DEFAULT '443',
+									allow_http boolean DEFAULT false)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
 		RAISE EXCEPTION 'only superusers can define pg_http secrets' USING ERRCODE = '42501';
 	END IF;
-	IF name IS NULL OR hosts IS NULL OR ports IS NULL THEN
-		RAISE EXCEPTION 'name, hosts and ports must not be null' USING ERRCODE = '22004';
+	IF name IS NULL OR hosts IS NULL OR ports IS NULL OR allow_http IS NULL
+	   OR pg_catalog.array_position(hosts, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'name, hosts (and each of them), ports and allow_http must not be null'
+			USING ERRCODE = '22004';
 	END IF;
 	IF name !~ '^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,62}$' THEN
 		RAISE EXCEPTION 'invalid secret name "%"', name USING ERRCODE = '22023',
@@ -463,16 +467,16 @@ BEGIN
 		RAISE EXCEPTION 'a secret must be bound to at least one host pattern' USING ERRCODE = '22023';
 	END IF;
 	PERFORM http.acl_check_entry(h, ports) FROM pg_catalog.unnest(hosts) AS h;
-	INSERT INTO http.secret (name, hosts, ports, defined_by)
-		VALUES (secret_define.name, secret_define.hosts, secret_define.ports,
+	INSERT INTO http.secret (name, hosts, ports, allow_http, defined_by)
+		VALUES (secret_define.name, secret_define.hosts, secret_define.ports, secret_define.allow_http,
 				(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user))
 		ON CONFLICT ON CONSTRAINT secret_pkey DO UPDATE
-		SET hosts = EXCLUDED.hosts, ports = EXCLUDED.ports,
+		SET hosts = EXCLUDED.hosts, ports = EXCLUDED.ports, allow_http = EXCLUDED.allow_http,
 			defined_by = EXCLUDED.defined_by, defined_at = now();
 END
 $$;
-COMMENT ON FUNCTION http.secret_define(text, text[], text)
-IS 'Define (or rebind) a secret whose value is the file of that name in pg_http.secrets_dir, sent only to these hosts and ports (superuser only)';
+COMMENT ON FUNCTION http.secret_define(text, text[], text, boolean)
+IS 'Define (or rebind) a secret whose value is the file of that name in pg_http.secrets_dir, sent only to these hosts and ports, over https unless allow_http (superuser only)';
 
 CREATE FUNCTION http.secret_drop(name text)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -545,14 +549,18 @@ IS 'Take back a role''s use of a secret; requests made or sent from now on are r
 -- Names, bindings and grantees, never values: all secrets for superusers,
 -- those a role may use for others.
 CREATE VIEW http.secrets WITH (security_barrier) AS
-	SELECT s.name, s.hosts, s.ports,
+	SELECT s.name, s.hosts, s.ports, s.allow_http,
 		   ARRAY(SELECT CASE WHEN g.role = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(g.role) END
-				   FROM http.secret_grant g WHERE g.secret = s.name ORDER BY 1) AS grantees,
+				   FROM http.secret_grant g WHERE g.secret = s.name
+					AND (g.role = 0 OR EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = g.role))
+				  ORDER BY 1) AS grantees,
 		   pg_catalog.pg_get_userbyid(s.defined_by) AS defined_by, s.defined_at
 	  FROM http.secret s
 	 WHERE (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
 		OR EXISTS (SELECT FROM http.secret_grant g WHERE g.secret = s.name
-					AND (g.role = 0 OR pg_catalog.pg_has_role(current_user, g.role, 'USAGE')));
+					AND CASE WHEN g.role = 0 THEN true
+							 WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = g.role) THEN false
+							 ELSE pg_catalog.pg_has_role(current_user, g.role, 'USAGE') END);
 GRANT SELECT ON http.secrets TO PUBLIC;
 COMMENT ON VIEW http.secrets IS 'pg_http secrets visible to the current user: names, host bindings and grantees, never values';
 
@@ -563,7 +571,7 @@ COMMENT ON FUNCTION http.sign_preview(jsonb, timestamptz)
 IS 'The headers a request''s first hop would carry at a time, signatures made and secret values shown as [secret name]; sends nothing (superuser only)';
 
 REVOKE ALL ON FUNCTION
-	http.secret_define(text, text[], text),
+	http.secret_define(text, text[], text, boolean),
 	http.secret_drop(text),
 	http.secret_grant(text, name),
 	http.secret_revoke(text, name),

@@ -65,6 +65,7 @@ typedef struct SecretUse
 	char	   *name;
 	HttpRuleList *binding;
 	char	   *binding_text;	/* for errors */
+	bool		allow_http;		/* may go over plain http too */
 	bool		needs_grant;	/* false: the proxy's, an administrator's */
 } SecretUse;
 
@@ -129,6 +130,9 @@ typedef struct CredState
 	int			redirects;		/* main's hops, kept over the token phase */
 	bool		refreshed;		/* fetched again after a 401 once */
 	char	   *used_token;		/* the token the last attempt carried */
+	char	   *fresh_token;	/* the token its own token phase just got */
+	uint64		my_fetch;		/* the fetch its token phase is */
+	uint64		waited_for;		/* the fetch (of another exchange) it waited for */
 } CredState;
 
 /* A cached OAuth token, in TopMemoryContext. */
@@ -138,6 +142,11 @@ typedef struct TokenEntry
 	char	   *token;			/* NULL: none yet */
 	TimestampTz refresh_at;		/* fetch again from then on */
 	HttpExchange *fetcher;		/* a token request in flight, or NULL */
+	uint64		fetches;		/* token requests started so far */
+	uint64		failed_fetch;	/* the last of them that failed (0: none) */
+	int			fail_code;		/* and how: its waiters fail the same way */
+	char	   *fail_msg;
+	char	   *fail_detail;
 	uint64		used;			/* LRU clock */
 } TokenEntry;
 
@@ -150,6 +159,10 @@ static const char *const ref_hint =
 
 /* ------------------------------------------------------------------ */
 /* Reading a secret's value */
+
+static void secret_forget(char *v, size_t len);
+static char *proxy_with_credentials(const HttpRequest *w, const HttpCredentials *c,
+									HttpFailure *f, bool preview);
 
 static void
 fail(HttpFailure *f, int sqlstate, char *msg, char *detail, const char *hint)
@@ -186,7 +199,8 @@ secret_read(const HttpSettings *set, const char *name, size_t *len, HttpFailure 
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "%s/%s", set->secrets_dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking: a FIFO planted there must not hang us (it is refused below) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 	{
 		int			e = errno;
@@ -230,6 +244,13 @@ secret_read(const HttpSettings *set, const char *name, size_t *len, HttpFailure 
 		   ((n = read(fd, buf + got, st.st_size - got)) > 0 || (n < 0 && errno == EINTR)))
 		got += Max(n, 0);
 	close(fd);
+	if (got < (size_t) st.st_size)
+	{
+		secret_forget(buf, got);
+		fail(f, ERRCODE_IO_ERROR, psprintf("pg_http secret \"%s\" could not be read", name),
+			 pstrdup("Its file changed or could not be read while it was read."), NULL);
+		return NULL;
+	}
 	if (got > 0 && buf[got - 1] == '\n')
 		got--;
 	if (got > 0 && buf[got - 1] == '\r')
@@ -411,16 +432,63 @@ parse_auth(HttpCredentials *c, Jsonb *jb)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("\"client_auth\" of option \"auth\" must be \"basic\" or \"body\"")));
 		c->client_auth_body = ca && strcmp(ca, "body") == 0;
-		c->token_key = psprintf("%s\n%s\n%s\n%s\n%s", c->token_url,
-								c->client_id ? c->client_id : c->uses[c->client_id_secret].name,
-								c->uses[c->auth_secret].name, c->scope ? c->scope : "",
-								c->audience ? c->audience : "");
+		{
+			/* the cache key: each field with its length, so none can pose as two */
+			const char *fields[5] = {c->token_url,
+				c->client_id ? c->client_id : c->uses[c->client_id_secret].name,
+			c->uses[c->auth_secret].name, c->scope ? c->scope : "", c->audience ? c->audience : ""};
+			StringInfoData k;
+
+			initStringInfo(&k);
+			appendStringInfo(&k, "%c", c->client_id ? 'l' : 's');
+			for (int i = 0; i < 5; i++)
+				appendStringInfo(&k, "%zu:%s;", strlen(fields[i]), fields[i]);
+			c->token_key = k.data;
+		}
 	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown auth type \"%s\"", type),
 				 errhint("Auth types are basic, bearer and oauth2.")));
+}
+
+/* A message id: 1 to 128 of A-Z a-z 0-9 _ . : - (it goes into headers). */
+static void
+check_msg_id(const char *id)
+{
+	size_t		n = strlen(id);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char) id[i]) && !strchr("_.:-", id[i]))
+			n = 0;
+	if (n == 0 || n > 128)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"id\" of option \"sign\" must be 1 to 128 letters, digits, \"_\", \".\", \":\" or \"-\"")));
+}
+
+/* A header a signature goes into: a token, and none the client manages. */
+static void
+check_sign_header(const char *name, const char *field)
+{
+	if (!Http1IsToken(name, strlen(name)) || HttpIsManagedHeader(name, strlen(name)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" of option \"sign\" cannot be \"%s\"", field, name),
+				 errdetail("It must be a header name, and not one that frames or routes the request.")));
+}
+
+/* How many times "{word}" is in a template. */
+static int
+template_count(const char *tmpl, const char *word)
+{
+	int			n = 0;
+	char	   *w = psprintf("{%s}", word);
+
+	for (const char *p = strstr(tmpl, w); p; p = strstr(p + 1, w))
+		n++;
+	return n;
 }
 
 static void
@@ -437,6 +505,8 @@ parse_sign(HttpCredentials *c, Jsonb *jb)
 		c->sign = SIGN_WEBHOOK;
 		c->sign_secret = use_secret(c, member_string(o, "sign", "secret", true), true);
 		c->msg_id = member_string(o, "sign", "id", false);
+		if (c->msg_id)
+			check_msg_id(c->msg_id);
 	}
 	else if (strcmp(type, "hmac") == 0)
 	{
@@ -469,12 +539,19 @@ parse_sign(HttpCredentials *c, Jsonb *jb)
 			c->hmac.payload = "{body}";
 		if (c->hmac.value == NULL)
 			c->hmac.value = "{signature}";
-		if (!Http1IsToken(c->hmac.header, strlen(c->hmac.header)) ||
-			(c->hmac.timestamp_header &&
-			 !Http1IsToken(c->hmac.timestamp_header, strlen(c->hmac.timestamp_header))))
+		if (c->msg_id)
+			check_msg_id(c->msg_id);
+		check_sign_header(c->hmac.header, "header");
+		if (c->hmac.timestamp_header)
+			check_sign_header(c->hmac.timestamp_header, "timestamp_header");
+		if (strlen(c->hmac.payload) > 1024 || strlen(c->hmac.value) > 1024)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("templates of option \"sign\" are limited to 1024 bytes")));
+		if (template_count(c->hmac.payload, "body") > 1 || template_count(c->hmac.value, "body") > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid header name in option \"sign\"")));
+					 errmsg("{body} may appear once in \"payload\" of option \"sign\", and not in \"value\"")));
 		if (!Http1IsFieldValue(c->hmac.value, strlen(c->hmac.value)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -547,7 +624,11 @@ load_bindings(HttpCredentials *c)
 	if (SPI_execute_with_args(
 							  "SELECT s.name, s.hosts, s.ports, $2 OR EXISTS ("
 							  "  SELECT FROM http.secret_grant g WHERE g.secret = s.name"
-							  "   AND (g.role = 0 OR pg_catalog.pg_has_role($1, g.role, 'USAGE')))"
+							  "   AND CASE WHEN g.role = 0 THEN true"
+		/* a grantee dropped since: nobody's grant (pg_has_role would throw) */
+							  "    WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_authid a WHERE a.oid = g.role) THEN false"
+							  "    ELSE pg_catalog.pg_has_role($1, g.role, 'USAGE') END),"
+							  "  s.allow_http"
 							  "  FROM http.secret s WHERE s.name = ANY ($3)",
 							  3, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read http.secret");
@@ -559,6 +640,7 @@ load_bindings(HttpCredentials *c)
 		char	   *ports = SPI_getvalue(tup, td, 3);
 		bool		isnull;
 		bool		granted = DatumGetBool(SPI_getbinval(tup, td, 4, &isnull));
+		bool		allow_http = DatumGetBool(SPI_getbinval(tup, td, 5, &isnull));
 		ArrayType  *hosts = DatumGetArrayTypeP(SPI_getbinval(tup, td, 2, &isnull));
 		Datum	   *hv;
 		int			nh;
@@ -586,49 +668,109 @@ load_bindings(HttpCredentials *c)
 				appendStringInfo(&btext, "%s%s", h ? ", " : "",
 								 HttpAclEntryText(TextDatumGetCString(hv[h]), ports));
 			u->binding_text = btext.data;
+			u->allow_http = allow_http;
 			u->binding = palloc(offsetof(HttpRuleList, rules) + sizeof(HttpHostRule) * Max(nh, 1));
 			n = HttpHostRulesParse(btext.data, u->binding->rules, Max(nh, 1), &err, &errpos);
-			u->binding->n = Max(n, 0);	/* an entry that no longer parses binds nothing */
+			/* an entry that no longer parses binds nothing */
+			u->binding->n = Min(Max(n, 0), Max(nh, 1));
 			MemoryContextSwitchTo(old);
 		}
 	}
 	PopActiveSnapshot();
 	HttpSpiLeave(&spi);
 
+	/* unknown: said as such to superusers; to others, as not granted */
 	for (int i = 0; i < c->nuses; i++)
-		if (c->uses[i].binding == NULL)
+		if (c->uses[i].binding == NULL && is_super)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("pg_http secret \"%s\" does not exist", c->uses[i].name),
 					 errhint("A superuser defines secrets with http.secret_define().")));
+		else if (c->uses[i].binding == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for pg_http secret \"%s\"", c->uses[i].name),
+					 errhint("A superuser can grant it: SELECT http.secret_grant('%s', '<role>').",
+							 c->uses[i].name)));
 }
 
-/* Is the secret bound to req's host and port? */
+/*
+ * Does a binding cover req's host and port?  Names match name rules,
+ * addresses address rules of their own family only (a binding is an allow
+ * list: an IPv4 entry does not open the IPv6 forms that embed it).
+ */
+static bool
+binding_covers(const HttpRuleList *b, const HttpRequest *req)
+{
+	for (int i = 0; i < b->n; i++)
+	{
+		const HttpHostRule *r = &b->rules[i];
+
+		if (req->host_kind == HTTP_HOST_NAME || r->kind == HTTP_RULE_ANY)
+		{
+			if (HttpHostRuleMatchName(r, req->host, req->port))
+				return true;
+		}
+		else if (r->kind == HTTP_RULE_NET &&
+				 r->net.family == (req->host_kind == HTTP_HOST_IPV4 ? 4 : 6))
+		{
+			HttpAddr	a;
+
+			a.family = r->net.family;
+			memcpy(a.a, req->addr, 16);
+			if (HttpHostRuleMatchAddr(r, &a, req->port))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * May the secret go to req's host and port?  Over https only, unless its
+ * binding allows plain http; the proxy's credentials go to the proxy
+ * however its URL says.
+ */
 static bool
 bound(const HttpCredentials *c, int secret, const HttpRequest *req)
 {
-	return HttpRulesCoverRequest(c->uses[secret].binding, req);
+	const SecretUse *u = &c->uses[secret];
+
+	if (!req->tls && !u->allow_http && secret != c->proxy_secret)
+		return false;
+	return binding_covers(u->binding, req);
 }
 
 static void
 unbound_failure(const HttpCredentials *c, int secret, const HttpRequest *req, HttpFailure *f)
 {
-	fail(f, ERRCODE_INSUFFICIENT_PRIVILEGE,
-		 psprintf("pg_http secret \"%s\" is not bound to host \"%s\" port %d",
-				  c->uses[secret].name, req->host, req->port),
-		 psprintf("Its binding covers %s.", c->uses[secret].binding_text[0] ?
-				  c->uses[secret].binding_text : "nothing"),
-		 "A superuser binds a secret to hosts with http.secret_define(name, hosts, ports).");
+	const SecretUse *u = &c->uses[secret];
+
+	if (binding_covers(u->binding, req))
+		fail(f, ERRCODE_INSUFFICIENT_PRIVILEGE,
+			 psprintf("pg_http secret \"%s\" is only sent over https", u->name),
+			 psprintf("The request to host \"%s\" port %d is plain http.", req->host, req->port),
+			 "Use https, or have a superuser allow plain http for it: http.secret_define(name, hosts, ports, allow_http => true).");
+	else
+		fail(f, ERRCODE_INSUFFICIENT_PRIVILEGE,
+			 psprintf("pg_http secret \"%s\" is not bound to host \"%s\" port %d",
+					  u->name, req->host, req->port),
+			 psprintf("Its binding covers %s.", u->binding_text[0] ? u->binding_text : "nothing"),
+			 "A superuser binds a secret to hosts with http.secret_define(name, hosts, ports).");
 }
 
-/* Does secret go to the request's own host (not only to the token endpoint or the proxy)? */
+/*
+ * Does secret go to the request's own host?  All but the proxy's, and an
+ * OAuth client id kept in a secret (which goes to the token endpoint only);
+ * the OAuth client secret's binding covers the API's host too, where the
+ * token it buys is sent.
+ */
 static bool
 goes_to_host(const HttpCredentials *c, int secret)
 {
 	for (int i = 0; i < c->nheaders; i++)
 		if (c->headers[i].secret == secret)
 			return true;
-	if ((c->auth == AUTH_BASIC || c->auth == AUTH_BEARER) && secret == c->auth_secret)
+	if (secret == c->auth_secret)
 		return true;
 	return c->sign != SIGN_NONE && (secret == c->sign_secret || secret == c->access_key_secret ||
 									secret == c->session_token_secret);
@@ -647,11 +789,13 @@ HttpCredentialsPrepare(HttpRequest *req)
 	HttpCredentials *c;
 	HttpHeaderList *l = &req->headers;
 	bool		any = req->opt.auth || req->opt.sign;
+	bool		proxied = req->set->proxy_secret[0] &&
+		(req->proxy || req->set->proxy[0] || req->set->proxy_from_environment);
 	HttpFailure f;
 
 	for (int i = 0; i < l->n && !any; i++)
 		any = l->items[i].value[0] == HTTP_SECRET_REF_MARK;
-	if (!any && !(req->proxy && req->set->proxy_secret[0]))
+	if (!any && !proxied)
 		return;
 
 	c = palloc0(sizeof(HttpCredentials));
@@ -672,6 +816,10 @@ HttpCredentialsPrepare(HttpRequest *req)
 			char	   *end = strchr(v + 1, HTTP_SECRET_REF_MARK);
 			HeaderRef  *h;
 
+			/* only header_secret_ref makes these (values are checked) */
+			if (end == NULL)
+				elog(ERROR, "malformed pg_http secret reference in header \"%s\"",
+					 l->items[i].name);
 			c->headers = c->headers ? repalloc(c->headers, sizeof(HeaderRef) * (c->nheaders + 1))
 				: palloc(sizeof(HeaderRef));
 			h = &c->headers[c->nheaders++];
@@ -686,20 +834,29 @@ HttpCredentialsPrepare(HttpRequest *req)
 		parse_auth(c, req->opt.auth);
 	if (req->opt.sign)
 		parse_sign(c, req->opt.sign);
-	if (c->sign == SIGN_WEBHOOK && c->msg_id == NULL)
+	c->msg_id_given = c->msg_id != NULL;
+	if ((c->sign == SIGN_WEBHOOK || c->sign == SIGN_HMAC) && c->msg_id == NULL)
 	{
 		uint8		r[12];
 
 		if (!pg_strong_random(r, sizeof(r)))
-			ereport(ERROR, (errmsg("could not generate a webhook message id")));
+			ereport(ERROR, (errmsg("could not generate a message id for a signature")));
 		c->msg_id = psprintf("msg_%s", HttpHex(r, sizeof(r)));
 	}
-	else
-		c->msg_id_given = c->msg_id != NULL;
-	if (req->proxy && req->set->proxy_secret[0])
+	if (proxied)
 		c->proxy_secret = use_secret(c, req->set->proxy_secret, false);
 
 	load_bindings(c);
+
+	/* a Host header would route a secret past its binding (shared front ends) */
+	for (int i = 0; i < c->nuses && req->host_overridden; i++)
+		if (goes_to_host(c, i))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("a request that carries pg_http secret \"%s\" cannot set its own Host header",
+							c->uses[i].name),
+					 errdetail("The Host header names \"%s\"; the secret is bound to the URL's host.",
+							   req->authority)));
 
 	/* a first hop to a host a secret is not bound to is refused now */
 	for (int i = 0; i < c->nuses; i++)
@@ -744,10 +901,12 @@ HttpCredentialsSetMessageId(HttpRequest *req, const char *id)
 /* ------------------------------------------------------------------ */
 /* OAuth 2.0 tokens */
 
+static void token_forget(TokenEntry *t);
+
 static TokenEntry *
 token_entry(const char *key, bool create)
 {
-	int			oldest = 0;
+	int			oldest = -1;
 
 	for (int i = 0; i < ntokens; i++)
 	{
@@ -756,7 +915,8 @@ token_entry(const char *key, bool create)
 			tokens[i].used = ++token_clock;
 			return &tokens[i];
 		}
-		if (tokens[i].used < tokens[oldest].used && tokens[i].fetcher == NULL)
+		/* an entry whose token is being fetched stays */
+		if (tokens[i].fetcher == NULL && (oldest < 0 || tokens[i].used < tokens[oldest].used))
 			oldest = i;
 	}
 	if (!create)
@@ -765,17 +925,32 @@ token_entry(const char *key, bool create)
 		oldest = ntokens++;
 	else
 	{
+		oldest = Max(oldest, 0);
 		pfree(tokens[oldest].key);
-		if (tokens[oldest].token)
-		{
-			explicit_bzero(tokens[oldest].token, strlen(tokens[oldest].token));
-			pfree(tokens[oldest].token);
-		}
+		token_forget(&tokens[oldest]);
+		if (tokens[oldest].fail_msg)
+			pfree(tokens[oldest].fail_msg);
+		if (tokens[oldest].fail_detail)
+			pfree(tokens[oldest].fail_detail);
 	}
 	memset(&tokens[oldest], 0, sizeof(TokenEntry));
 	tokens[oldest].key = MemoryContextStrdup(TopMemoryContext, key);
 	tokens[oldest].used = ++token_clock;
 	return &tokens[oldest];
+}
+
+/* A token fetch failed: remember how, for the exchanges that waited for it. */
+static void
+token_fetch_failed(TokenEntry *t, uint64 fetch, const HttpExchange *x)
+{
+	t->failed_fetch = fetch;
+	t->fail_code = x->err_code;
+	if (t->fail_msg)
+		pfree(t->fail_msg);
+	if (t->fail_detail)
+		pfree(t->fail_detail);
+	t->fail_msg = MemoryContextStrdup(TopMemoryContext, x->err_msg ? x->err_msg : "");
+	t->fail_detail = x->err_detail ? MemoryContextStrdup(TopMemoryContext, x->err_detail) : NULL;
 }
 
 static bool
@@ -889,6 +1064,9 @@ token_request(const HttpRequest *base, const HttpCredentials *c, HttpFailure *f)
 	if (HttpHeaderGet(&base->headers, "User-Agent"))
 		HttpHeaderAdd(&tr->headers, "User-Agent", 10, HttpHeaderGet(&base->headers, "User-Agent"),
 					  strlen(HttpHeaderGet(&base->headers, "User-Agent")));
+	if (tr->proxy && c->proxy_secret >= 0 &&
+		(tr->proxy = proxy_with_credentials(tr, c, f, false)) == NULL)
+		return NULL;
 	if (!HttpRequestCheck(tr, f))
 		return NULL;
 	return tr;
@@ -910,6 +1088,7 @@ token_phase_start(HttpExchange *x, CredState *st, HttpRequest *base, TokenEntry 
 	st->token_phase = true;
 	st->main = base;
 	st->redirects = x->redirects;
+	st->my_fetch = ++t->fetches;
 	x->req = tr;
 	x->resp.url = tr->url;
 	if (!HttpPolicyCheckExchange(x))
@@ -918,13 +1097,33 @@ token_phase_start(HttpExchange *x, CredState *st, HttpRequest *base, TokenEntry 
 	return true;
 }
 
+/* s as jsonb, or NULL if it is not JSON. */
+static Jsonb *
+json_or_null(const char *s)
+{
+	MemoryContext mc = CurrentMemoryContext;
+	Jsonb	   *volatile jb = NULL;
+
+	PG_TRY();
+	{
+		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(mc);
+		FlushErrorState();
+		jb = NULL;
+	}
+	PG_END_TRY();
+	return jb;
+}
+
 /* The token in a token endpoint's answer, kept in t; false with f filled. */
 static bool
 token_take(HttpExchange *x, TokenEntry *t, HttpFailure *f)
 {
 	const char *url = x->req->url;
-	MemoryContext mc = CurrentMemoryContext;
-	Jsonb	   *volatile jb = NULL;
+	Jsonb	   *jb;
 	JsonbValue *tok;
 	JsonbValue *exp;
 	JsonbValue *type;
@@ -938,17 +1137,7 @@ token_take(HttpExchange *x, TokenEntry *t, HttpFailure *f)
 			 "Check the client id, the client secret's file and the scope.");
 		return false;
 	}
-	PG_TRY();
-	{
-		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(x->resp.body.data)));
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(mc);
-		FlushErrorState();
-		jb = NULL;
-	}
-	PG_END_TRY();
+	jb = json_or_null(x->resp.body.data);
 	tok = jb && JB_ROOT_IS_OBJECT(jb) ?
 		getKeyJsonValueFromContainer(&jb->root, "access_token", 12, NULL) : NULL;
 	if (tok == NULL || tok->type != jbvString || tok->val.string.len == 0 ||
@@ -971,8 +1160,13 @@ token_take(HttpExchange *x, TokenEntry *t, HttpFailure *f)
 	}
 	exp = getKeyJsonValueFromContainer(&jb->root, "expires_in", 10, NULL);
 	if (exp && exp->type == jbvNumeric)
-		secs = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(exp->val.numeric)));
-	secs = Min(secs, 365 * 24 * 3600);
+	{
+		double		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+														   NumericGetDatum(exp->val.numeric)));
+
+		/* a year at most; NaN or less than nothing: use it once */
+		secs = d >= 365.0 * 24 * 3600 ? 365 * 24 * 3600 : d > 0 ? (int64) d : 0;
+	}
 	secs = secs > 2 * TOKEN_MARGIN_S ? secs - TOKEN_MARGIN_S : secs / 2;
 	token_forget(t);
 	t->token = MemoryContextAllocZero(TopMemoryContext, tok->val.string.len + 1);
@@ -985,7 +1179,11 @@ token_take(HttpExchange *x, TokenEntry *t, HttpFailure *f)
 /* ------------------------------------------------------------------ */
 /* Applying: a hop's copy with values and signatures */
 
-/* The proxy URL with user:password (a secret) put in, or NULL with f filled. */
+/*
+ * The proxy URL with user:password (a secret) put in, or NULL with f filled.
+ * Any scheme curl takes (http, https, socks*), or none; the binding is
+ * judged on the proxy's host and port (1080, curl's default, when none).
+ */
 static char *
 proxy_with_credentials(const HttpRequest *w, const HttpCredentials *c, HttpFailure *f,
 					   bool preview)
@@ -994,6 +1192,9 @@ proxy_with_credentials(const HttpRequest *w, const HttpCredentials *c, HttpFailu
 	HttpUrlError uerr;
 	const char *p = strstr(w->proxy, "://");
 	const char *rest = p ? p + 3 : w->proxy;
+	size_t		alen = strcspn(rest, "/?#");
+	const char *colon_port;
+	char	   *probe;
 	char	   *v;
 	size_t		len;
 	char	   *colon;
@@ -1001,8 +1202,22 @@ proxy_with_credentials(const HttpRequest *w, const HttpCredentials *c, HttpFailu
 	char	   *pass;
 	char	   *url;
 
+	if (memchr(rest, '@', alen))
+	{
+		fail(f, ERRCODE_CONFIG_FILE_ERROR,
+			 pstrdup("pg_http.proxy already names credentials"),
+			 pstrdup("pg_http.proxy_secret would add others; the proxy URL must have no user:password@."),
+			 "Remove the credentials from pg_http.proxy, or reset pg_http.proxy_secret.");
+		return NULL;
+	}
+	/* the proxy's host and port, as an http URL the binding can judge */
+	colon_port = memrchr(rest, ':', alen);
+	if (colon_port && memchr(colon_port, ']', alen - (colon_port - rest)) == NULL)
+		probe = psprintf("http://%.*s/", (int) alen, rest);
+	else
+		probe = psprintf("http://%.*s:1080/", (int) alen, rest);
 	memcpy(pr, w, sizeof(HttpRequest));
-	if (!HttpRequestSetUrlChecked(pr, w->proxy, strlen(w->proxy), f, &uerr))
+	if (!HttpRequestSetUrlChecked(pr, probe, strlen(probe), f, &uerr))
 		return NULL;
 	if (!bound(c, c->proxy_secret, pr))
 	{
@@ -1117,12 +1332,18 @@ apply_to(HttpRequest *w, const HttpCredentials *c, int hop, pg_time_t t, const c
 			return false;
 		}
 	}
-	else if (c->auth == AUTH_OAUTH2 && token)
+	else if (c->auth == AUTH_OAUTH2 && token && bound(c, c->auth_secret, w))
 	{
+		/* the token goes where the client secret may: the API's host */
 		char	   *value = preview ? pstrdup("Bearer [OAuth 2.0 token]") : psprintf("Bearer %s", token);
 
 		HttpHeaderTake(&w->headers, "Authorization");
 		HttpHeaderAdd(&w->headers, "Authorization", 13, value, strlen(value));
+	}
+	else if (c->auth == AUTH_OAUTH2 && hop == 0)
+	{
+		unbound_failure(c, c->auth_secret, w, f);
+		return false;
 	}
 
 	if (c->proxy_secret >= 0 && w->proxy)
@@ -1133,16 +1354,16 @@ apply_to(HttpRequest *w, const HttpCredentials *c, int hop, pg_time_t t, const c
 
 	if (c->sign != SIGN_NONE)
 	{
-		bool		ok = bound(c, c->sign_secret, w) &&
-			(c->access_key_secret < 0 || bound(c, c->access_key_secret, w)) &&
-			(c->session_token_secret < 0 || bound(c, c->session_token_secret, w));
+		int			unbound = !bound(c, c->sign_secret, w) ? c->sign_secret :
+			c->access_key_secret >= 0 && !bound(c, c->access_key_secret, w) ? c->access_key_secret :
+			c->session_token_secret >= 0 && !bound(c, c->session_token_secret, w) ?
+			c->session_token_secret : -1;
 
-		if (!ok)
+		if (unbound >= 0)
 		{
 			if (hop == 0)
 			{
-				unbound_failure(c, bound(c, c->sign_secret, w) ? c->access_key_secret : c->sign_secret,
-								w, f);
+				unbound_failure(c, unbound, w, f);
 				return false;
 			}
 			return true;		/* no signature to another host */
@@ -1167,8 +1388,11 @@ apply_to(HttpRequest *w, const HttpCredentials *c, int hop, pg_time_t t, const c
 			k.secret_key = v;
 			k.unsigned_payload = c->unsigned_payload;
 			k.access_key = c->access_key;
-			if (c->access_key_secret >= 0 &&
-				(k.access_key = ak = secret_read(w->set, c->uses[c->access_key_secret].name, &aklen, f)) == NULL)
+			if (c->access_key_secret >= 0 && preview)
+				k.access_key = psprintf("[secret %s]", c->uses[c->access_key_secret].name);
+			else if (c->access_key_secret >= 0 &&
+					 (k.access_key = ak = secret_read(w->set, c->uses[c->access_key_secret].name,
+													  &aklen, f)) == NULL)
 			{
 				secret_forget(v, len);
 				return false;
@@ -1210,13 +1434,24 @@ hop_copy(HttpRequest *base)
 	return w;
 }
 
+/* x's credential state, made on first use (in x's context). */
+static CredState *
+cred_state(HttpExchange *x)
+{
+	if (x->cred_state == NULL)
+		x->cred_state = MemoryContextAllocZero(x->cxt ? x->cxt : CurrentMemoryContext,
+											   sizeof(CredState));
+	return x->cred_state;
+}
+
 /*
  * May x start now?  Not while another exchange of this process fetches the
- * OAuth token x needs (it waits for that token rather than fetching its
- * own).  Never throws.
+ * OAuth token x needs: x waits for that token rather than fetching its own
+ * (and, should that fetch fail, fails the same way).  Never throws but for
+ * memory.
  */
 bool
-HttpCredentialsReady(const HttpExchange *x)
+HttpCredentialsReady(HttpExchange *x)
 {
 	const HttpCredentials *c = x->req->cred;
 	TokenEntry *t;
@@ -1224,7 +1459,10 @@ HttpCredentialsReady(const HttpExchange *x)
 	if (c == NULL || c->auth != AUTH_OAUTH2)
 		return true;
 	t = token_entry(c->token_key, false);
-	return t == NULL || t->fetcher == NULL || t->fetcher == x || token_valid(t);
+	if (t == NULL || t->fetcher == NULL || t->fetcher == x || token_valid(t))
+		return true;
+	cred_state(x)->waited_for = t->fetches;
+	return false;
 }
 
 /*
@@ -1238,22 +1476,36 @@ HttpCredentialsApply(HttpExchange *x)
 {
 	HttpRequest *base = x->req->plain ? (HttpRequest *) x->req->plain : x->req;
 	const HttpCredentials *c = base->cred;
-	CredState  *st = x->cred_state;
+	CredState  *st;
 	HttpRequest *w;
 	const char *token = NULL;
 	HttpFailure f;
 
 	if (c == NULL)
 		return true;
-	if (st == NULL)
-		x->cred_state = st = palloc0(sizeof(CredState));
+	st = cred_state(x);
 	if (c->auth == AUTH_OAUTH2)
 	{
 		TokenEntry *t = token_entry(c->token_key, true);
 
-		if (!token_valid(t))
+		if (st->fresh_token)
+		{
+			/* its own token phase just got it: use it, however short-lived */
+			token = st->used_token = st->fresh_token;
+			st->fresh_token = NULL;
+		}
+		else if (token_valid(t))
+			token = st->used_token = pstrdup(t->token);
+		else if (st->waited_for != 0 && st->waited_for == t->failed_fetch)
+		{
+			/* the fetch it waited for failed: so does it, the same way */
+			st->waited_for = 0;
+			HttpExchangeFail(x, t->fail_code, t->fail_msg, t->fail_detail ? "%s" : NULL,
+							 t->fail_detail);
+			return false;
+		}
+		else
 			return token_phase_start(x, st, base, t);
-		token = st->used_token = pstrdup(t->token);
 	}
 	w = hop_copy(base);
 	if (!apply_to(w, c, x->redirects, timestamptz_to_time_t(GetCurrentTimestamp()), token, false, &f))
@@ -1293,14 +1545,17 @@ HttpCredentialsNextStep(HttpExchange *x)
 		if (x->state == HTTP_X_FAILED)
 		{
 			x->err_msg = psprintf("OAuth 2.0 token request failed: %s", x->err_msg);
+			token_fetch_failed(t, st->my_fetch, x);
 			return false;
 		}
 		if (!token_take(x, t, &f))
 		{
 			x->req = base;
 			HttpExchangeFailWith(x, &f);
+			token_fetch_failed(t, st->my_fetch, x);
 			return false;
 		}
+		st->fresh_token = pstrdup(t->token);
 	}
 	else
 	{
@@ -1315,6 +1570,8 @@ HttpCredentialsNextStep(HttpExchange *x)
 		if (t->token && st->used_token && strcmp(t->token, st->used_token) == 0)
 			token_forget(t);
 	}
+	if (st->used_token)
+		explicit_bzero(st->used_token, strlen(st->used_token));
 	x->req = base;
 	x->redirects = st->redirects;
 	x->resp.url = base->url;

@@ -75,6 +75,11 @@ engine_start_one(HttpEngine *e, HttpExchange *x)
 	x->state = HTTP_X_RUNNING;
 	x->released = false;
 	x->connected = false;
+	/* each start (a hop, a token phase) has its own time to connect */
+	x->connect_deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													  x->req->opt.connect_timeout_ms);
+	if (x->connect_deadline > x->deadline)
+		x->connect_deadline = x->deadline;
 	e->active++;
 	PG_TRY();
 	{
@@ -101,18 +106,16 @@ engine_start_more(HttpEngine *e)
 
 		if (x->state != HTTP_X_PENDING)
 			continue;
-		if (x->req->cred && !HttpCredentialsReady(x))
-			continue;			/* its OAuth token is being fetched */
 		if (x->started == 0)
 		{
-			/* a first start; one that waited for a token keeps its deadline */
+			/* its time starts now, even if it waits for a token first */
 			now = GetCurrentTimestamp();
 			x->started = now;
 			x->deadline = TimestampTzPlusMilliseconds(now, x->req->opt.timeout_ms);
-			x->connect_deadline = TimestampTzPlusMilliseconds(now, x->req->opt.connect_timeout_ms);
-			if (x->connect_deadline > x->deadline)
-				x->connect_deadline = x->deadline;
+			x->connect_deadline = x->deadline;	/* set again when it starts */
 		}
+		if (x->req->cred && !HttpCredentialsReady(x))
+			continue;			/* its OAuth token is being fetched */
 		engine_start_one(e, x);
 	}
 }
@@ -245,9 +248,12 @@ engine_next_deadline(HttpEngine *e, TimestampTz until)
 		HttpExchange *x = e->xs[i];
 		TimestampTz d;
 
-		if (x->state != HTTP_X_RUNNING)
+		if (x->state == HTTP_X_PENDING && x->started != 0)
+			d = x->deadline;	/* waiting for a token */
+		else if (x->state != HTTP_X_RUNNING)
 			continue;
-		d = x->connected ? x->deadline : x->connect_deadline;
+		else
+			d = x->connected ? x->deadline : x->connect_deadline;
 		if (next == 0 || d < next)
 			next = d;
 	}
@@ -362,6 +368,14 @@ HttpEngineNext(HttpEngine *e, long max_ms, bool *woken)
 			for (int i = 0; i < e->n; i++)
 				if (e->xs[i]->state == HTTP_X_RUNNING)
 					engine_timeout_one(e->xs[i], now);
+				else if (e->xs[i]->state == HTTP_X_PENDING && e->xs[i]->started != 0 &&
+						 now >= e->xs[i]->deadline)
+				{
+					/* it waited for a token past its deadline: never started */
+					e->xs[i]->connect_deadline = e->xs[i]->deadline;
+					engine_timeout_one(e->xs[i], now);
+					e->xs[i]->released = true;
+				}
 			if (latch && woken != NULL)
 			{
 				*woken = true;

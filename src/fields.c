@@ -86,6 +86,11 @@ header_secret_ref(HttpHeaderList *l, JsonbIterator **it, const JsonbValue *hkey)
 				 errhint("A secret reference is {\"secret\": \"name\"} or {\"secret\": \"name\", \"prefix\": \"Bearer \"}.")));
 	if (!Http1IsToken(hname, nlen))
 		HttpRequestHeaderAdd(l, hname, nlen, "", 0);	/* says why */
+	if (HttpIsManagedHeader(hname, nlen))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("HTTP header \"%.*s\" cannot be a secret", nlen, hname),
+				 errdetail("It frames or routes the request, or belongs to the proxy.")));
 	if (!Http1IsFieldValue(prefix, strlen(prefix)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

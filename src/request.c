@@ -415,6 +415,13 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 				 errdetail("A method is a token such as GET, POST or PROPFIND.")));
 	req->method = asc_toupper(req->method, mlen);
 
+	/* a content type given as an argument is a header value like any other */
+	if (content_type && !Http1IsFieldValue(content_type, strlen(content_type)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid content type"),
+				 errdetail("Header values must not contain CR, LF, NUL or other control characters.")));
+
 	/* credentials in the request: keep the statement out of the server log */
 	for (int i = 0; i < l->n && !req->has_secrets; i++)
 		req->has_secrets = HttpIsCredentialHeader(l->items[i].name, strlen(l->items[i].name));

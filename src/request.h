@@ -34,7 +34,7 @@ extern char *HttpRemoveDotSegments(const char *path);
 #define HTTP_SECRET_REF_MARK '\x01'	/* a header value that names a secret */
 extern void HttpCredentialsPrepare(HttpRequest *req);
 extern void HttpCredentialsSetMessageId(HttpRequest *req, const char *id);
-extern bool HttpCredentialsReady(const HttpExchange *x);
+extern bool HttpCredentialsReady(HttpExchange *x);
 extern bool HttpCredentialsApply(HttpExchange *x);
 extern bool HttpCredentialsNextStep(HttpExchange *x);
 extern void HttpCredentialsRelease(HttpExchange *x);

@@ -17,6 +17,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "http1.h"
 #include "request.h"
 
 #include "common/cryptohash.h"
@@ -339,6 +340,8 @@ HttpSignAws(HttpRequest *req, const HttpAwsKey *k, pg_time_t t)
 		HttpHeaderAdd(&req->headers, "X-Amz-Security-Token", 20, k->session_token,
 					  strlen(k->session_token));
 	}
+	if (k->unsigned_payload)
+		HttpHeaderTake(&req->headers, "X-Amz-Content-Sha256");	/* what is signed is sent */
 	if ((s3 || k->unsigned_payload) && !HttpHeaderGet(&req->headers, "X-Amz-Content-Sha256"))
 		HttpHeaderAdd(&req->headers, "X-Amz-Content-Sha256", 20, payload_hash, strlen(payload_hash));
 
@@ -357,7 +360,13 @@ HttpSignAws(HttpRequest *req, const HttpAwsKey *k, pg_time_t t)
 	else
 	{
 		char	   *path = HttpRemoveDotSegments(pnstrdup(req->target, plen));
+		char	   *o = path;
 
+		/* normalized: no empty segments either ("//a//" is "/a/") */
+		for (char *p = path; *p; p++)
+			if (!(*p == '/' && o > path && o[-1] == '/'))
+				*o++ = *p;
+		*o = '\0';
 		aws_encode(&cr, path, strlen(path), true);
 	}
 	appendStringInfoChar(&cr, '\n');
@@ -537,6 +546,11 @@ HttpSignHmac(HttpRequest *req, const HttpHmacSpec *h, const char *secret, size_t
 	sig = h->base64 ? HttpBase64(mac, maclen) : HttpHex(mac, maclen);
 	initStringInfo(&value);
 	expand(&value, h->value, req, ts, msg_id, sig);
+	if (!Http1IsFieldValue(value.data, value.len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("signature header \"%s\" would not be a valid header value", h->header),
+				 errdetail("What its \"value\" template expands to has a control character.")));
 	HttpHeaderTake(&req->headers, h->header);
 	HttpHeaderAdd(&req->headers, h->header, strlen(h->header), value.data, value.len);
 	if (h->timestamp_header)

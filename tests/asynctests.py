@@ -361,7 +361,7 @@ DO $$ BEGIN
 END $$;
 GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb),
   http.await(bigint, integer) TO carol;
-SELECT http.secret_define(n, ARRAY['127.0.0.1'], '1-65535')
+SELECT http.secret_define(n, ARRAY['127.0.0.1'], '1-65535', allow_http => true)
   FROM unnest(ARRAY['test_token', 'webhook_key', 'oauth_client']) AS n;
 SELECT http.secret_grant(n, 'carol') FROM unnest(ARRAY['test_token', 'webhook_key', 'oauth_client']) AS n;
 """)

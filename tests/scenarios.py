@@ -647,7 +647,7 @@ def scenario_secret_files_read_when_used(env):
             return e.pgcode, e.pgerror
         raise AssertionError("expected the secret to be refused")
 
-    one(conn, "SELECT http.secret_define('rot', ARRAY['127.0.0.1'], '1-65535')")
+    one(conn, "SELECT http.secret_define('rot', ARRAY['127.0.0.1'], '1-65535', allow_http => true)")
     try:
         env.write_secret("rot", "first\n")
         if sent() != "first":
@@ -683,13 +683,26 @@ def scenario_secret_files_read_when_used(env):
     return "new value used at once; 0644, foreign owner and missing file refused"
 
 
+class fresh_conn:
+    """A new session (an empty token cache), closed after the block."""
+
+    def __init__(self, env):
+        self.conn = connect(env)
+
+    def __enter__(self):
+        return self.conn
+
+    def __exit__(self, *exc):
+        self.conn.close()
+
+
 def scenario_oauth_one_token_for_many_calls(env):
     """OAuth 2.0 client credentials: one token request for many calls of a
     backend, one for a batch running at once in a new backend, and one
     refresh after the API answers 401; the token is never shown."""
     conn = connect(env)
     env.write_secret("oauth_client", "c1ient-s3cret")
-    one(conn, "SELECT http.secret_define('oauth_client', ARRAY['127.0.0.1'], '1-65535')")
+    one(conn, "SELECT http.secret_define('oauth_client', ARRAY['127.0.0.1'], '1-65535', allow_http => true)")
     api = mock_url(env, "/oauth/api")
     opts = json.dumps({"auth": {
         "type": "oauth2", "client_id": "pg_http", "client_secret": {"secret": "oauth_client"},
@@ -726,6 +739,32 @@ def scenario_oauth_one_token_for_many_calls(env):
         if statuses != [200] * 8 or s.get("/oauth/token") != 3:
             raise AssertionError("a batch of 8: %r, %r" % (statuses, s))
         fresh.close()
+        # a token that expires at once is still used for the call that got it
+        short = opts.replace("expires_in=3600", "expires_in=1")
+        for _ in range(2):
+            status = one(conn, "SELECT status FROM http.get(%s, NULL, %s)", (api, short))
+            if status != 200:
+                raise AssertionError("a call with a 1 s token: %s" % status)
+        s = stats()
+        if s.get("/oauth/token") != 5:
+            raise AssertionError("a 1 s token: one token request per call, not more: %r" % s)
+        # a token endpoint that never answers: the batch's 6 requests wait for
+        # one fetch and fail with it (or their own deadline, the same), within
+        # about one timeout, not six
+        dead = json.loads(opts)
+        dead["auth"]["token_url"] = "http://127.0.0.1:%d/token" % env.blackhole_port
+        dead["timeout_ms"] = 1000
+        items = json.dumps([{"url": api, "options": dead}] * 6)
+        t0 = time.monotonic()
+        rows = None
+        with fresh_conn(env) as c:
+            with c.cursor() as cur:
+                cur.execute("SELECT sqlstate, error FROM http.batch(%s)", (items,))
+                rows = cur.fetchall()
+        took = time.monotonic() - t0
+        if took > 3.0 or any(r[0] != "08T00" for r in rows) or \
+                not any("OAuth 2.0 token request failed" in r[1] for r in rows):
+            raise AssertionError("a dead token endpoint: %.1f s, %r" % (took, rows))
         # never shown: not in a response, an error or the settings
         try:
             one(conn, "SELECT http.get(%s, NULL, %s)", (api, opts.replace("keyfile=", "keyfile=/nonexistent")))
@@ -734,7 +773,8 @@ def scenario_oauth_one_token_for_many_calls(env):
                 raise AssertionError("an error shows a credential: %s" % e)
     finally:
         one(conn, "SELECT http.secret_drop('oauth_client')")
-    return "token endpoint asked 3 times for 5 calls, a refresh after 401 and a batch of 8"
+    return ("token endpoint asked 3 times for 5 calls, a refresh after 401 and a batch of 8;"
+            " a dead endpoint failed a batch of 6 in %.1f s" % took)
 
 
 def scenario_signature_checker_matches_published_vectors(env):

@@ -23,9 +23,9 @@ CREATE FUNCTION t.seen(r http.response, h text) RETURNS text LANGUAGE sql AS $$
 $$;
 
 -- 1. Defining: superusers only, names are file names, bindings are host patterns
-SELECT http.secret_define('test_token', ARRAY['127.0.0.1'], '1-65535');
-SELECT http.secret_define('hmac_key', ARRAY['127.0.0.1', '*.example.com'], '1-65535');
-SELECT http.secret_define('webhook_key', ARRAY['127.0.0.1'], '1-65535');
+SELECT http.secret_define('test_token', ARRAY['127.0.0.1'], '1-65535', allow_http => true);
+SELECT http.secret_define('hmac_key', ARRAY['127.0.0.1', '*.example.com'], '1-65535', allow_http => true);
+SELECT http.secret_define('webhook_key', ARRAY['127.0.0.1'], '1-65535', allow_http => true);
 SELECT t.err($$SELECT http.secret_define('../etc/passwd', ARRAY['127.0.0.1'])$$);
 SELECT t.err($$SELECT http.secret_define('.hidden', ARRAY['127.0.0.1'])$$);
 SELECT t.err($$SELECT http.secret_define('x', ARRAY[]::text[])$$);
@@ -79,10 +79,10 @@ SELECT t.seen(http.get(:'httpbin' || '/redirect-to?url=/anything',
                        '{"X-Api-Key": {"secret": "test_token"}}', '{"max_redirects": 2}'), 'X-Api-Key')
        AS redirected_to_same_host;
 -- rebinding applies to the next request
-SELECT http.secret_define('test_token', ARRAY['127.0.0.1'], '1-1024');
+SELECT http.secret_define('test_token', ARRAY['127.0.0.1'], '1-1024', allow_http => true);
 SELECT t.err($$SELECT http.get(current_setting('pg_http_test.httpbin') || '/anything',
                               '{"X-Api-Key": {"secret": "test_token"}}')$$);
-SELECT http.secret_define('test_token', ARRAY['127.0.0.1'], '1-65535');
+SELECT http.secret_define('test_token', ARRAY['127.0.0.1'], '1-65535', allow_http => true);
 
 -- 4. Grants: to a role, through membership, to PUBLIC; revokes apply at once
 SELECT http.secret_grant('test_token', 'regress_sec_app');
@@ -113,7 +113,7 @@ SELECT http.secret_revoke('test_token', 'regress_sec_group');
 -- is an error naming the secret, never showing a value.  (COPY writes files
 -- others may read: refused.  A changed file counting at once is tested by
 -- the scenarios, which write files as an administrator would.)
-SELECT http.secret_define('rotating', ARRAY['127.0.0.1'], '1-65535');
+SELECT http.secret_define('rotating', ARRAY['127.0.0.1'], '1-65535', allow_http => true);
 SELECT t.err($$SELECT http.get(current_setting('pg_http_test.httpbin') || '/anything',
                               '{"X-Api-Key": {"secret": "rotating"}}')$$);
 COPY (SELECT 'readable-by-others') TO :'rotating';
@@ -157,13 +157,36 @@ SELECT (http.sign_preview(jsonb_build_object('method', 'POST', 'url', :'mock' ||
 -- example with a Range header (expected signatures as published; over http
 -- here, so that every transport, TLS or not, computes them: the scheme is
 -- not part of what is signed)
-SELECT http.secret_define('aws_example_key', ARRAY['example.amazonaws.com', 'iam.amazonaws.com', '127.0.0.1'], '1-65535');
-SELECT http.secret_define('aws_example_id', ARRAY['example.amazonaws.com', 'iam.amazonaws.com', '127.0.0.1'], '1-65535');
-SELECT http.secret_define('aws_s3_example_key', ARRAY['examplebucket.s3.amazonaws.com'], '80');
+SELECT http.secret_define('aws_example_key', ARRAY['example.amazonaws.com', 'iam.amazonaws.com', '127.0.0.1'], '1-65535', true);
+SELECT http.secret_define('aws_example_id', ARRAY['example.amazonaws.com', 'iam.amazonaws.com', '127.0.0.1'], '1-65535', true);
+SELECT http.secret_define('aws_s3_example_key', ARRAY['examplebucket.s3.amazonaws.com'], '80', true);
 SELECT http.sign_preview('{"url": "http://example.amazonaws.com/",
   "options": {"sign": {"type": "aws", "region": "us-east-1", "service": "service",
     "access_key_id": "AKIDEXAMPLE", "secret_access_key": {"secret": "aws_example_key"}}}}',
   '2015-08-30 12:36:00+00')->>'authorization' AS get_vanilla;
+-- more of the suite (same credentials and time): query order, repeated
+-- keys, empty and dot segments, a form POST
+SELECT v.name, (http.sign_preview(jsonb_build_object('method', v.method,
+          'url', 'http://example.amazonaws.com' || v.target, 'headers', v.headers, 'body', v.body,
+          'options', '{"sign": {"type": "aws", "region": "us-east-1", "service": "service",
+             "access_key_id": "AKIDEXAMPLE", "secret_access_key": {"secret": "aws_example_key"}}}'::jsonb),
+          '2015-08-30 12:36:00+00')->>'authorization') ~ ('Signature=' || v.expected || '$') AS matches
+  FROM (VALUES
+    ('get-vanilla-query-order-key-case', 'GET', '/?Param2=value2&Param1=value1', '{}'::jsonb, NULL,
+     'b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500'),
+    ('get-vanilla-query-order-key', 'GET', '/?Param1=value2&Param1=Value1', '{}', NULL,
+     'eedbc4e291e521cf13422ffca22be7d2eb8146eecf653089df300a15b2382bd1'),
+    ('get-vanilla-query-order-value', 'GET', '/?Param1=value2&Param1=value1', '{}', NULL,
+     '5772eed61e12b33fae39ee5e7012498b51d56abc0abb7c60486157bd471c4694'),
+    ('get-relative-relative', 'GET', '/example1/example2/../..', '{}', NULL,
+     '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'),
+    ('get-slashes', 'GET', '//example//', '{}', NULL,
+     '9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84'),
+    ('post-vanilla-query', 'POST', '/?Param1=value1', '{}', NULL,
+     '28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11'),
+    ('post-x-www-form-urlencoded', 'POST', '/', '{"Content-Type": "application/x-www-form-urlencoded"}',
+     'Param1=value1', 'ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a')
+  ) AS v(name, method, target, headers, body, expected);
 SELECT http.sign_preview('{"url": "http://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08",
   "headers": {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
   "options": {"sign": {"type": "aws", "region": "us-east-1", "service": "iam",
@@ -176,7 +199,7 @@ SELECT h->>'authorization' AS s3_get_object, h->>'x-amz-content-sha256' AS paylo
     "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": {"secret": "aws_s3_example_key"}}}}',
   '2013-05-24 00:00:00+00') AS h;
 -- sent for real, with a body, a query and a session token, checked by the mock server
-SELECT http.secret_define('aws_session', ARRAY['127.0.0.1'], '1-65535');
+SELECT http.secret_define('aws_session', ARRAY['127.0.0.1'], '1-65535', allow_http => true);
 SELECT r.status, r.body::jsonb->'ok' AS ok, r.body::jsonb->'signed_headers' AS signed
   FROM http.request(jsonb_build_object('method', 'PUT',
          'url', :'mock' || '/signed/aws/bucket/key%20one.txt?keyfile=' || :'dir' || '/aws_example_key&b=2&a=1',
@@ -190,6 +213,60 @@ SELECT http.secret_drop('aws_session');
 SELECT t.err($$SELECT http.sign_preview('{"url": "http://other.amazonaws.com/",
   "options": {"sign": {"type": "aws", "region": "us-east-1", "service": "service",
     "access_key_id": "AKIDEXAMPLE", "secret_access_key": {"secret": "aws_example_key"}}}}')$$);
+
+-- 8. What a role could try: values and signatures stay where they belong
+-- a content type is a header value: no control characters (no marker, no CRLF)
+SELECT t.err(format('SELECT http.post(%L, %L, %L)', :'httpbin' || '/anything', 'x', E'\x01test_token\x01'));
+SELECT t.err(format('SELECT http.post(%L, %L, %L)', :'httpbin' || '/anything', 'x', E'text/plain\r\nX-Injected: 1'));
+-- no secret in a header that frames or routes the request
+SELECT t.err($$SELECT http.get(current_setting('pg_http_test.httpbin'), '{"Host": {"secret": "test_token"}}')$$);
+SELECT t.err($$SELECT http.get(current_setting('pg_http_test.httpbin'), '{"Content-Length": {"secret": "test_token"}}')$$);
+-- a Host header cannot route a secret to another virtual host
+SELECT t.err($$SELECT http.get(current_setting('pg_http_test.httpbin'),
+                              '{"Host": "other.example", "X-Api-Key": {"secret": "test_token"}}')$$);
+-- nor can a signature's header, id or template smuggle anything
+SELECT t.err($$SELECT http.post(current_setting('pg_http_test.mock'), 'a', 'text/plain', NULL,
+  '{"sign": {"type": "hmac", "secret": "hmac_key", "header": "Content-Length", "value": "0"}}')$$);
+SELECT t.err($$SELECT http.post(current_setting('pg_http_test.mock'), 'a', 'text/plain', NULL,
+  '{"sign": {"type": "hmac", "secret": "hmac_key", "header": "X-Sig", "timestamp_header": "Host"}}')$$);
+SELECT t.err($$SELECT http.post(current_setting('pg_http_test.mock'), 'a', 'text/plain', NULL,
+  jsonb_build_object('sign', jsonb_build_object('type', 'webhook', 'secret', 'webhook_key',
+                     'id', E'x\r\nContent-Length: 0')))$$);
+SELECT t.err($$SELECT http.post(current_setting('pg_http_test.mock'), 'a', 'text/plain', NULL,
+  '{"sign": {"type": "hmac", "secret": "hmac_key", "header": "X-Sig", "value": "{signature} {body}"}}')$$);
+SELECT t.err($$SELECT http.post(current_setting('pg_http_test.mock'), 'a', 'text/plain', NULL,
+  '{"sign": {"type": "hmac", "secret": "hmac_key", "header": "X-Sig", "payload": "{body}{body}"}}')$$);
+SELECT t.err(format('SELECT http.post(%L, %L, %L, NULL, %L)', :'mock', 'a', 'text/plain',
+  jsonb_build_object('sign', jsonb_build_object('type', 'hmac', 'secret', 'hmac_key', 'header', 'X-Sig',
+                     'payload', repeat('x', 1025)))));
+SELECT t.err(format('SELECT http.post(%L, %L, %L, NULL, %L)', :'mock' || '/echo', E'line\r\nX-Evil: 1', 'text/plain',
+  '{"sign": {"type": "hmac", "secret": "hmac_key", "header": "X-Sig", "payload": "{body}", "value": "{signature}"}}'))
+  AS body_is_not_in_the_header;
+-- over https only, unless the binding allows plain http
+SELECT http.secret_define('https_only', ARRAY['127.0.0.1'], '1-65535');
+SELECT t.err($$SELECT http.get(current_setting('pg_http_test.httpbin'), '{"X-Api-Key": {"secret": "https_only"}}')$$);
+-- an IPv4 binding is not an IPv6 one (the mapped form is another address)
+SELECT t.err(format($$SELECT http.get('http://[::ffff:127.0.0.1]:%s/anything', '{"X-Api-Key": {"secret": "test_token"}}')$$,
+                    :'httpbin_port'));
+-- an OAuth token goes only where the client secret may go (the API's host too)
+SELECT t.err(format($$SELECT http.get('http://localhost:%s/anything', NULL,
+  '{"auth": {"type": "oauth2", "token_url": "%s/oauth/token", "client_id": "c",
+             "client_secret": {"secret": "test_token"}}}')$$, :'httpbin_port', :'mock'));
+-- to others, an unknown secret looks like one not granted (names are not listed)
+SET ROLE regress_sec_other;
+SELECT t.err($$SELECT http.get(current_setting('pg_http_test.httpbin'), '{"X-Api-Key": {"secret": "no_such"}}')$$);
+RESET ROLE;
+-- a dropped grantee leaves the other grants working
+CREATE ROLE regress_sec_gone;
+SELECT http.secret_grant('test_token', 'regress_sec_gone');
+SELECT http.secret_grant('test_token', 'regress_sec_other');
+DROP ROLE regress_sec_gone;
+SET ROLE regress_sec_other;
+SELECT t.seen(http.get(:'httpbin' || '/anything', '{"X-Api-Key": {"secret": "test_token"}}'), 'X-Api-Key') AS after_drop;
+SELECT name, cardinality(grantees) AS grantees FROM http.secrets;
+RESET ROLE;
+SELECT http.secret_revoke('test_token', 'regress_sec_other');
+SELECT t.err($$SELECT http.secret_define('x', ARRAY['127.0.0.1', NULL])$$);
 
 DROP FUNCTION t.seen(http.response, text);
 SELECT http.secret_drop(name) FROM http.secret ORDER BY name;

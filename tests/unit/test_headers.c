@@ -83,6 +83,20 @@ test_credential_names(void)
 }
 
 static void
+test_managed_names(void)
+{
+	CHECK(HttpIsManagedHeader("host", 4));
+	CHECK(HttpIsManagedHeader("Content-Length", 14));
+	CHECK(HttpIsManagedHeader("TRANSFER-ENCODING", 17));
+	CHECK(HttpIsManagedHeader("te", 2));
+	CHECK(HttpIsManagedHeader("Proxy-Authorization", 19));
+	CHECK(!HttpIsManagedHeader("Authorization", 13));
+	CHECK(!HttpIsManagedHeader("X-Hub-Signature-256", 19));
+	CHECK(!HttpIsManagedHeader("Hostname", 8));
+	CHECK(HttpIsManagedHeader("Hostname", 4));
+}
+
+static void
 test_retry_after_seconds(void)
 {
 	CHECK(HttpRetryAfterSeconds("120", EXAMPLE) == 120);
@@ -134,6 +148,7 @@ main(void)
 	HttpHeadersSetAllocator(&mem);
 	RUN(test_list);
 	RUN(test_credential_names);
+	RUN(test_managed_names);
 	RUN(test_retry_after_seconds);
 	RUN(test_retry_after_dates);
 	arena_free();
