@@ -157,3 +157,168 @@ REVOKE ALL ON FUNCTION
 	http.secret_revoke(text, name),
 	http.sign_preview(jsonb, timestamptz)
 FROM PUBLIC;
+
+-- Queue states and columns for cancel and redrive
+ALTER TABLE http.queue DROP CONSTRAINT queue_state_check,
+	ADD CONSTRAINT queue_state_check
+		CHECK (state IN ('queued', 'sending', 'delivered', 'failed', 'cancelled')),
+	ADD COLUMN redriven integer NOT NULL DEFAULT 0,
+	ADD COLUMN credentials_removed boolean NOT NULL DEFAULT false,
+	ADD COLUMN ordering_key text;
+DROP INDEX http.queue_finished;
+CREATE INDEX queue_finished ON http.queue (finished_at) WHERE state IN ('delivered', 'failed', 'cancelled');
+CREATE INDEX queue_ordering ON http.queue (owner, ordering_key, id)
+	WHERE ordering_key IS NOT NULL AND state IN ('queued', 'sending');
+CREATE OR REPLACE VIEW http.results WITH (security_invoker = true) AS
+	SELECT id, pg_catalog.pg_get_userbyid(owner) AS owner, state, status,
+		   response_headers AS headers, response_body AS body, response_version AS version,
+		   attempts, possible_duplicate, error_code, error, callback_error,
+		   created_at, first_sent_at, finished_at,
+		   finished_at - created_at AS delivery_time,
+		   request->>'method' AS method, http.redact_url(request->>'url') AS url,
+		   http.redact_url(response_url) AS final_url, interrupted, callback_pending, redriven
+	  FROM http.queue;
+CREATE OR REPLACE VIEW http.queue_stats WITH (security_invoker = true) AS
+	SELECT host,
+		   count(*) FILTER (WHERE state = 'queued') AS queued,
+		   count(*) FILTER (WHERE state = 'sending') AS in_flight,
+		   count(*) FILTER (WHERE state = 'delivered') AS delivered,
+		   count(*) FILTER (WHERE state = 'failed') AS failed,
+		   coalesce(sum(greatest(attempts - 1, 0)), 0) AS retries,
+		   count(*) FILTER (WHERE possible_duplicate) AS possible_duplicates,
+		   min(next_at) FILTER (WHERE state = 'queued') AS next_attempt_at,
+		   count(*) FILTER (WHERE state = 'cancelled') AS cancelled
+	  FROM http.queue
+	 GROUP BY ROLLUP (host);
+COMMENT ON FUNCTION http.await(bigint, integer)
+IS 'Wait until a queued request is delivered, failed or cancelled (or the timeout passes); returns its row';
+
+-- Cancel and redrive (0.4.0): a role's own queued requests (superusers: any).
+CREATE FUNCTION http.cancel(id bigint) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_http_cancel'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION http.cancel(bigint)
+IS 'Cancel a queued request not yet being sent: true if it was cancelled, false if it was already in flight or finished';
+
+CREATE FUNCTION http.retry(id bigint) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_http_retry'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION http.retry(bigint)
+IS 'Send a failed or cancelled request again, with fresh attempts (counted in redriven); false if it is not failed or cancelled';
+
+CREATE FUNCTION http.retry_failed(host_pattern text DEFAULT '*', since timestamptz DEFAULT '-infinity')
+RETURNS integer
+AS 'MODULE_PATHNAME', 'pg_http_retry_failed'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION http.retry_failed(text, timestamptz)
+IS 'Send again the failed requests (the caller''s own; superusers: all) to hosts matching a pattern that finished since a time; returns how many';
+
+REVOKE ALL ON FUNCTION http.cancel(bigint), http.retry(bigint), http.retry_failed(text, timestamptz)
+FROM PUBLIC;
+
+-- Host controls (0.4.0): rate limits, concurrency caps and pauses per host
+-- pattern, shared by the delivery workers and (preloaded) every backend.
+CREATE TABLE http.host_limits (
+	pattern text PRIMARY KEY,	-- as in pg_http.allowed_hosts, :port or :N-M allowed
+	requests_per_second double precision CHECK (requests_per_second > 0),
+	burst integer NOT NULL DEFAULT 1 CHECK (burst >= 1),
+	max_concurrency integer CHECK (max_concurrency >= 1),
+	set_by oid NOT NULL DEFAULT 0,
+	set_at timestamptz NOT NULL DEFAULT now(),
+	CHECK (requests_per_second IS NOT NULL OR max_concurrency IS NOT NULL)
+);
+CREATE TABLE http.host_pauses (
+	pattern text PRIMARY KEY,
+	paused_by oid NOT NULL DEFAULT 0,
+	paused_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON TABLE http.host_limits, http.host_pauses FROM PUBLIC;
+GRANT SELECT ON TABLE http.host_limits, http.host_pauses TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('http.host_limits', '');
+SELECT pg_catalog.pg_extension_config_dump('http.host_pauses', '');
+COMMENT ON TABLE http.host_limits IS 'Rate limits and concurrency caps per host pattern (use http.host_limit / http.host_unlimit)';
+COMMENT ON TABLE http.host_pauses IS 'Host patterns nothing is sent to (use http.pause / http.resume)';
+-- every process reads them again after a change
+CREATE TRIGGER host_limits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON http.host_limits
+	FOR EACH STATEMENT EXECUTE FUNCTION http.acl_changed();
+CREATE TRIGGER host_pauses_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON http.host_pauses
+	FOR EACH STATEMENT EXECUTE FUNCTION http.acl_changed();
+
+-- Check a host pattern the way the controls read it; raises 22023 if they cannot.
+CREATE FUNCTION http.check_host_pattern(pattern text) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_http_check_host_pattern'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The controls: superusers, or roles granted EXECUTE on them.
+CREATE FUNCTION http.host_limit(pattern text, requests_per_second double precision,
+								burst integer DEFAULT 1, max_concurrency integer DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF pattern IS NULL OR burst IS NULL THEN
+		RAISE EXCEPTION 'pattern and burst must not be null' USING ERRCODE = '22004';
+	END IF;
+	PERFORM http.check_host_pattern(pattern);
+	INSERT INTO http.host_limits (pattern, requests_per_second, burst, max_concurrency, set_by)
+		VALUES (host_limit.pattern, host_limit.requests_per_second, host_limit.burst,
+				host_limit.max_concurrency, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
+		ON CONFLICT ON CONSTRAINT host_limits_pkey DO UPDATE
+		SET requests_per_second = EXCLUDED.requests_per_second, burst = EXCLUDED.burst,
+			max_concurrency = EXCLUDED.max_concurrency, set_by = EXCLUDED.set_by, set_at = now();
+END
+$$;
+COMMENT ON FUNCTION http.host_limit(text, double precision, integer, integer)
+IS 'Limit requests to hosts matching a pattern: requests per second (a token bucket of burst), and at most max_concurrency at once; effective at once';
+
+CREATE FUNCTION http.host_unlimit(pattern text)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM http.host_limits l WHERE l.pattern = host_unlimit.pattern;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+COMMENT ON FUNCTION http.host_unlimit(text) IS 'Remove the limit set for a pattern; returns whether there was one';
+
+CREATE FUNCTION http.pause(host_pattern text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF host_pattern IS NULL THEN
+		RAISE EXCEPTION 'host_pattern must not be null' USING ERRCODE = '22004';
+	END IF;
+	PERFORM http.check_host_pattern(host_pattern);
+	INSERT INTO http.host_pauses (pattern, paused_by)
+		VALUES (host_pattern, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
+		ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION http.pause(text)
+IS 'Send nothing to hosts matching a pattern: queued requests wait (no attempt spent), calls fail (55000); effective at once';
+
+CREATE FUNCTION http.resume(host_pattern text)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM http.host_pauses p WHERE p.pattern = resume.host_pattern;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+COMMENT ON FUNCTION http.resume(text) IS 'Undo http.pause for a pattern; returns whether it was paused';
+
+CREATE FUNCTION http.host_states(
+	OUT host text, OUT requests_per_second double precision, OUT burst integer,
+	OUT max_concurrency integer, OUT paused boolean, OUT tokens double precision,
+	OUT in_flight integer, OUT retry_after_until timestamptz, OUT consecutive_failures integer,
+	OUT breaker text, OUT open_until timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_http_host_states'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION http.host_states()
+IS 'The hosts this database''s requests went to lately, as their controls see them: limit, tokens, in flight, Retry-After, breaker (shared when preloaded, else this backend''s)';
+
+REVOKE ALL ON FUNCTION http.host_limit(text, double precision, integer, integer),
+	http.host_unlimit(text), http.pause(text), http.resume(text), http.host_states()
+FROM PUBLIC;

@@ -13,6 +13,7 @@
 #include "pg_http.h"
 #include "engine.h"
 #include "exchange.h"
+#include "hostctl.h"
 #include "netaddr.h"
 #include "policy.h"
 #include "queue.h"
@@ -708,4 +709,64 @@ pg_http_sign_preview(PG_FUNCTION_ARGS)
 	req = HttpRequestFromDocument(PG_GETARG_JSONB_P(0), &base, false);
 	req = HttpCredentialsPreview(req, timestamptz_to_time_t(PG_GETARG_TIMESTAMPTZ(1)));
 	PG_RETURN_JSONB_P(HttpHeadersToJsonb(&req->headers));
+}
+
+PG_FUNCTION_INFO_V1(pg_http_check_host_pattern);
+/* http.check_host_pattern(pattern): the pattern, or 22023 */
+Datum
+pg_http_check_host_pattern(PG_FUNCTION_ARGS)
+{
+	char	   *pattern = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	HttpHostRule rule;
+	const char *err = NULL;
+	size_t		errpos = 0;
+
+	if (strchr(pattern, ',') || HttpHostRulesParse(pattern, &rule, 1, &err, &errpos) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid host pattern \"%s\"", pattern),
+				 err ? errdetail("%c%s.", pg_ascii_toupper((unsigned char) err[0]), err + 1)
+				 : errdetail("A pattern is one host name, *.domain, *, address or CIDR range."),
+				 errhint("Add :port or :N-M to cover only those ports.")));
+	PG_RETURN_TEXT_P(cstring_to_text(pattern));
+}
+
+PG_FUNCTION_INFO_V1(pg_http_host_states);
+/* http.host_states(): this database's hosts as their controls see them */
+Datum
+pg_http_host_states(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HttpHostState *st;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	HttpHostCtlLoad();
+	n = HttpHostCtlStates(&st);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[11];
+		bool		nulls[11];
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = CStringGetTextDatum(st[i].key);
+		values[1] = Float8GetDatum(st[i].rps);
+		nulls[1] = st[i].rps <= 0;
+		values[2] = Int32GetDatum(st[i].burst);
+		nulls[2] = st[i].rps <= 0;
+		values[3] = Int32GetDatum(st[i].max_conc);
+		nulls[3] = st[i].max_conc <= 0;
+		values[4] = BoolGetDatum(st[i].paused);
+		values[5] = Float8GetDatum(st[i].tokens);
+		nulls[5] = st[i].rps <= 0;
+		values[6] = Int32GetDatum(st[i].inflight);
+		values[7] = TimestampTzGetDatum(st[i].blocked_until);
+		nulls[7] = st[i].blocked_until == 0;
+		values[8] = Int32GetDatum(st[i].fails);
+		values[9] = CStringGetTextDatum(st[i].breaker);
+		values[10] = TimestampTzGetDatum(st[i].open_until);
+		nulls[10] = st[i].open_until == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -21,6 +21,7 @@
 #include "pg_http.h"
 #include "engine.h"
 #include "exchange.h"
+#include "hostctl.h"
 #include "queue.h"
 #include "request.h"
 #include "settings.h"
@@ -243,6 +244,7 @@ typedef struct Candidate
 	int64		id;
 	char		host[HOST_KEY_LEN];
 	bool		taken;
+	bool		admitted;		/* holds an admission of its host's controls */
 } Candidate;
 
 /* One role's part in a claim. */
@@ -274,8 +276,9 @@ claim_shares(WorkerState *ws, int nfree, Datum *full_hosts, OwnerClaim **claims)
 {
 	HASH_SEQ_STATUS seq;
 	ShareCount *s;
-	Datum	   *full = palloc(sizeof(Datum) * (hash_get_num_entries(ws->hosts) + 1));
+	Datum	   *full = palloc(sizeof(Datum) * (hash_get_num_entries(ws->hosts) + ws->n_blocked + 1));
 	int			nfull = 0;
+	TimestampTz now = GetCurrentTimestamp();
 	int			nowners;
 	int			active;
 	int			share;
@@ -285,6 +288,20 @@ claim_shares(WorkerState *ws, int nfree, Datum *full_hosts, OwnerClaim **claims)
 	while ((s = hash_seq_search(&seq)) != NULL)
 		if (s->n >= http_worker_host_concurrency)
 			full[nfull++] = CStringGetTextDatum(s->key);
+	/* hosts their controls hold back, until they may go again */
+	ws->host_wake_at = 0;
+	for (int i = 0; i < ws->n_blocked;)
+	{
+		if (ws->blocked[i].until <= now)
+		{
+			ws->blocked[i] = ws->blocked[--ws->n_blocked];
+			continue;
+		}
+		full[nfull++] = CStringGetTextDatum(ws->blocked[i].key);
+		if (ws->host_wake_at == 0 || ws->blocked[i].until < ws->host_wake_at)
+			ws->host_wake_at = ws->blocked[i].until;
+		i++;
+	}
 	ws->n_full_hosts = nfull;
 	*full_hosts = PointerGetDatum(construct_array(full, nfull, TEXTOID, -1, false, TYPALIGN_INT));
 
@@ -372,7 +389,28 @@ claim_candidates(WorkerState *ws, OwnerClaim *oc, int nowners, Datum full_hosts)
 		text_to_cstring_buffer(DatumGetTextPP(SPI_getbinval(tup, td, 3, &isnull)),
 							   c->host, sizeof(c->host));
 		c->taken = false;
+		c->admitted = false;
 	}
+}
+
+/* Note that host's controls hold it back until then (a claim skips it till then). */
+static void
+host_blocked(WorkerState *ws, const char *host, TimestampTz until)
+{
+	int			i;
+
+	for (i = 0; i < ws->n_blocked; i++)
+		if (strcmp(ws->blocked[i].key, host) == 0)
+			break;
+	if (i == ws->n_blocked)
+	{
+		if (ws->n_blocked == lengthof(ws->blocked))
+			return;				/* it is asked again, row by row */
+		strlcpy(ws->blocked[ws->n_blocked++].key, host, HOST_KEY_LEN);
+	}
+	ws->blocked[i].until = until;
+	if (ws->host_wake_at == 0 || until < ws->host_wake_at)
+		ws->host_wake_at = until;
 }
 
 /*
@@ -386,6 +424,7 @@ claim_pick(WorkerState *ws, OwnerClaim *oc, int nowners, int nfree, Datum *ids,
 {
 	int			picked = 0;
 	bool		progress = true;
+	bool		controlled;
 	HTAB	   *host_picks;
 	HASHCTL		hctl;
 
@@ -396,6 +435,8 @@ claim_pick(WorkerState *ws, OwnerClaim *oc, int nowners, int nfree, Datum *ids,
 	host_picks = hash_create("pg_http claim hosts", 64, &hctl,
 							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	*held_back = false;
+	HttpHostCtlLoad();
+	controlled = HttpHostCtlActive();
 
 	while (progress && picked < nfree)
 	{
@@ -413,6 +454,22 @@ claim_pick(WorkerState *ws, OwnerClaim *oc, int nowners, int nfree, Datum *ids,
 				{
 					*held_back = true;	/* its host filled up in this claim */
 					continue;
+				}
+				if (controlled)
+				{
+					TimestampTz at;
+					HttpAdmit	a = HttpHostAdmit(c->host, &at, &c->admitted);
+
+					if (a != HTTP_ADMIT_OK)
+					{
+						/* it stays queued, no attempt spent; asked again then */
+						TimestampTz now = GetCurrentTimestamp();
+
+						host_blocked(ws, c->host,
+									 a == HTTP_ADMIT_PAUSED ? TimestampTzPlusMilliseconds(now, 1000) :
+									 at != 0 ? at : TimestampTzPlusMilliseconds(now, 50));
+						continue;
+					}
 				}
 				hp->n++;
 				c->taken = true;
@@ -521,7 +578,26 @@ DeliveryClaim(WorkerState *ws, int nfree)
 		d->counted = true;
 		ds[r] = d;
 		owners[r] = d->owner;
+		d->x.host_checked = true;	/* its host's controls were asked when picked */
 	}
+
+	/* admissions go with the rows taken; those another worker took first give theirs back */
+	for (int i = 0; i < nowners; i++)
+		for (int j = 0; j < oc[i].ncands; j++)
+		{
+			Candidate  *c = &oc[i].cands[j];
+			Delivery   *d = NULL;
+
+			if (!c->taken || !c->admitted)
+				continue;
+			for (int r = 0; r < ntaken && d == NULL; r++)
+				if (ds[r]->id == c->id)
+					d = ds[r];
+			if (d)
+				d->x.host_admitted = MemoryContextStrdup(d->x.cxt, c->host);
+			else
+				HttpHostRelease(c->host);
+		}
 
 	/* make them owner by owner, under each owner's settings */
 	for (int r = 0; r < ntaken; r++)
@@ -559,6 +635,11 @@ DeliveryClaim(WorkerState *ws, int nfree)
 		}
 		else
 		{
+			if (d->x.host_admitted)
+			{
+				HttpHostRelease(d->x.host_admitted);
+				d->x.host_admitted = NULL;
+			}
 			share_leave(ws, d);
 			ws->done[ws->n_done++] = d; /* recorded as failed, never sent */
 		}

@@ -123,6 +123,11 @@ DeliveryPreparePlans(WorkerState *ws)
 		" CROSS JOIN LATERAL (SELECT q.id, q.owner, q.host, q.next_at FROM http.queue q"
 		"   WHERE q.owner OPERATOR(pg_catalog.=) w.owner AND q.state = 'queued'"
 		"     AND q.next_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()"
+		/* one at a time per ordering key: not while an earlier one of its owner's is pending */
+		"     AND (q.ordering_key IS NULL OR NOT EXISTS (SELECT FROM http.queue p"
+		"       WHERE p.owner OPERATOR(pg_catalog.=) q.owner"
+		"         AND p.ordering_key OPERATOR(pg_catalog.=) q.ordering_key"
+		"         AND p.id OPERATOR(pg_catalog.<) q.id AND p.state IN ('queued', 'sending')))"
 		"   ORDER BY q.next_at, q.id LIMIT w.win FOR UPDATE SKIP LOCKED) c"
 		" WHERE c.host OPERATOR(pg_catalog.<>) ALL ($3)"
 		" ORDER BY c.next_at, c.id",
@@ -154,7 +159,9 @@ DeliveryPreparePlans(WorkerState *ws)
 		" callback_pending = u.state OPERATOR(pg_catalog.<>) 'queued' AND q.callback IS NOT NULL,"
 		/* a finished request keeps no credentials: they live as long as it may be sent */
 		" request = CASE WHEN u.state OPERATOR(pg_catalog.<>) 'queued'"
-		"   THEN http.redact_request(q.request) ELSE q.request END"
+		"   THEN http.redact_request(q.request) ELSE q.request END,"
+		" credentials_removed = q.credentials_removed OR (u.state OPERATOR(pg_catalog.<>) 'queued'"
+		"   AND http.redact_request(q.request) OPERATOR(pg_catalog.<>) q.request)"
 		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
 		"   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
 		"   pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9),"
@@ -168,7 +175,7 @@ DeliveryPreparePlans(WorkerState *ws)
 	ws->due_plan = prepare("SELECT min(next_at) FROM http.queue WHERE state = 'queued'", 0, NULL);
 	ws->retention_plan = prepare(
 		"DELETE FROM http.queue WHERE id IN (SELECT id FROM http.queue"
-		" WHERE state IN ('delivered', 'failed') AND NOT callback_pending"
+		" WHERE state IN ('delivered', 'failed', 'cancelled') AND NOT callback_pending"
 		"   AND finished_at OPERATOR(pg_catalog.<) $1 LIMIT 10000)",
 		1, ret_types);
 }

@@ -21,6 +21,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "exchange.h"
+#include "hostctl.h"
 #include "loop.h"
 #include "redirect.h"
 #include "request.h"
@@ -95,6 +96,59 @@ engine_start_one(HttpEngine *e, HttpExchange *x)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * May x start, as far as its host's controls go (a synchronous call's: a
+ * delivery worker's exchanges were admitted when claimed)?  A paused host
+ * or an open breaker fails x at once; a rate limit, a cap or a Retry-After
+ * holds it back until x->admit_at (within its deadline).
+ */
+static bool
+engine_admit(HttpExchange *x)
+{
+	char		key[HTTP_HOST_KEY_LEN];
+	TimestampTz at;
+	bool		counted;
+	HttpAdmit	a;
+	MemoryContext old;
+
+	if (!HttpHostCtlActive())
+	{
+		x->host_checked = true;
+		return true;
+	}
+	HttpHostKey(x->req, key);
+	a = HttpHostAdmit(key, &at, &counted);
+	if (a == HTTP_ADMIT_OK)
+	{
+		x->host_checked = true;
+		x->held_back = 0;
+		if (counted)
+			x->host_admitted = MemoryContextStrdup(x->cxt ? x->cxt : CurrentMemoryContext, key);
+		return true;
+	}
+	x->held_back = a;
+	x->admit_at = at;
+	if (a == HTTP_ADMIT_WAIT)
+		return false;
+	old = exchange_enter(x);
+	if (a == HTTP_ADMIT_PAUSED)
+	{
+		HttpExchangeFail(x, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+						 psprintf("host %s is paused", key),
+						 "http.pause() stopped requests to it; http.resume() lets them go again.");
+	}
+	else
+	{
+		HttpExchangeFail(x, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+						 psprintf("circuit breaker of host %s is open", key),
+						 "It failed pg_http.breaker_failures times in a row; it is tried again after %s.",
+						 timestamptz_to_str(at));
+	}
+	MemoryContextSwitchTo(old);
+	x->released = true;			/* never started */
+	return false;
+}
+
 /* Start pending exchanges while there is room. */
 static void
 engine_start_more(HttpEngine *e)
@@ -114,6 +168,8 @@ engine_start_more(HttpEngine *e)
 			x->deadline = TimestampTzPlusMilliseconds(now, x->req->opt.timeout_ms);
 			x->connect_deadline = x->deadline;	/* set again when it starts */
 		}
+		if (!x->host_checked && !engine_admit(x))
+			continue;			/* held back by its host's controls, or failed */
 		if (x->req->cred && !HttpCredentialsReady(x))
 			continue;			/* its OAuth token is being fetched */
 		engine_start_one(e, x);
@@ -196,6 +252,11 @@ engine_take_finished(HttpEngine *e)
 
 		if (x->released && x->state != HTTP_X_PENDING && x->state != HTTP_X_RUNNING)
 		{
+			if (x->host_admitted)
+			{
+				HttpHostOutcome(x->host_admitted, x);
+				x->host_admitted = NULL;
+			}
 			memmove(&e->xs[i], &e->xs[i + 1], sizeof(HttpExchange *) * (e->n - i - 1));
 			e->n--;
 			return x;
@@ -218,6 +279,13 @@ engine_timeout_one(HttpExchange *x, TimestampTz now)
 							 "No connection to host \"%s\" port %d within %d ms.",
 							 x->req->host, x->req->port, x->req->opt.connect_timeout_ms);
 			HttpExchangeSetHint(x, "Raise the \"connect_timeout_ms\" option or pg_http.connect_timeout.");
+		}
+		else if (now >= x->deadline && x->state == HTTP_X_PENDING && x->held_back)
+		{
+			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP request held back by its host's limits past its timeout",
+							 "%s %s waited %d ms for the rate limit, concurrency cap or Retry-After of host \"%s\" port %d.",
+							 x->req->method, x->req->url, x->req->opt.timeout_ms, x->req->host, x->req->port);
+			HttpExchangeSetHint(x, "See http.host_states and http.host_limits; raise the timeout, or the limit.");
 		}
 		else if (now >= x->deadline)
 		{
@@ -248,7 +316,10 @@ engine_next_deadline(HttpEngine *e, TimestampTz until)
 		HttpExchange *x = e->xs[i];
 		TimestampTz d;
 
-		if (x->state == HTTP_X_PENDING && x->started != 0)
+		if (x->state == HTTP_X_PENDING && x->started != 0 && x->held_back)
+			d = Min(x->deadline, x->admit_at ? x->admit_at :
+					TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 20));
+		else if (x->state == HTTP_X_PENDING && x->started != 0)
 			d = x->deadline;	/* waiting for a token */
 		else if (x->state != HTTP_X_RUNNING)
 			continue;
@@ -276,13 +347,23 @@ ms_until(TimestampTz now, TimestampTz t)
 	return secs * 1000 + (usecs + 999) / 1000;
 }
 
-/* Release every exchange of e still held by the transport. */
+/*
+ * Release every exchange of e still held by the transport, and every
+ * admission of its hosts' controls still held.
+ */
 static void
 engine_release_all(HttpEngine *e)
 {
 	for (int i = 0; i < e->n; i++)
+	{
 		if (e->xs[i]->state != HTTP_X_PENDING && !e->xs[i]->released)
 			engine_release(e, e->xs[i]);
+		if (e->xs[i]->host_admitted)
+		{
+			HttpHostRelease(e->xs[i]->host_admitted);
+			e->xs[i]->host_admitted = NULL;
+		}
+	}
 }
 
 /*

@@ -366,7 +366,8 @@ HttpDocumentHasCredentials(Jsonb *doc)
 
 /*
  * The document without its credentials: no Authorization,
- * Proxy-Authorization or Cookie header, no userinfo in the URL.  What a
+ * Proxy-Authorization or Cookie header (but a secret reference there, which
+ * is only a name, stays), no userinfo in the URL.  What a
  * finished queued request keeps: its credentials live only as long as it
  * may still be sent.  Returns doc itself when there is nothing to take.
  */
@@ -403,16 +404,28 @@ HttpDocumentWithoutCredentials(Jsonb *doc)
 			{
 				JsonbIterator *hit = JsonbIteratorInit(v.val.binary.data);
 				JsonbValue	hv;
+				JsonbValue	hkey;
 				JsonbIteratorToken htok;
-				bool		skip = false;
 
+				memset(&hkey, 0, sizeof(hkey));
 				while ((htok = JsonbIteratorNext(&hit, &hv, true)) != WJB_DONE)
 				{
 					if (htok == WJB_KEY)
-						skip = HttpIsCredentialHeader(hv.val.string.val, hv.val.string.len);
-					if (!skip || htok == WJB_BEGIN_OBJECT || htok == WJB_END_OBJECT)
-						res = pushJsonbValue(&state, htok,
-											 htok == WJB_BEGIN_OBJECT || htok == WJB_END_OBJECT ? NULL : &hv);
+						hkey = hv;	/* pushed with its value, or not at all */
+					else if (htok == WJB_VALUE)
+					{
+						/* a secret reference is a name, not a credential: it stays */
+						bool		ref = hv.type == jbvBinary &&
+							JsonContainerIsObject(hv.val.binary.data);
+
+						if (ref || !HttpIsCredentialHeader(hkey.val.string.val, hkey.val.string.len))
+						{
+							res = pushJsonbValue(&state, WJB_KEY, &hkey);
+							res = pushJsonbValue(&state, WJB_VALUE, &hv);
+						}
+					}
+					else
+						res = pushJsonbValue(&state, htok, NULL);
 				}
 				continue;
 			}

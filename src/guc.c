@@ -45,6 +45,8 @@ char	   *http_client_key = NULL;
 char	   *http_proxy = NULL;
 char	   *http_proxy_secret = NULL;
 char	   *http_secrets_dir = NULL;
+int			http_breaker_failures = 0;
+int			http_breaker_open_ms = 30000;
 bool		http_proxy_from_environment = false;
 bool		http_acl_superuser_bypass = false;
 int			http_max_timeout_ms = 300000;
@@ -431,6 +433,22 @@ HttpGucInit(void)
 							&http_callback_timeout_ms,
 							5000, 1, 3600 * 1000,
 							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.breaker_failures",
+							"Consecutive connection failures or 5xx from one host:port that open its circuit breaker.",
+							"0: no breaker.  While open, nothing is sent there; then one request probes it.",
+							&http_breaker_failures,
+							0, 0, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_http.breaker_open",
+							"How long an open circuit breaker stays open before one request probes the host.",
+							NULL,
+							&http_breaker_open_ms,
+							30000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_http");

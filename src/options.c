@@ -78,6 +78,7 @@ static const OptionDef options[] = {
 	{"idempotency_key", OPT_STRING, QUEUED(idempotency_key)},
 	{"callback", OPT_STRING, QUEUED(callback)},
 	{"tag", OPT_STRING, QUEUED(tag)},
+	{"ordering_key", OPT_STRING, QUEUED(ordering_key)},
 };
 
 /*
@@ -286,6 +287,7 @@ HttpQueueOptionsFromDocument(HttpQueueOptions *q, Jsonb *doc)
 	q->idempotency_key = NULL;
 	q->callback = NULL;
 	q->tag = NULL;
+	q->ordering_key = NULL;
 
 	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
 		return;					/* HttpRequestFromDocument says why */

@@ -82,6 +82,7 @@ typedef struct HttpQueueOptions
 	char	   *idempotency_key;	/* sent as Idempotency-Key, or NULL */
 	char	   *callback;		/* function name, or NULL */
 	char	   *tag;			/* a label kept with the request (e.g. "pg_net"), or NULL */
+	char	   *ordering_key;	/* sent one at a time with its owner's others of this key */
 } HttpQueueOptions;
 
 /* The ACL rules that apply to one user (policy.c), snapshot for a request. */
@@ -197,6 +198,10 @@ typedef struct HttpExchange
 	void	   *dns;			/* name resolution in progress (dns.c) */
 	struct sockaddr_storage refused;	/* an address the guard refused */
 	void	   *cred_state;		/* credentials.c: OAuth phase, per exchange */
+	bool		host_checked;	/* hostctl.c was asked (by the engine or a claim) */
+	char	   *host_admitted;	/* the host key it holds an admission of, or NULL */
+	TimestampTz admit_at;		/* held back: ask again then (0: soon) */
+	int			held_back;		/* held back: why (an HttpAdmit), 0: not */
 } HttpExchange;
 
 #endif							/* PG_HTTP_H */

@@ -15,6 +15,8 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "hostctl.h"
+#include "netaddr.h"
 #include "queue.h"
 #include "request.h"
 #include "settings.h"
@@ -55,6 +57,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static int	queue_nslots = 0;		/* databases x workers, fixed at startup */
 static int	queue_ncallback = 0;	/* callback workers: one per database */
 static bool queued_in_xact = false; /* this transaction called http.enqueue */
+static bool callbacks_in_xact = false;	/* ... or finished one with a callback */
 static bool xact_callback_registered = false;
 static bool warned_no_worker = false;
 
@@ -82,6 +85,7 @@ queue_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(queue_shmem_size());
+	RequestAddinShmemSpace(HttpHostCtlShmemSize());
 }
 
 static void
@@ -108,6 +112,7 @@ queue_shmem_startup(void)
 		for (int i = 0; i < HttpQueue->nawait; i++)
 			pg_atomic_init_u64(&HttpQueue->awaiting[i], 0);
 	}
+	HttpHostCtlShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -305,15 +310,30 @@ queue_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 			if (queued_in_xact)
 				HttpQueueWake(MyDatabaseId);
-			queued_in_xact = false;
+			if (callbacks_in_xact)
+				HttpQueueWakeCallbacks(MyDatabaseId);
+			queued_in_xact = callbacks_in_xact = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			queued_in_xact = false;
+			queued_in_xact = callbacks_in_xact = false;
 			break;
 		default:
 			break;
 	}
+}
+
+/* Wake the delivery (queued) or callback workers when this transaction commits. */
+static void
+wake_at_commit(bool queued, bool callbacks)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(queue_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	queued_in_xact |= queued;
+	callbacks_in_xact |= callbacks;
 }
 
 /* Is there a worker for this database?  If not, say so once per session. */
@@ -382,7 +402,7 @@ HttpQueueHostKey(const HttpRequest *req)
 	return psprintf("%s:%d", req->host, req->port);
 }
 
-#define ENQUEUE_NARGS 10
+#define ENQUEUE_NARGS 11
 
 /*
  * Refuse a request beyond pg_http.queue_max_per_role unfinished ones of the
@@ -487,6 +507,10 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"tag\" must be 1 to 63 printable ASCII characters without spaces")));
 	}
+	if (q.ordering_key && (strlen(q.ordering_key) == 0 || strlen(q.ordering_key) > 200))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"ordering_key\" must be 1 to 200 bytes")));
 	if (q.not_before)
 	{
 		next_at = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
@@ -520,17 +544,21 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	if (!OidIsValid(callback))
 		nulls[8] = 'n';
 	values[9] = TimestampTzGetDatum(next_at);
+	if (q.ordering_key)
+		values[10] = CStringGetTextDatum(q.ordering_key);
+	else
+		nulls[10] = 'n';
 
 	/* only pg_http writes http.queue: insert as the bootstrap superuser */
 	HttpSpiEnter(&spi);
 	if (plan == NULL)
 	{
 		Oid			types[ENQUEUE_NARGS] = {OIDOID, JSONBOID, TEXTOID, INT4OID, INT4OID,
-		INT4OID, BOOLOID, TEXTOID, OIDOID, TIMESTAMPTZOID};
+		INT4OID, BOOLOID, TEXTOID, OIDOID, TIMESTAMPTZOID, TEXTOID};
 		SPIPlanPtr	p = SPI_prepare("INSERT INTO http.queue (owner, request, host, max_attempts, "
 									"backoff_ms, backoff_max_ms, retry_4xx, idempotency_key, "
-									"callback, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-									"$9::pg_catalog.regprocedure, $10) RETURNING id",
+									"callback, next_at, ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+									"$9::pg_catalog.regprocedure, $10, $11) RETURNING id",
 									ENQUEUE_NARGS, types);
 
 		if (p == NULL)
@@ -547,12 +575,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	HttpSpiLeave(&spi);
 
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(queue_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
-	queued_in_xact = true;
+	wake_at_commit(true, false);
 	warn_if_no_worker();
 	HttpSecretGuardPop(&guard, secrets);
 	PG_RETURN_INT64(id);
@@ -651,7 +674,7 @@ pg_http_await(PG_FUNCTION_ARGS)
 
 			now = GetCurrentTimestamp();
 			if (strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
-				now >= deadline)
+				strcmp(state, "cancelled") == 0 || now >= deadline)
 				break;
 
 			TimestampDifference(now, deadline, &secs, &usecs);
@@ -686,4 +709,251 @@ pg_http_await(PG_FUNCTION_ARGS)
 	SPI_finish();
 	HttpUnpinSearchPath(level);
 	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}
+
+/* ------------------------------------------------------------------ */
+/* Cancel and redrive */
+
+/*
+ * Lock row id if it is user's (a superuser's: any), inside HttpSpiEnter
+ * (user and su are the caller's, found before it), and return its state
+ * and what a redrive needs to know.  P0002 when there is no such row:
+ * another role's rows are as good as absent.
+ */
+static char *
+lock_own_row(int64 id, Oid user, bool su, bool *has_callback, bool *callback_pending,
+			 bool *creds_removed)
+{
+	Datum		args[3] = {Int64GetDatum(id), ObjectIdGetDatum(user), BoolGetDatum(su)};
+	Oid			types[3] = {INT8OID, OIDOID, BOOLOID};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT state, callback IS NOT NULL, callback_pending, credentials_removed"
+							  " FROM http.queue WHERE id OPERATOR(pg_catalog.=) $1"
+							  "   AND ($3 OR owner OPERATOR(pg_catalog.=) $2) FOR UPDATE",
+							  3, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read http.queue");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("no queued request with id " INT64_FORMAT, id),
+				 errhint("Each role sees only the requests it queued; finished ones are removed after pg_http.queue_retention.")));
+	*has_callback = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*callback_pending = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	*creds_removed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_cancel);
+/*
+ * http.cancel(id): a queued request that no worker is sending becomes
+ * 'cancelled' (57014, by whom), final: it is never sent, its callback runs,
+ * its literal credentials go.  false when it is in flight or finished.
+ */
+Datum
+pg_http_cancel(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	char	   *who = GetUserNameFromId(GetUserId(), false);
+	HttpSpiScope spi;
+	bool		cb;
+	bool		pending;
+	bool		removed;
+	char	   *state;
+	Datum		args[2] = {Int64GetDatum(id), CStringGetTextDatum(who)};
+	Oid			types[2] = {INT8OID, TEXTOID};
+
+	Oid			user = GetUserId();
+	bool		su = superuser();
+
+	HttpSpiEnter(&spi);
+	state = lock_own_row(id, user, su, &cb, &pending, &removed);
+	if (strcmp(state, "queued") != 0)
+	{
+		HttpSpiLeave(&spi);
+		ereport(NOTICE,
+				(errmsg("request " INT64_FORMAT " is %s, not queued: not cancelled", id,
+						strcmp(state, "sending") == 0 ? "being sent" : state)));
+		PG_RETURN_BOOL(false);
+	}
+	if (SPI_execute_with_args("UPDATE http.queue SET state = 'cancelled', next_at = pg_catalog.now(),"
+							  " finished_at = pg_catalog.clock_timestamp(), error_code = '57014',"
+							  " error = 'cancelled by ' OPERATOR(pg_catalog.||) $2,"
+							  " callback_pending = callback IS NOT NULL,"
+							  " request = http.redact_request(request),"
+							  " credentials_removed = credentials_removed OR"
+							  "   http.redact_request(request) OPERATOR(pg_catalog.<>) request"
+							  " WHERE id OPERATOR(pg_catalog.=) $1",
+							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update http.queue");
+	HttpSpiLeave(&spi);
+	wake_at_commit(false, cb);
+	HttpQueueNotifyAwaiters(&id, 1);
+	PG_RETURN_BOOL(true);
+}
+
+/* Queue rows ids (already locked, failed or cancelled) again: fresh attempts, redriven + 1. */
+static void
+requeue(int64 *ids, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		args[1];
+	Oid			types[1] = {INT8ARRAYOID};
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(ids[i]);
+	args[0] = PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args("UPDATE http.queue SET state = 'queued', attempts = 0,"
+							  " next_at = pg_catalog.now(), finished_at = NULL, status = NULL,"
+							  " response_headers = NULL, response_body = NULL, response_version = NULL,"
+							  " response_url = NULL, error_code = NULL, error = NULL,"
+							  " callback_error = NULL, interrupted = 0, elapsed_ms = NULL,"
+							  " redriven = redriven + 1"
+							  " WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update http.queue");
+}
+
+PG_FUNCTION_INFO_V1(pg_http_retry);
+/*
+ * http.retry(id): a failed or cancelled request is queued again with fresh
+ * attempts, now; redriven counts it.  Refused when its literal credentials
+ * were removed when it finished (it would go without them), or while its
+ * callback has not run; false (with a notice) for any other state.
+ */
+Datum
+pg_http_retry(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	HttpSpiScope spi;
+	bool		cb;
+	bool		pending;
+	bool		removed;
+	char	   *state;
+
+	Oid			user = GetUserId();
+	bool		su = superuser();
+
+	HttpSpiEnter(&spi);
+	state = lock_own_row(id, user, su, &cb, &pending, &removed);
+	if (strcmp(state, "failed") != 0 && strcmp(state, "cancelled") != 0)
+	{
+		HttpSpiLeave(&spi);
+		ereport(NOTICE,
+				(errmsg("request " INT64_FORMAT " is %s: only failed or cancelled requests are sent again",
+						id, strcmp(state, "sending") == 0 ? "being sent" : state)));
+		PG_RETURN_BOOL(false);
+	}
+	if (removed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("request " INT64_FORMAT " no longer has its credentials", id),
+				 errdetail("Its literal credential headers or URL credentials were removed when it finished."),
+				 errhint("Queue it again; name secrets (http.secret_define) instead of literal credentials, and it can be retried.")));
+	if (pending)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("request " INT64_FORMAT " has a callback that has not run yet", id),
+				 errhint("Retry it once its callback has run (callback_pending is false).")));
+	requeue(&id, 1);
+	HttpSpiLeave(&spi);
+	wake_at_commit(true, false);
+	PG_RETURN_BOOL(true);
+}
+
+PG_FUNCTION_INFO_V1(pg_http_retry_failed);
+/*
+ * http.retry_failed(host_pattern, since): http.retry for every failed
+ * request of the caller (a superuser's: everyone's) whose host:port matches
+ * the pattern (as in pg_http.allowed_hosts: a name, *.domain, *, an address
+ * or CIDR range, optionally :port) and that finished at or after since.
+ * Those whose credentials were removed or whose callback is pending are
+ * skipped (a notice counts them).  Returns how many are queued again.
+ */
+Datum
+pg_http_retry_failed(PG_FUNCTION_ARGS)
+{
+	char	   *pattern = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		since = PG_GETARG_DATUM(1);
+	HttpHostRule rule;
+	const char *err = NULL;
+	size_t		errpos = 0;
+	HttpSpiScope spi;
+	Datum		args[3] = {ObjectIdGetDatum(GetUserId()), BoolGetDatum(superuser()), since};
+	Oid			types[3] = {OIDOID, BOOLOID, TIMESTAMPTZOID};
+	int64	   *ids;
+	int			n = 0;
+	int			skipped = 0;
+
+	if (strchr(pattern, ',') || HttpHostRulesParse(pattern, &rule, 1, &err, &errpos) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid host pattern \"%s\"", pattern),
+				 err ? errdetail("%c%s.", pg_ascii_toupper((unsigned char) err[0]), err + 1) : 0,
+				 errhint("A pattern is a host name, *.domain, *, an address or CIDR range, with :port or :N-M if wanted.")));
+
+	HttpSpiEnter(&spi);
+	if (SPI_execute_with_args("SELECT id, host, callback_pending OR credentials_removed FROM http.queue"
+							  " WHERE state = 'failed' AND ($2 OR owner OPERATOR(pg_catalog.=) $1)"
+							  "   AND finished_at OPERATOR(pg_catalog.>=) $3"
+							  " ORDER BY id FOR UPDATE",
+							  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read http.queue");
+	ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *hostport = SPI_getvalue(tup, td, 2);
+		char	   *colon = strrchr(hostport, ':');
+		int			port = colon ? atoi(colon + 1) : 0;
+		HttpUrl		u;
+		size_t		epos;
+		char		hosttext[256];
+		bool		match;
+
+		if (colon)
+			*colon = '\0';
+		/* the host key is host:port, an IPv6 address in brackets */
+		if (hostport[0] == '[' && colon && colon[-1] == ']')
+		{
+			hostport++;
+			colon[-1] = '\0';
+		}
+		memset(&u, 0, sizeof(u));
+		if (HttpUrlParseHost(hostport, strlen(hostport), &u, &epos) != HTTP_URL_OK)
+			continue;
+		if (u.host_kind == HTTP_HOST_NAME || rule.kind == HTTP_RULE_ANY)
+		{
+			HttpUrlHostText(&u, hosttext, sizeof(hosttext));
+			match = HttpHostRuleMatchName(&rule, hosttext, port);
+		}
+		else
+		{
+			HttpAddr	a;
+
+			a.family = u.host_kind == HTTP_HOST_IPV4 ? 4 : 6;
+			memcpy(a.a, u.addr, 16);
+			match = HttpHostRuleMatchAddr(&rule, &a, port);
+		}
+		if (!match)
+			continue;
+		if (DatumGetBool(SPI_getbinval(tup, td, 3, &isnull)))
+		{
+			skipped++;
+			continue;
+		}
+		ids[n++] = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+	}
+	if (n > 0)
+		requeue(ids, n);
+	HttpSpiLeave(&spi);
+	if (skipped > 0)
+		ereport(NOTICE,
+				(errmsg("%d failed requests matching \"%s\" were not sent again", skipped, pattern),
+				 errdetail("Their literal credentials were removed when they finished, or their callbacks have not run yet.")));
+	if (n > 0)
+		wake_at_commit(true, false);
+	PG_RETURN_INT32(n);
 }

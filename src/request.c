@@ -15,6 +15,7 @@
  */
 #include "pg_http.h"
 #include "http1.h"
+#include "hostctl.h"
 #include "policy.h"
 #include "request.h"
 #include "settings.h"
@@ -465,6 +466,7 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 		HttpFailureRaise(&f, req->has_secrets);
 	HttpPolicyCheckRequest(req);
 	HttpCredentialsPrepare(req);
+	HttpHostCtlLoad();			/* the host controls as they are now */
 }
 
 /*

@@ -106,14 +106,15 @@ cycle(void)
 	int			nfree = http_worker_max_inflight - ws.n_inflight;
 	int			n_final;
 	int			n_recorded;
-	bool		want = (ws.more_work || due || ws.freed_full_host) && nfree > 0;
+	bool		hosts_due = ws.host_wake_at != 0 && now >= ws.host_wake_at;
+	bool		want = (ws.more_work || due || ws.freed_full_host || hosts_due) && nfree > 0;
 
 	/*
 	 * A claim while some hosts are at their share scans past their queued
 	 * rows: after one that came back short, wait a moment before the next,
 	 * unless a full host has room again.
 	 */
-	if (want && !ws.freed_full_host && now < ws.claim_not_before)
+	if (want && !ws.freed_full_host && !hosts_due && now < ws.claim_not_before)
 		want = false;
 	if (ws.n_done == 0 && !retention && !want)
 		return;
@@ -275,6 +276,9 @@ worker_sleep_ms(void)
 	if (ws.more_work && ws.claim_not_before > now &&
 		(until == 0 || ws.claim_not_before < until))
 		until = ws.claim_not_before;
+	/* a host held back by its controls may go again then */
+	if (ws.host_wake_at != 0 && (until == 0 || ws.host_wake_at < until))
+		until = Max(ws.host_wake_at, now);
 	if (ws.slot == ws.db_first_slot && http_queue_retention_s > 0 &&
 		(until == 0 || ws.next_retention < until))
 		until = ws.next_retention;

@@ -69,6 +69,14 @@ typedef struct WorkerState
 	TimestampTz claim_not_before;	/* after a claim that scanned past full
 									 * hosts' rows: not again at once */
 	int			n_full_hosts;	/* in the last claim's exclusion list */
+	struct
+	{
+		char		key[HOST_KEY_LEN];
+		TimestampTz until;
+	}			blocked[64];	/* hosts their controls hold back: not
+								 * claimed from until then */
+	int			n_blocked;
+	TimestampTz host_wake_at;	/* the first of those times (0: none) */
 	TimestampTz next_retention;
 	bool		wake_callbacks; /* the last cycle left callbacks to run */
 	Oid			enqueue_fn;		/* http.enqueue(jsonb): who may queue may send */

@@ -351,6 +351,206 @@ class Suite:
             expect(secret not in kept, "a finished row keeps no %s: %s" % (secret, kept))
         expect("kept" in kept, "other headers stay: %s" % kept)
 
+    def test_cancel_and_redrive(self):
+        """http.cancel stops a queued request before it is sent; http.retry
+        and http.retry_failed send failed or cancelled ones again with fresh
+        attempts, counted in redriven; another role can do neither."""
+        env, pg = self.env, self.pg
+        pg.psql("""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice') THEN CREATE ROLE alice LOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dave') THEN CREATE ROLE dave LOGIN; END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.enqueue(text, text, text, jsonb, jsonb),
+  http.await(bigint, integer) TO alice;
+GRANT EXECUTE ON FUNCTION http.cancel(bigint), http.retry(bigint),
+  http.retry_failed(text, timestamptz) TO alice, dave;
+""")
+        mock_get(env, "/__reset")
+        since = pg.psql("SELECT now();")
+
+        def row(id):
+            return dict(zip(("state", "attempts", "redriven", "error_code", "status"), pg.row(
+                "SELECT state, attempts, redriven, error_code, status FROM http.results WHERE id = %d;" % id,
+                user="alice")))
+
+        id1 = self.enqueue("/sink/cancel-me", user="alice", options={"delay_ms": 1500})
+        expect_error(lambda: pg.psql("SELECT http.cancel(%d);" % id1, user="dave"), "P0002",
+                     "another role cannot cancel it")
+        expect(pg.psql("SELECT http.cancel(%d);" % id1, user="alice") == "t", "its owner cancels it")
+        r = self.await_row(id1, user="alice", timeout_ms=5000)
+        expect(r["state"] == "cancelled" and r["error_code"] == "57014" and r["attempts"] == 0,
+               "cancelled, never attempted: %r" % r)
+        expect(pg.psql("SELECT http.cancel(%d);" % id1, user="alice") == "f", "a finished request stays")
+        time.sleep(2.0)
+        expect("/sink/cancel-me" not in mock_counts(env), "a cancelled request is never sent")
+
+        expect(pg.psql("SELECT http.retry(%d);" % id1, user="alice") == "t", "a cancelled request is redriven")
+        r = self.await_row(id1, user="alice")
+        expect(r["state"] == "delivered" and r["attempts"] == 1, "then delivered: %r" % r)
+        expect(row(id1)["redriven"] == "1", "counted as redriven: %r" % row(id1))
+        expect(mock_counts(env).get("/sink/cancel-me") == 1, "sent once")
+        expect(pg.psql("SELECT http.retry(%d);" % id1, user="alice") == "f", "a delivered request is not")
+
+        ids = [self.enqueue(p, user="alice", options={"max_attempts": 1}) for p in ("/status/500", "/status/503")]
+        for id in ids:
+            expect(self.await_row(id, user="alice")["state"] == "failed", "fails once")
+        expect_error(lambda: pg.psql("SELECT http.retry(%d);" % ids[0], user="dave"), "P0002",
+                     "another role cannot retry it")
+        expect(pg.psql("SELECT http.retry_failed('other.example', %s);" % lit(since), user="alice") == "0",
+               "a pattern matching no host retries nothing")
+        expect(pg.psql("SELECT http.retry_failed('*', %s);" % lit(since), user="dave") == "0",
+               "another role's failures are not its own")
+        n = pg.psql("SELECT http.retry_failed('127.0.0.1:%d', %s);" % (env.mock_port, lit(since)), user="alice")
+        expect(n == "2", "both failures retried: %s" % n)
+        for id in ids:
+            r = self.await_row(id, user="alice")
+            expect(r["state"] == "failed" and r["attempts"] == 1 and row(id)["redriven"] == "1",
+                   "sent again with fresh attempts: %r %r" % (r, row(id)))
+        c = mock_counts(env)
+        expect(c.get("/status/500") == 2 and c.get("/status/503") == 2, "each sent twice: %r" % c)
+
+        # literal credentials are gone once it finished: a retry would go without them
+        lit_id = self.enqueue("/status/500", user="alice", options={"max_attempts": 1},
+                              headers={"Authorization": "Bearer l1teral"})
+        self.await_row(lit_id, user="alice")
+        expect_error(lambda: pg.psql("SELECT http.retry(%d);" % lit_id, user="alice"), "55000",
+                     "a request whose credentials were removed")
+        expect_error(lambda: pg.psql("SELECT http.retry_failed('***', %s);" % lit(since), user="alice"),
+                     "22023", "a bad pattern")
+        return "cancelled before sending; redriven: 1 cancelled, 2 failed"
+
+    # -- host controls --------------------------------------------------------
+
+    def second_mock(self):
+        """Another mock server: another host:port, for a host running free."""
+        if not getattr(self, "mock2_port", None):
+            self.mock2_port = self.env.start_mock("mock2")
+        return "http://127.0.0.1:%d" % self.mock2_port
+
+    def test_rate_limit_holds_while_another_host_runs_free(self):
+        """http.host_limit(host, 50/s): deliveries to it keep to 50 per second
+        (within 10% over 5 s, from the send times the workers recorded) while
+        requests to another host go at once."""
+        env, pg = self.env, self.pg
+        free = self.second_mock()
+        mock_get(env, "/__reset")
+        pg.psql("SELECT http.host_limit('127.0.0.1:%d', 50, 5);" % env.mock_port)
+        try:
+            pg.psql("SELECT http.enqueue('GET', %s || '/sink/limited-' || g) FROM generate_series(1, 300) g;"
+                    "SELECT http.enqueue('GET', %s || '/sink/free-' || g) FROM generate_series(1, 300) g;"
+                    % (lit(self.mock), lit(free)))
+            wait_for(lambda: pg.psql("SELECT count(*) FROM http.queue WHERE state IN ('queued', 'sending');")
+                     == "0", "all 600 delivered", timeout=30)
+            limited = pg.row(
+                "WITH s AS (SELECT first_sent_at t FROM http.queue WHERE request->>'url' LIKE '%%/sink/limited-%%')"
+                " SELECT count(*) FILTER (WHERE t < (SELECT min(t) FROM s) + interval '5 s'),"
+                "        extract(epoch FROM max(t) - min(t)), count(*) FROM s;")
+            freed = pg.row(
+                "SELECT extract(epoch FROM max(first_sent_at) - min(first_sent_at)), count(*)"
+                " FROM http.queue WHERE request->>'url' LIKE '%/sink/free-%';")
+            states = pg.psql("SELECT requests_per_second || ' ' || burst FROM http.host_states()"
+                             " WHERE host = '127.0.0.1:%d';" % env.mock_port)
+        finally:
+            pg.psql("SELECT http.host_unlimit('127.0.0.1:%d');" % env.mock_port)
+        in5 = int(limited[0])
+        # a full bucket of 5 at once, then 50 a second: 255 in the first 5 s
+        rate = (in5 - 5) / 5.0
+        expect(45 <= rate <= 55, "50/s within 10%% over 5 s: %d sent in the first 5 s (%.1f/s)" % (in5, rate))
+        expect(float(freed[0]) < 2.0 and freed[1] == "300",
+               "the other host ran free: 300 in %.2f s" % float(freed[0]))
+        expect(states == "50 5", "http.host_states shows the limit: %r" % states)
+        c = mock_counts(env)
+        expect(sum(v for k, v in c.items() if k.startswith("/sink/limited-")) == 300,
+               "each limited request sent once")
+        return "%.1f/s over the first 5 s at a limit of 50/s (300 over %.2f s); 300 to the other host in %.2f s" % (
+            rate, float(limited[1]), float(freed[0]))
+
+    def test_limits_hold_synchronous_calls_back(self):
+        """Synchronous calls share the bucket (preloaded): over the limit they
+        wait, within their timeout; past it they fail with 08T00."""
+        env, pg = self.env, self.pg
+        pg.psql("SELECT http.host_limit('127.0.0.1:%d', 5, 1);" % env.mock_port)
+        try:
+            t = pg.psql("DO $$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN"
+                        " PERFORM http.get(%s || '/status/200', NULL, '{\"timeout_ms\": 5000}')"
+                        "   FROM generate_series(1, 6);"
+                        " RAISE NOTICE '%%', extract(epoch FROM clock_timestamp() - t0); END $$;"
+                        " SELECT 1;" % lit(self.mock))
+            err = expect_error(lambda: pg.psql(
+                "SELECT http.get(%s || '/status/200', NULL, '{\"timeout_ms\": 50}')"
+                " FROM generate_series(1, 3);" % lit(self.mock)), "08T00", "held back past its timeout")
+        finally:
+            pg.psql("SELECT http.host_unlimit('127.0.0.1:%d');" % env.mock_port)
+        expect("held back by its host's limits" in err, "the error says why: %s" % err)
+        return "6 calls at 5/s; a call with 50 ms to spare fails 08T00"
+
+    def test_pause_resume_and_who_may(self):
+        """http.pause holds queued requests (no attempt spent) and fails calls;
+        http.resume lets them go; roles not granted the controls cannot."""
+        env, pg = self.env, self.pg
+        mock_get(env, "/__reset")
+        pg.psql("""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice') THEN CREATE ROLE alice LOGIN; END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO alice;""")
+        for q in ("SELECT http.pause('*');", "SELECT http.resume('*');",
+                  "SELECT http.host_limit('*', 1);", "SELECT http.host_unlimit('*');",
+                  "SELECT * FROM http.host_states();"):
+            expect_error(lambda: pg.psql(q, user="alice"), "42501", "alice may not: " + q)
+        expect_error(lambda: pg.psql("SELECT http.pause('bad host');"), "22023", "a bad pattern")
+        pg.psql("SELECT http.pause('127.0.0.1');")
+        try:
+            id = self.enqueue("/sink/paused")
+            time.sleep(1.5)
+            r = pg.row("SELECT state, attempts FROM http.queue WHERE id = %d;" % id)
+            expect(r == ["queued", "0"], "held in the queue, no attempt spent: %r" % r)
+            expect_error(lambda: pg.psql("SELECT http.get(%s);" % lit(self.mock + "/status/200"), user="alice"),
+                         "55000", "a call to a paused host")
+            expect(pg.psql("SELECT paused FROM http.host_states() WHERE host = '127.0.0.1:%d';"
+                           % env.mock_port) == "t", "http.host_states shows it paused")
+        finally:
+            expect(pg.psql("SELECT http.resume('127.0.0.1');") == "t", "resumed")
+        r = self.await_row(id)
+        expect(r["state"] == "delivered" and r["attempts"] == 1, "sent once resumed: %r" % r)
+        expect(mock_counts(env).get("/sink/paused") == 1, "sent once")
+
+    def test_circuit_breaker_opens_probes_and_closes(self):
+        """After pg_http.breaker_failures consecutive 5xx the breaker opens:
+        nothing is sent there (calls fail 08001) until pg_http.breaker_open has
+        passed; one request probes; its success closes the breaker."""
+        env, pg = self.env, self.pg
+        mock_get(env, "/__reset")
+        pg.psql("ALTER SYSTEM SET pg_http.breaker_failures = 3;"
+                "ALTER SYSTEM SET pg_http.breaker_open = '1500ms'; SELECT pg_reload_conf();")
+        time.sleep(0.5)
+        try:
+            for i in range(3):
+                r = self.await_row(self.enqueue("/status/500", options={"max_attempts": 1}))
+                expect(r["state"] == "failed", "a 500: %r" % r)
+            state = pg.psql("SELECT breaker || ' ' || consecutive_failures FROM http.host_states()"
+                            " WHERE host = '127.0.0.1:%d';" % env.mock_port)
+            expect(state == "open 3", "open after 3 failures: %r" % state)
+            expect_error(lambda: pg.psql("SELECT http.get(%s);" % lit(self.mock + "/status/200")),
+                         "08001", "a call while it is open")
+            t0 = time.time()
+            id = self.enqueue("/sink/probe")
+            r = self.await_row(id)
+            waited = time.time() - t0
+            expect(r["state"] == "delivered" and r["attempts"] == 1,
+                   "the probe, once the breaker let it: %r" % r)
+            expect(waited >= 0.8, "held while open: sent after %.2f s" % waited)
+            state = pg.psql("SELECT breaker || ' ' || consecutive_failures FROM http.host_states()"
+                            " WHERE host = '127.0.0.1:%d';" % env.mock_port)
+            expect(state == "closed 0", "closed after the probe: %r" % state)
+            expect(mock_counts(env).get("/status/500") == 3, "nothing more was sent to it while open")
+        finally:
+            pg.psql("ALTER SYSTEM RESET pg_http.breaker_failures;"
+                    "ALTER SYSTEM RESET pg_http.breaker_open; SELECT pg_reload_conf();")
+            time.sleep(0.3)
+        return "open after 3 failures, probe sent %.2f s later, closed" % waited
+
     # -- secrets and signing (issue: credentials) ---------------------------
 
     def secrets_setup(self):
@@ -1106,6 +1306,49 @@ GRANT EXECUTE ON FUNCTION net.http_get(text, jsonb, jsonb, integer), http.enqueu
                % sum(1 for x in counts if x != 1))
         expect(len(seen) == 2, "both workers were seen sending: %r" % sorted(seen))
         return "workers seen sending: %s" % ", ".join(sorted(seen))
+
+    def test_ordering_key_under_two_workers_and_retries(self):
+        """Requests of one role with one ordering_key go one at a time, in
+        enqueue order, with two workers and retries: each is sent only after
+        the one before it is delivered or has failed for good (a failure
+        does not stop the rest).  Other keys run alongside."""
+        pg = self.pg
+        expect(pg.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_http worker';") == "2",
+               "two workers (from the test before)")
+        mock_get(self.env, "/__reset")
+        docs = []
+        for i in range(1, 13):
+            if i == 6:
+                url, opts = "/status/500", {"max_attempts": 2, "backoff_ms": 50}
+            elif i % 2:
+                url, opts = "/flaky/ord-%d?fail=1&status=503" % i, {"max_attempts": 3, "backoff_ms": 50}
+            else:
+                url, opts = "/sink/ord-%d?ms=20" % i, {}
+            opts["ordering_key"] = "invoice-7"
+            docs.append({"url": self.mock + url, "options": opts})
+        others = [{"url": self.mock + "/sink/other-%d?ms=20" % i, "options": {"ordering_key": "other-%d" % (i % 3)}}
+                  for i in range(12)]
+        pg.psql("SELECT http.enqueue(d) FROM jsonb_array_elements(%s) d;" % lit(json.dumps(docs + others)))
+        wait_for(lambda: pg.psql("SELECT count(*) FROM http.queue WHERE state IN ('queued', 'sending');") == "0",
+                 "all delivered or failed", timeout=60)
+        rows = [r.split("|") for r in pg.psql(
+            "SELECT id, state, attempts, extract(epoch FROM first_sent_at), extract(epoch FROM finished_at)"
+            " FROM http.queue WHERE ordering_key = 'invoice-7' ORDER BY id;").splitlines()]
+        expect(len(rows) == 12, "12 ordered requests: %r" % rows)
+        for prev, cur in zip(rows, rows[1:]):
+            expect(float(cur[3]) >= float(prev[4]),
+                   "request %s sent before %s had finished: %r %r" % (cur[0], prev[0], prev, cur))
+        states = [(r[1], r[2]) for r in rows]
+        expect(states[5] == ("failed", "2") and all(s == "delivered" for s, _ in states[:5] + states[6:]),
+               "the sixth failed for good, the rest went on: %r" % states)
+        expect(all(states[i][1] == "2" for i in range(0, 12, 2)),
+               "the flaky ones took a retry each: %r" % states)
+        span = pg.row("SELECT extract(epoch FROM max(finished_at) - min(first_sent_at)) FROM http.queue"
+                      " WHERE ordering_key LIKE 'other-%';")
+        chain = float(rows[-1][4]) - float(rows[0][3])
+        expect(float(span[0]) < chain, "other keys ran alongside: %.2f s vs %.2f s" % (float(span[0]), chain))
+        return "12 in order over %.2f s with 7 retries and a failure; 12 of 3 other keys in %.2f s" % (
+            chain, float(span[0]))
 
     def test_standby_then_promotion(self):
         """On a hot standby made with pg_basebackup -R: synchronous calls
