@@ -187,7 +187,9 @@ CREATE OR REPLACE VIEW http.queue_stats WITH (security_invoker = true) AS
 		   coalesce(sum(greatest(attempts - 1, 0)), 0) AS retries,
 		   count(*) FILTER (WHERE possible_duplicate) AS possible_duplicates,
 		   min(next_at) FILTER (WHERE state = 'queued') AS next_attempt_at,
-		   count(*) FILTER (WHERE state = 'cancelled') AS cancelled
+		   count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+		   pg_catalog.now() - min(next_at) FILTER (WHERE state = 'queued' AND next_at <= pg_catalog.now())
+			 AS oldest_due_waiting
 	  FROM http.queue
 	 GROUP BY ROLLUP (host);
 COMMENT ON FUNCTION http.await(bigint, integer)

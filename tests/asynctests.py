@@ -506,6 +506,9 @@ GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO a
             time.sleep(1.5)
             r = pg.row("SELECT state, attempts FROM http.queue WHERE id = %d;" % id)
             expect(r == ["queued", "0"], "held in the queue, no attempt spent: %r" % r)
+            waited = float(pg.psql("SELECT extract(epoch FROM oldest_due_waiting) FROM http.queue_stats"
+                                   " WHERE host = '127.0.0.1:%d';" % env.mock_port))
+            expect(waited >= 1.0, "http.queue_stats shows how long it has waited: %.2f s" % waited)
             expect_error(lambda: pg.psql("SELECT http.get(%s);" % lit(self.mock + "/status/200"), user="alice"),
                          "55000", "a call to a paused host")
             expect(pg.psql("SELECT paused FROM http.host_states() WHERE host = '127.0.0.1:%d';"
