@@ -324,3 +324,26 @@ IS 'The hosts this database''s requests went to lately, as their controls see th
 REVOKE ALL ON FUNCTION http.host_limit(text, double precision, integer, integer),
 	http.host_unlimit(text), http.pause(text), http.resume(text), http.host_states()
 FROM PUBLIC;
+
+-- http.stats (0.4.0): what HTTP is doing per database, role, host:port and
+-- kind; in shared memory when preloaded (scope 'server'), else per backend.
+CREATE FUNCTION http.stats_rows(
+	OUT scope text, OUT role text, OUT host text, OUT kind text, OUT calls bigint,
+	OUT errors jsonb, OUT timeouts bigint, OUT responses jsonb, OUT bytes_sent bigint,
+	OUT bytes_received bigint, OUT connections_opened bigint, OUT connections_reused bigint,
+	OUT mean_ms double precision, OUT p50_ms double precision, OUT p95_ms double precision,
+	OUT p99_ms double precision, OUT max_ms double precision, OUT since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_http_stats_rows'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION http.stats_rows() IS 'The rows of http.stats';
+CREATE VIEW http.stats AS SELECT * FROM http.stats_rows();
+GRANT SELECT ON http.stats TO PUBLIC;
+COMMENT ON VIEW http.stats
+IS 'Requests per role, host:port and kind (call or delivery): calls, errors by SQLSTATE class, timeouts, responses by class, body bytes, connections opened and reused, latency (the caller''s own rows; superusers: all)';
+
+CREATE FUNCTION http.stats_reset() RETURNS void
+AS 'MODULE_PATHNAME', 'pg_http_stats_reset'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION http.stats_reset() IS 'Forget the counts of http.stats (superuser only)';
+REVOKE ALL ON FUNCTION http.stats_reset() FROM PUBLIC;

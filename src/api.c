@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "exchange.h"
 #include "hostctl.h"
+#include "stats.h"
 #include "netaddr.h"
 #include "policy.h"
 #include "queue.h"
@@ -769,4 +770,81 @@ pg_http_host_states(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pg_http_stats_rows);
+/* http.stats_rows(): the rows of http.stats (the caller's own; a superuser's: all) */
+Datum
+pg_http_stats_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HttpStatRow *rows;
+	TimestampTz since;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	n = HttpStatsRead(&rows, &since);
+	for (int i = 0; i < n; i++)
+	{
+		const HttpStat *s = &rows[i].s;
+		Datum		values[18];
+		bool		nulls[18];
+		StringInfoData e;
+		StringInfoData r;
+		char	   *role = GetUserNameFromId(rows[i].role, true);
+		bool		first = true;
+
+		memset(nulls, 0, sizeof(nulls));
+		initStringInfo(&e);
+		appendStringInfoChar(&e, '{');
+		for (int k = 0; k < HTTP_STAT_CLASSES; k++)
+			if (s->err_count[k] > 0)
+			{
+				appendStringInfo(&e, "%s\"%s\": " INT64_FORMAT, first ? "" : ", ",
+								 k < HTTP_STAT_CLASSES - 1 ? pnstrdup(unpack_sql_state(HttpStatClasses[k]), 2) : "other",
+								 s->err_count[k]);
+				first = false;
+			}
+		appendStringInfoChar(&e, '}');
+		initStringInfo(&r);
+		appendStringInfoChar(&r, '{');
+		first = true;
+		for (int k = 0; k < 5; k++)
+			if (s->status_class[k] > 0)
+			{
+				appendStringInfo(&r, "%s\"%dxx\": " INT64_FORMAT, first ? "" : ", ", k + 1, s->status_class[k]);
+				first = false;
+			}
+		appendStringInfoChar(&r, '}');
+
+		values[0] = CStringGetTextDatum(HttpStatsShared() ? "server" : "backend");
+		values[1] = CStringGetTextDatum(role ? role : psprintf("%u", rows[i].role));
+		values[2] = CStringGetTextDatum(rows[i].host);
+		values[3] = CStringGetTextDatum(rows[i].delivery ? "delivery" : "call");
+		values[4] = Int64GetDatum(s->calls);
+		values[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(e.data));
+		values[6] = Int64GetDatum(s->timeouts);
+		values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r.data));
+		values[8] = Int64GetDatum(s->bytes_sent);
+		values[9] = Int64GetDatum(s->bytes_received);
+		values[10] = Int64GetDatum(s->conns_opened);
+		values[11] = Int64GetDatum(s->conns_reused);
+		values[12] = Float8GetDatum(s->calls ? s->total_ms / s->calls : 0);
+		values[13] = Float8GetDatum(HttpStatsQuantile(s, 0.50));
+		values[14] = Float8GetDatum(HttpStatsQuantile(s, 0.95));
+		values[15] = Float8GetDatum(HttpStatsQuantile(s, 0.99));
+		values[16] = Float8GetDatum(s->max_ms);
+		values[17] = TimestampTzGetDatum(since);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pg_http_stats_reset);
+/* http.stats_reset(): forget every count */
+Datum
+pg_http_stats_reset(PG_FUNCTION_ARGS)
+{
+	HttpStatsReset();
+	PG_RETURN_VOID();
 }

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "exchange.h"
 #include "hostctl.h"
+#include "stats.h"
 #include "loop.h"
 #include "redirect.h"
 #include "request.h"
@@ -257,6 +258,7 @@ engine_take_finished(HttpEngine *e)
 				HttpHostOutcome(x->host_admitted, x);
 				x->host_admitted = NULL;
 			}
+			HttpStatsCount(x);
 			memmove(&e->xs[i], &e->xs[i + 1], sizeof(HttpExchange *) * (e->n - i - 1));
 			e->n--;
 			return x;

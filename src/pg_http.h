@@ -136,6 +136,7 @@ typedef struct HttpRequest
 	const HttpSettings *set;	/* the settings as the request was made */
 	const char *proxy;			/* the proxy it goes through; NULL: direct */
 	bool		host_overridden;	/* a Host header replaced the authority */
+	Oid			role;			/* the role that made it (http.stats) */
 	Oid			tenant;			/* the role a delivery worker sends it for,
 								 * sharing resolver slots fairly (0: none) */
 	bool		has_secrets;	/* credentials in URL or headers: keep the
@@ -202,6 +203,8 @@ typedef struct HttpExchange
 	char	   *host_admitted;	/* the host key it holds an admission of, or NULL */
 	TimestampTz admit_at;		/* held back: ask again then (0: soon) */
 	int			held_back;		/* held back: why (an HttpAdmit), 0: not */
+	int			conns_opened;	/* transports: connections it opened */
+	int			conns_reused;	/* ... and pooled ones it used (http.stats) */
 } HttpExchange;
 
 #endif							/* PG_HTTP_H */

@@ -16,6 +16,7 @@
  */
 #include "pg_http.h"
 #include "hostctl.h"
+#include "stats.h"
 #include "netaddr.h"
 #include "queue.h"
 #include "request.h"
@@ -86,6 +87,7 @@ queue_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(queue_shmem_size());
 	RequestAddinShmemSpace(HttpHostCtlShmemSize());
+	RequestAddinShmemSpace(HttpStatsShmemSize());
 }
 
 static void
@@ -113,6 +115,7 @@ queue_shmem_startup(void)
 			pg_atomic_init_u64(&HttpQueue->awaiting[i], 0);
 	}
 	HttpHostCtlShmemInit();
+	HttpStatsShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -21,6 +21,7 @@
 #include "settings.h"
 
 #include "common/base64.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 #include "utils/jsonb.h"
@@ -482,6 +483,7 @@ HttpRequestNew(const char *method, const HttpOptions *base)
 	req->method = (char *) method;
 	req->opt = *base;
 	req->set = HttpSettingsCopy(HttpSettingsCurrent());
+	req->role = GetUserId();
 	return req;
 }
 

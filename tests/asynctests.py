@@ -554,6 +554,50 @@ GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO a
             time.sleep(0.3)
         return "open after 3 failures, probe sent %.2f s later, closed" % waited
 
+    def test_stats_agree_with_the_server(self):
+        """http.stats counts what the mock server saw: calls and deliveries,
+        answers by class, timeouts as 08 errors, connections, latency
+        percentiles in order; a role sees only its own rows."""
+        env, pg = self.env, self.pg
+        base = self.second_mock()
+        host = "127.0.0.1:%d" % self.mock2_port
+        with urllib.request.urlopen(base + "/__reset", timeout=10) as r:
+            r.read()
+        pg.psql("SELECT http.stats_reset();")
+        pg.psql("SELECT http.get(%s || '/status/200') FROM generate_series(1, 20);"
+                "SELECT http.get(%s || '/status/503') FROM generate_series(1, 5);" % (lit(base), lit(base)))
+        for _ in range(3):
+            expect_error(lambda: pg.psql("SELECT http.get(%s || '/delay/1000', NULL, '{\"timeout_ms\": 100}');"
+                                         % lit(base)), "08T00", "a timeout")
+        ids = pg.psql("SELECT http.enqueue('POST', %s || '/sink/st-' || g, 'body-' || g)"
+                      " FROM generate_series(1, 10) g;" % lit(base)).split()
+        for id in ids:
+            expect(self.await_row(int(id))["state"] == "delivered", "delivered")
+        with urllib.request.urlopen(base + "/__stats", timeout=10) as r:
+            seen = json.loads(r.read())["requests"]
+        rows = {r.split("|")[0]: r.split("|") for r in pg.psql(
+            "SELECT kind, calls, errors, timeouts, responses, bytes_sent, connections_opened + connections_reused,"
+            " p50_ms <= p95_ms AND p95_ms <= p99_ms AND p99_ms <= max_ms, scope"
+            " FROM http.stats WHERE host = %s;" % lit(host)).splitlines()}
+        call, dlv = rows.get("call"), rows.get("delivery")
+        expect(call is not None and dlv is not None, "a row per kind: %r" % rows)
+        expect(int(call[1]) == seen.get("/status/200", 0) + seen.get("/status/503", 0) + seen.get("/delay/1000", 0)
+               == 28, "calls agree with the server: %r vs %r" % (call, seen))
+        expect(json.loads(call[2]) == {"08": 3} and call[3] == "3", "3 timeouts, counted as 08: %r" % call)
+        expect(json.loads(call[4]) == {"2xx": 20, "5xx": 5}, "answers by class: %r" % call)
+        expect(int(call[6]) >= 28 and call[7] == "t" and call[8] == "server",
+               "connections counted, percentiles in order, shared: %r" % call)
+        sinks = sum(v for k, v in seen.items() if k.startswith("/sink/st-"))
+        expect(int(dlv[1]) == sinks == 10 and json.loads(dlv[4]) == {"2xx": 10},
+               "deliveries agree with the server: %r vs %d" % (dlv, sinks))
+        expect(int(dlv[5]) == sum(len("body-%d" % g) for g in range(1, 11)), "body bytes sent: %r" % dlv)
+        pg.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice')"
+                " THEN CREATE ROLE alice LOGIN; END IF; END $$;")
+        expect(pg.psql("SELECT count(*) FROM http.stats WHERE host = %s;" % lit(host), user="alice") == "0",
+               "another role does not see them")
+        expect_error(lambda: pg.psql("SELECT http.stats_reset();", user="alice"), "42501", "nor reset them")
+        return "calls %s, deliveries %s, as the server saw" % (call[1], dlv[1])
+
     # -- secrets and signing (issue: credentials) ---------------------------
 
     def secrets_setup(self):

@@ -21,7 +21,7 @@ LAYERS = [
     ('lib', ['headers', 'http1', 'netaddr', 'resolve', 'url']),
     ('model', ['pgcompat', 'pg_http', 'settings']),
     ('exchange', ['exchange']),
-    ('services', ['policy', 'loop', 'request', 'hostctl']),
+    ('services', ['policy', 'loop', 'request', 'hostctl', 'stats']),
     ('steps', ['dns', 'redirect']),
     ('transports', ['transport', 'stream']),
     ('engine', ['engine']),

@@ -549,6 +549,10 @@ finish(CurlX *cx, CURLcode rc)
 	long		l = 0;
 	char		addr[INET6_ADDRSTRLEN + 8];
 
+	/* no socket of its own: it went over a connection already open */
+	if (cx->sockets_opened == 0 && rc == CURLE_OK)
+		x->conns_reused++;
+
 	if (rc == CURLE_OK)
 	{
 		curl_easy_getinfo(cx->easy, CURLINFO_RESPONSE_CODE, &l);
@@ -1163,6 +1167,7 @@ curl_release(HttpExchange *x)
 
 	if (cx == NULL)
 		return;
+	x->conns_opened += cx->sockets_opened;	/* finished or not (http.stats) */
 	if (cx->easy != NULL)
 	{
 		if (cx->added)

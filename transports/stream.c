@@ -401,6 +401,10 @@ static void
 ready_to_send(StreamX *sx)
 {
 	sx->x->connected = true;
+	if (sx->reused)
+		sx->x->conns_reused++;
+	else
+		sx->x->conns_opened++;
 	sx->phase = PH_SEND;
 	stream_send(sx);
 }
