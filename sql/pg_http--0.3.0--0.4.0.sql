@@ -165,6 +165,9 @@ ALTER TABLE http.queue DROP CONSTRAINT queue_state_check,
 	ADD COLUMN redriven integer NOT NULL DEFAULT 0,
 	ADD COLUMN credentials_removed boolean NOT NULL DEFAULT false,
 	ADD COLUMN ordering_key text;
+ALTER TABLE http.queue ADD COLUMN timings jsonb;
+ALTER TYPE http.response ADD ATTRIBUTE timings jsonb;
+ALTER TYPE http.response_bytes ADD ATTRIBUTE timings jsonb;
 DROP INDEX http.queue_finished;
 CREATE INDEX queue_finished ON http.queue (finished_at) WHERE state IN ('delivered', 'failed', 'cancelled');
 CREATE INDEX queue_ordering ON http.queue (owner, ordering_key, id)
@@ -176,7 +179,7 @@ CREATE OR REPLACE VIEW http.results WITH (security_invoker = true) AS
 		   created_at, first_sent_at, finished_at,
 		   finished_at - created_at AS delivery_time,
 		   request->>'method' AS method, http.redact_url(request->>'url') AS url,
-		   http.redact_url(response_url) AS final_url, interrupted, callback_pending, redriven
+		   http.redact_url(response_url) AS final_url, interrupted, callback_pending, redriven, timings
 	  FROM http.queue;
 CREATE OR REPLACE VIEW http.queue_stats WITH (security_invoker = true) AS
 	SELECT host,
@@ -310,7 +313,7 @@ END
 $$;
 COMMENT ON FUNCTION http.resume(text) IS 'Undo http.pause for a pattern; returns whether it was paused';
 
-CREATE FUNCTION http.host_states(
+CREATE FUNCTION http.host_state_rows(
 	OUT host text, OUT requests_per_second double precision, OUT burst integer,
 	OUT max_concurrency integer, OUT paused boolean, OUT tokens double precision,
 	OUT in_flight integer, OUT retry_after_until timestamptz, OUT consecutive_failures integer,
@@ -318,12 +321,15 @@ CREATE FUNCTION http.host_states(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_http_host_states'
 LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION http.host_states()
-IS 'The hosts this database''s requests went to lately, as their controls see them: limit, tokens, in flight, Retry-After, breaker (shared when preloaded, else this backend''s)';
+COMMENT ON FUNCTION http.host_state_rows() IS 'The rows of http.host_states';
+CREATE VIEW http.host_states AS SELECT * FROM http.host_state_rows();
+COMMENT ON VIEW http.host_states
+IS 'The hosts this database''s requests went to lately, as their controls see them: limit, tokens, in flight, Retry-After, paused, breaker (shared when preloaded, else this backend''s)';
 
 REVOKE ALL ON FUNCTION http.host_limit(text, double precision, integer, integer),
-	http.host_unlimit(text), http.pause(text), http.resume(text), http.host_states()
+	http.host_unlimit(text), http.pause(text), http.resume(text), http.host_state_rows()
 FROM PUBLIC;
+REVOKE ALL ON http.host_states FROM PUBLIC;
 
 -- http.stats (0.4.0): what HTTP is doing per database, role, host:port and
 -- kind; in shared memory when preloaded (scope 'server'), else per backend.

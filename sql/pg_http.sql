@@ -14,7 +14,8 @@ CREATE TYPE http.response AS (
 	content_type text,			-- the Content-Type header, NULL if absent
 	url text,					-- final URL (no credentials)
 	http_version text,			-- '1.0', '1.1' or '2'
-	elapsed_ms double precision -- whole exchange, connecting included
+	elapsed_ms double precision, -- whole exchange, connecting included
+	timings jsonb				-- phases of the last hop in ms; they add up to total_ms
 );
 COMMENT ON TYPE http.response IS 'An HTTP response with a text body';
 
@@ -25,7 +26,8 @@ CREATE TYPE http.response_bytes AS (
 	content_type text,
 	url text,
 	http_version text,
-	elapsed_ms double precision
+	elapsed_ms double precision,
+	timings jsonb
 );
 COMMENT ON TYPE http.response_bytes IS 'An HTTP response with a bytea body';
 
@@ -317,7 +319,8 @@ CREATE TABLE http.queue (
 	elapsed_ms double precision, -- of the last attempt
 	redriven integer NOT NULL DEFAULT 0,	-- times sent again by http.retry / retry_failed
 	credentials_removed boolean NOT NULL DEFAULT false, -- literal credentials taken out when it finished
-	ordering_key text			-- sent one at a time, in id order, with its owner's others of this key
+	ordering_key text,			-- sent one at a time, in id order, with its owner's others of this key
+	timings jsonb				-- phases of the last attempt's last hop (ms)
 );
 CREATE INDEX queue_due ON http.queue (next_at, id) WHERE state = 'queued';
 CREATE INDEX queue_owner_due ON http.queue (owner, next_at, id) WHERE state = 'queued';
@@ -377,7 +380,7 @@ CREATE VIEW http.results WITH (security_invoker = true) AS
 		   created_at, first_sent_at, finished_at,
 		   finished_at - created_at AS delivery_time,
 		   request->>'method' AS method, http.redact_url(request->>'url') AS url,
-		   http.redact_url(response_url) AS final_url, interrupted, callback_pending, redriven
+		   http.redact_url(response_url) AS final_url, interrupted, callback_pending, redriven, timings
 	  FROM http.queue;
 GRANT SELECT ON http.results TO PUBLIC;
 COMMENT ON VIEW http.results IS 'Queued requests and their outcomes, one row per request';
@@ -701,7 +704,7 @@ END
 $$;
 COMMENT ON FUNCTION http.resume(text) IS 'Undo http.pause for a pattern; returns whether it was paused';
 
-CREATE FUNCTION http.host_states(
+CREATE FUNCTION http.host_state_rows(
 	OUT host text, OUT requests_per_second double precision, OUT burst integer,
 	OUT max_concurrency integer, OUT paused boolean, OUT tokens double precision,
 	OUT in_flight integer, OUT retry_after_until timestamptz, OUT consecutive_failures integer,
@@ -709,12 +712,15 @@ CREATE FUNCTION http.host_states(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_http_host_states'
 LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION http.host_states()
-IS 'The hosts this database''s requests went to lately, as their controls see them: limit, tokens, in flight, Retry-After, breaker (shared when preloaded, else this backend''s)';
+COMMENT ON FUNCTION http.host_state_rows() IS 'The rows of http.host_states';
+CREATE VIEW http.host_states AS SELECT * FROM http.host_state_rows();
+COMMENT ON VIEW http.host_states
+IS 'The hosts this database''s requests went to lately, as their controls see them: limit, tokens, in flight, Retry-After, paused, breaker (shared when preloaded, else this backend''s)';
 
 REVOKE ALL ON FUNCTION http.host_limit(text, double precision, integer, integer),
-	http.host_unlimit(text), http.pause(text), http.resume(text), http.host_states()
+	http.host_unlimit(text), http.pause(text), http.resume(text), http.host_state_rows()
 FROM PUBLIC;
+REVOKE ALL ON http.host_states FROM PUBLIC;
 
 -- http.stats (0.4.0): what HTTP is doing per database, role, host:port and
 -- kind; in shared memory when preloaded (scope 'server'), else per backend.

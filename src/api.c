@@ -35,11 +35,12 @@
 
 PG_MODULE_MAGIC;
 
-/* Columns of http.response and http.response_bytes. */
-#define RESPONSE_NATTS	7
+/* Columns of http.response and http.response_bytes (timings last). */
+#define RESPONSE_NATTS	8
 
-/* Columns of http.batch(): idx, the response's, then the error's. */
-#define BATCH_NATTS		(1 + RESPONSE_NATTS + 3)
+/* Columns of http.batch(): idx, the response's but timings, then the error's. */
+#define BATCH_RESPONSE_NATTS	(RESPONSE_NATTS - 1)
+#define BATCH_NATTS		(1 + BATCH_RESPONSE_NATTS + 3)
 
 /*
  * Module load: define the settings, hook the ACL cache's invalidation and
@@ -142,16 +143,18 @@ result_tupdesc(FunctionCallInfo fcinfo)
 
 /*
  * Fill the response columns (status, headers, body, content_type, url,
- * http_version, elapsed_ms).  Returns false, with x failed, if the body
- * could not be decoded as text.
+ * http_version, elapsed_ms, and with timings, timings).  Returns false,
+ * with x failed, if the body could not be decoded as text.
  */
 static bool
-response_values(HttpExchange *x, bool bytes, Datum *values, bool *nulls)
+response_values(HttpExchange *x, bool bytes, Datum *values, bool *nulls, bool timings)
 {
 	HttpResponse *r = &x->resp;
 	const char *ct = HttpContentType(r);
 
-	memset(nulls, 0, sizeof(bool) * RESPONSE_NATTS);
+	memset(nulls, 0, sizeof(bool) * (timings ? RESPONSE_NATTS : BATCH_RESPONSE_NATTS));
+	if (timings)
+		values[7] = JsonbPGetDatum(HttpTimingsToJsonb(x));
 	if (bytes)
 	{
 		bytea	   *b = palloc(VARHDRSZ + r->body.len);
@@ -191,7 +194,7 @@ run_one(FunctionCallInfo fcinfo, HttpRequest *req, bool bytes)
 
 	x->req = req;
 	HttpEngineRunAll(&x, 1, 1);
-	if (!HttpExchangeSucceeded(x) || !response_values(x, bytes, values, nulls))
+	if (!HttpExchangeSucceeded(x) || !response_values(x, bytes, values, nulls, true))
 		HttpExchangeRaise(x);
 	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
 }
@@ -589,17 +592,17 @@ pg_http_batch(PG_FUNCTION_ARGS)
 		memset(nulls, true, sizeof(nulls));
 		values[0] = Int32GetDatum(i + 1);
 		nulls[0] = false;
-		if (!HttpExchangeSucceeded(x) || !response_values(x, false, values + 1, nulls + 1))
+		if (!HttpExchangeSucceeded(x) || !response_values(x, false, values + 1, nulls + 1, false))
 		{
 			/* the response columns stay NULL, the error ones say why */
-			memset(nulls + 1, true, RESPONSE_NATTS);
-			values[1 + RESPONSE_NATTS] = CStringGetTextDatum(unpack_sql_state(x->err_code));
-			values[2 + RESPONSE_NATTS] = CStringGetTextDatum(x->err_msg);
-			nulls[1 + RESPONSE_NATTS] = nulls[2 + RESPONSE_NATTS] = false;
+			memset(nulls + 1, true, BATCH_RESPONSE_NATTS);
+			values[1 + BATCH_RESPONSE_NATTS] = CStringGetTextDatum(unpack_sql_state(x->err_code));
+			values[2 + BATCH_RESPONSE_NATTS] = CStringGetTextDatum(x->err_msg);
+			nulls[1 + BATCH_RESPONSE_NATTS] = nulls[2 + BATCH_RESPONSE_NATTS] = false;
 			if (x->err_detail)
 			{
-				values[3 + RESPONSE_NATTS] = CStringGetTextDatum(x->err_detail);
-				nulls[3 + RESPONSE_NATTS] = false;
+				values[3 + BATCH_RESPONSE_NATTS] = CStringGetTextDatum(x->err_detail);
+				nulls[3 + BATCH_RESPONSE_NATTS] = false;
 			}
 		}
 		tuplestore_putvalues(store, td, values, nulls);
@@ -733,7 +736,7 @@ pg_http_check_host_pattern(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(pg_http_host_states);
-/* http.host_states(): this database's hosts as their controls see them */
+/* http.host_state_rows(): this database's hosts as their controls see them */
 Datum
 pg_http_host_states(PG_FUNCTION_ARGS)
 {

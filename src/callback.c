@@ -99,7 +99,7 @@ prepare_plans(void)
 		"  CASE WHEN q.status IS NULL THEN NULL ELSE"
 		"    ROW(q.status, q.response_headers, q.response_body,"
 		"        q.response_headers OPERATOR(pg_catalog.->>) 'content-type',"
-		"        q.response_url, q.response_version, q.elapsed_ms)::http.response END,"
+		"        q.response_url, q.response_version, q.elapsed_ms, q.timings)::http.response END,"
 		"  q.error"
 		" FROM http.queue q WHERE q.owner OPERATOR(pg_catalog.=) $1 AND q.callback_pending"
 		" ORDER BY q.finished_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED",

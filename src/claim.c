@@ -254,6 +254,7 @@ typedef struct OwnerClaim
 	int			room;			/* more requests it may have in flight now */
 	Candidate  *cands;			/* its candidates, in queue order */
 	int			ncands;
+	int			window;			/* rows asked for in the last read */
 	int			next;			/* first candidate not yet looked at */
 } OwnerClaim;
 
@@ -268,27 +269,22 @@ owner_claim_cmp(const void *a, const void *b)
 }
 
 /*
- * The hosts with no room left (args[0]), and the roles with queued rows and
- * how much each may take (claims).  Returns the number of roles.
+ * The hosts a claim skips: those at their share of this worker, and those
+ * their controls hold back, until they may go again.
  */
-static int
-claim_shares(WorkerState *ws, int nfree, Datum *full_hosts, OwnerClaim **claims)
+static Datum
+exclusion_list(WorkerState *ws)
 {
 	HASH_SEQ_STATUS seq;
 	ShareCount *s;
 	Datum	   *full = palloc(sizeof(Datum) * (hash_get_num_entries(ws->hosts) + ws->n_blocked + 1));
 	int			nfull = 0;
 	TimestampTz now = GetCurrentTimestamp();
-	int			nowners;
-	int			active;
-	int			share;
-	OwnerClaim *oc;
 
 	hash_seq_init(&seq, ws->hosts);
 	while ((s = hash_seq_search(&seq)) != NULL)
 		if (s->n >= http_worker_host_concurrency)
 			full[nfull++] = CStringGetTextDatum(s->key);
-	/* hosts their controls hold back, until they may go again */
 	ws->host_wake_at = 0;
 	for (int i = 0; i < ws->n_blocked;)
 	{
@@ -303,7 +299,24 @@ claim_shares(WorkerState *ws, int nfree, Datum *full_hosts, OwnerClaim **claims)
 		i++;
 	}
 	ws->n_full_hosts = nfull;
-	*full_hosts = PointerGetDatum(construct_array(full, nfull, TEXTOID, -1, false, TYPALIGN_INT));
+	return PointerGetDatum(construct_array(full, nfull, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * The hosts with no room left (args[0]), and the roles with queued rows and
+ * how much each may take (claims).  Returns the number of roles.
+ */
+static int
+claim_shares(WorkerState *ws, int nfree, Datum *full_hosts, OwnerClaim **claims)
+{
+	HASH_SEQ_STATUS seq;
+	ShareCount *s;
+	int			nowners;
+	int			active;
+	int			share;
+	OwnerClaim *oc;
+
+	*full_hosts = exclusion_list(ws);
 
 	if (SPI_execute_plan(ws->owners_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_http worker: could not list the roles with queued requests");
@@ -347,24 +360,40 @@ claim_shares(WorkerState *ws, int nfree, Datum *full_hosts, OwnerClaim **claims)
 	return nowners;
 }
 
-/* Read the candidates of the roles with room into their claims. */
+/*
+ * Read the candidates of the roles with room into their claims: a window
+ * of each role's due rows, past the hosts in full_hosts.  A second read in
+ * the same claim (after hosts turned out to be held back by their
+ * controls) appends the rows not already there.
+ */
 static void
 claim_candidates(WorkerState *ws, OwnerClaim *oc, int nowners, Datum full_hosts)
 {
 	Datum		args[3];
 	Datum	   *owners = palloc(sizeof(Datum) * Max(nowners, 1));
 	Datum	   *windows = palloc(sizeof(Datum) * Max(nowners, 1));
+	int		   *first = palloc(sizeof(int) * Max(nowners, 1));
 	int			n = 0;
 	uint64		rows;
 
 	for (int i = 0; i < nowners; i++)
+	{
+		first[i] = oc[i].ncands;
 		if (oc[i].room > 0)
 		{
+			int			window = oc[i].room * 2 + 8;
+
 			owners[n] = ObjectIdGetDatum(oc[i].owner);
 			/* look a little past rows whose host turns out to be full */
-			windows[n++] = Int32GetDatum(oc[i].room * 2 + 8);
-			oc[i].cands = palloc(sizeof(Candidate) * (oc[i].room * 2 + 8));
+			windows[n++] = Int32GetDatum(window);
+			oc[i].cands = oc[i].cands ?
+				repalloc(oc[i].cands, sizeof(Candidate) * (oc[i].ncands + window)) :
+				palloc(sizeof(Candidate) * window);
+			oc[i].window = window;
 		}
+		else
+			oc[i].window = 0;
+	}
 	if (n == 0)
 		return;
 	args[0] = PointerGetDatum(construct_array(owners, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
@@ -380,12 +409,18 @@ claim_candidates(WorkerState *ws, OwnerClaim *oc, int nowners, Datum full_hosts)
 		bool		isnull;
 		OwnerClaim	key = {.owner = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull))};
 		OwnerClaim *o = bsearch(&key, oc, nowners, sizeof(OwnerClaim), owner_claim_cmp);
+		int64		id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
 		Candidate  *c;
+		bool		seen = false;
 
-		if (o == NULL || o->cands == NULL || o->ncands >= o->room * 2 + 8)
+		if (o == NULL || o->cands == NULL || o->ncands - first[o - oc] >= o->window)
 			continue;
+		for (int k = 0; k < first[o - oc] && !seen; k++)
+			seen = o->cands[k].id == id;
+		if (seen)
+			continue;			/* read (and perhaps picked) in an earlier round */
 		c = &o->cands[o->ncands++];
-		c->id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+		c->id = id;
 		text_to_cstring_buffer(DatumGetTextPP(SPI_getbinval(tup, td, 3, &isnull)),
 							   c->host, sizeof(c->host));
 		c->taken = false;
@@ -409,31 +444,25 @@ host_blocked(WorkerState *ws, const char *host, TimestampTz until)
 		strlcpy(ws->blocked[ws->n_blocked++].key, host, HOST_KEY_LEN);
 	}
 	ws->blocked[i].until = until;
+	ws->blocks_noted++;
 	if (ws->host_wake_at == 0 || until < ws->host_wake_at)
 		ws->host_wake_at = until;
 }
 
 /*
  * Pick up to nfree candidates, the roles taking turns one row at a time,
- * each within its room and each host within its own.  Returns how many;
- * their ids go to ids.
+ * each within its room, each host within its own (host_picks counts this
+ * claim's picks per host, over its rounds) and its controls.  Returns how
+ * many; their ids go to ids.
  */
 static int
 claim_pick(WorkerState *ws, OwnerClaim *oc, int nowners, int nfree, Datum *ids,
-		   bool *held_back)
+		   bool *held_back, HTAB *host_picks)
 {
 	int			picked = 0;
 	bool		progress = true;
 	bool		controlled;
-	HTAB	   *host_picks;
-	HASHCTL		hctl;
 
-	memset(&hctl, 0, sizeof(hctl));
-	hctl.keysize = HOST_KEY_LEN;
-	hctl.entrysize = sizeof(ShareCount);
-	hctl.hcxt = CurrentMemoryContext;
-	host_picks = hash_create("pg_http claim hosts", 64, &hctl,
-							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	*held_back = false;
 	HttpHostCtlLoad();
 	controlled = HttpHostCtlActive();
@@ -480,7 +509,6 @@ claim_pick(WorkerState *ws, OwnerClaim *oc, int nowners, int nfree, Datum *ids,
 			}
 		}
 	}
-	hash_destroy(host_picks);
 	return picked;
 }
 
@@ -497,7 +525,10 @@ DeliveryClaim(WorkerState *ws, int nfree)
 	int			nowners;
 	Datum	   *ids;
 	int			picked;
+	int			blocks;
 	bool		held_back;
+	HTAB	   *host_picks;
+	HASHCTL		hctl;
 	Datum		targs[2];
 	SPITupleTable *tt;
 	int			ntaken;
@@ -514,7 +545,29 @@ DeliveryClaim(WorkerState *ws, int nfree)
 	}
 	claim_candidates(ws, oc, nowners, full_hosts);
 	ids = palloc(sizeof(Datum) * Max(nfree, 1));
-	picked = claim_pick(ws, oc, nowners, nfree, ids, &held_back);
+	blocks = ws->blocks_noted;
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = HOST_KEY_LEN;
+	hctl.entrysize = sizeof(ShareCount);
+	hctl.hcxt = CurrentMemoryContext;
+	host_picks = hash_create("pg_http claim hosts", 64, &hctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	picked = claim_pick(ws, oc, nowners, nfree, ids, &held_back, host_picks);
+
+	/*
+	 * Hosts their controls held back in this claim may have filled a role's
+	 * window (its queue order put a limited host's rows first): read again
+	 * past them, twice at most, so that its other hosts' rows go now.
+	 */
+	for (int round = 0; round < 2 && picked < nfree && ws->blocks_noted != blocks; round++)
+	{
+		bool		more_held;
+
+		blocks = ws->blocks_noted;
+		claim_candidates(ws, oc, nowners, exclusion_list(ws));
+		picked += claim_pick(ws, oc, nowners, nfree - picked, ids + picked, &more_held, host_picks);
+		held_back |= more_held;
+	}
 
 	/*
 	 * A full window with room left: there may be more.  Rows held back by a

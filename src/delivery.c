@@ -52,7 +52,7 @@ typedef enum Outcome
 } Outcome;
 
 /* The columns of one chunk of outcomes, one array element per delivery. */
-#define RECORD_COLS 14
+#define RECORD_COLS 15
 typedef struct RecordChunk
 {
 	Delivery   *d[CHUNK_ROWS];
@@ -64,7 +64,7 @@ typedef struct RecordChunk
 
 static const Oid record_elem[RECORD_COLS] = {INT8OID, TEXTOID, INT4OID, JSONBOID, TEXTOID,
 	TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, TIMESTAMPTZOID,
-TEXTOID, FLOAT8OID};
+TEXTOID, FLOAT8OID, JSONBOID};
 
 /* ------------------------------------------------------------------ */
 /* Plans */
@@ -91,7 +91,7 @@ DeliveryPreparePlans(WorkerState *ws)
 	Oid			record_types[RECORD_COLS + 1] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
 		JSONBARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TIMESTAMPTZARRAYOID,
-	TEXTARRAYOID, FLOAT8ARRAYOID, INT4OID};
+	TEXTARRAYOID, FLOAT8ARRAYOID, JSONBARRAYOID, INT4OID};
 	Oid			ret_types[1] = {TIMESTAMPTZOID};
 
 	if (ws->owners_plan)
@@ -113,8 +113,9 @@ DeliveryPreparePlans(WorkerState *ws)
 
 	/*
 	 * Each role's first due rows (at most its window, $2), in its own queue
-	 * order, minus those to hosts with no room ($3): a role's backlog only
-	 * ever stands in front of its own requests.  They are locked (until this
+	 * order, past those to hosts with no room ($3: at their share, or held
+	 * back by their controls): a role's backlog only ever stands in front
+	 * of its own requests, and one host's in front of no other host's.  They are locked (until this
 	 * cycle commits), so that another worker looks past them.
 	 */
 	ws->candidates_plan = prepare(
@@ -128,8 +129,9 @@ DeliveryPreparePlans(WorkerState *ws)
 		"       WHERE p.owner OPERATOR(pg_catalog.=) q.owner"
 		"         AND p.ordering_key OPERATOR(pg_catalog.=) q.ordering_key"
 		"         AND p.id OPERATOR(pg_catalog.<) q.id AND p.state IN ('queued', 'sending')))"
+		/* past the hosts with no room: their rows must not fill the window */
+		"     AND q.host OPERATOR(pg_catalog.<>) ALL ($3)"
 		"   ORDER BY q.next_at, q.id LIMIT w.win FOR UPDATE SKIP LOCKED) c"
-		" WHERE c.host OPERATOR(pg_catalog.<>) ALL ($3)"
 		" ORDER BY c.next_at, c.id",
 		3, cand_types);
 
@@ -155,7 +157,7 @@ DeliveryPreparePlans(WorkerState *ws)
 		" worker = NULL, possible_duplicate = q.possible_duplicate OR u.dup,"
 		" last_sent_at = coalesce(u.started, q.last_sent_at),"
 		" first_sent_at = coalesce(q.first_sent_at, u.started),"
-		" response_url = u.url, elapsed_ms = u.elapsed,"
+		" response_url = u.url, elapsed_ms = u.elapsed, timings = u.timings,"
 		" callback_pending = u.state OPERATOR(pg_catalog.<>) 'queued' AND q.callback IS NOT NULL,"
 		/* a finished request keeps no credentials: they live as long as it may be sent */
 		" request = CASE WHEN u.state OPERATOR(pg_catalog.<>) 'queued'"
@@ -166,10 +168,10 @@ DeliveryPreparePlans(WorkerState *ws)
 		"   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
 		"   pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9),"
 		"   pg_catalog.unnest($10), pg_catalog.unnest($11), pg_catalog.unnest($12),"
-		"   pg_catalog.unnest($13), pg_catalog.unnest($14))"
+		"   pg_catalog.unnest($13), pg_catalog.unnest($14), pg_catalog.unnest($15))"
 		"   AS u(id, state, status, headers, body, version, error_code, error, next_at,"
-		"        finished_at, dup, started, url, elapsed)"
-		" WHERE q.id OPERATOR(pg_catalog.=) u.id AND q.worker OPERATOR(pg_catalog.=) $15"
+		"        finished_at, dup, started, url, elapsed, timings)"
+		" WHERE q.id OPERATOR(pg_catalog.=) u.id AND q.worker OPERATOR(pg_catalog.=) $16"
 		" RETURNING q.id",
 		RECORD_COLS + 1, record_types);
 	ws->due_plan = prepare("SELECT min(next_at) FROM http.queue WHERE state = 'queued'", 0, NULL);
@@ -322,10 +324,11 @@ record_add(Delivery *d, RecordChunk *c, const HttpFailure *failure)
 								   x->resp.version == 10 ? "1.0" : "1.1");
 		v[12] = CStringGetTextDatum(x->resp.url ? x->resp.url : x->req->url);
 		v[13] = Float8GetDatum((double) (x->finished - x->started) / 1000.0);
+		v[14] = JsonbPGetDatum(HttpTimingsToJsonb(x));
 		c->bytes += (body ? VARSIZE_ANY(body) : 0) + VARSIZE_ANY(DatumGetPointer(v[3]));
 	}
 	else
-		null[2] = null[3] = null[4] = null[5] = null[12] = null[13] = true;
+		null[2] = null[3] = null[4] = null[5] = null[12] = null[13] = null[14] = true;
 	if (error)
 	{
 		v[6] = CStringGetTextDatum(unpack_sql_state(err_code));

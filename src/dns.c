@@ -114,6 +114,7 @@ answer_from_cache(HttpExchange *x, HttpDnsCallback done, DnsCacheEntry *e)
 		ais[i].ai_addr = (struct sockaddr *) &e->addr[i];
 		ais[i].ai_next = i + 1 < e->n ? &ais[i + 1] : NULL;
 	}
+	x->t_dns = GetCurrentTimestamp();
 	done(x, 0, ais);
 	pfree(ais);
 }
@@ -226,7 +227,10 @@ dns_collect(void)
 			if (rc == 0)
 				cache_store(x->req->host, res, x->req->set->dns_cache_ttl_ms);
 			if (x->state == HTTP_X_RUNNING)
+			{
+				x->t_dns = GetCurrentTimestamp();
 				d->done(x, rc, res);
+			}
 		}
 		PG_CATCH();
 		{

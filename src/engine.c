@@ -77,8 +77,10 @@ engine_start_one(HttpEngine *e, HttpExchange *x)
 	x->state = HTTP_X_RUNNING;
 	x->released = false;
 	x->connected = false;
-	/* each start (a hop, a token phase) has its own time to connect */
-	x->connect_deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+	/* each start (a hop, a token phase) has its own time to connect, and phases */
+	x->hop_started = GetCurrentTimestamp();
+	x->t_dns = x->t_connect = x->t_tls = x->t_first_byte = 0;
+	x->connect_deadline = TimestampTzPlusMilliseconds(x->hop_started,
 													  x->req->opt.connect_timeout_ms);
 	if (x->connect_deadline > x->deadline)
 		x->connect_deadline = x->deadline;

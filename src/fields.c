@@ -468,3 +468,34 @@ HttpSecretGuardPop(ErrorContextCallback *cb, bool has_secrets)
 	if (has_secrets)
 		error_context_stack = cb->previous;
 }
+
+/*
+ * The phases of x's last hop as jsonb, in ms: before_ms (earlier hops, a
+ * token fetch, waiting for its host's controls), dns_ms, connect_ms,
+ * tls_ms, first_byte_ms (sending and waiting for the first byte),
+ * transfer_ms (the rest of the response), and total_ms.  A phase the hop
+ * did not have (a pooled connection, a numeric host, plain http) is 0;
+ * the marks are taken in order, so the phases add up to the total.
+ */
+Jsonb *
+HttpTimingsToJsonb(const HttpExchange *x)
+{
+	static const char *const names[] = {"before_ms", "dns_ms", "connect_ms", "tls_ms",
+	"first_byte_ms", "transfer_ms"};
+	TimestampTz marks[7];
+	StringInfoData s;
+
+	marks[0] = x->started;
+	marks[1] = Max(x->hop_started, marks[0]);
+	marks[2] = x->t_dns ? Max(x->t_dns, marks[1]) : marks[1];
+	marks[3] = x->t_connect ? Max(x->t_connect, marks[2]) : marks[2];
+	marks[4] = x->t_tls ? Max(x->t_tls, marks[3]) : marks[3];
+	marks[5] = x->t_first_byte ? Max(x->t_first_byte, marks[4]) : marks[4];
+	marks[6] = Max(x->finished, marks[5]);
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '{');
+	for (int i = 0; i < 6; i++)
+		appendStringInfo(&s, "\"%s\": %.3f, ", names[i], (double) (marks[i + 1] - marks[i]) / 1000.0);
+	appendStringInfo(&s, "\"total_ms\": %.3f}", (double) (marks[6] - marks[0]) / 1000.0);
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
+}

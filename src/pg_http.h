@@ -205,6 +205,17 @@ typedef struct HttpExchange
 	int			held_back;		/* held back: why (an HttpAdmit), 0: not */
 	int			conns_opened;	/* transports: connections it opened */
 	int			conns_reused;	/* ... and pooled ones it used (http.stats) */
+
+	/*
+	 * When the phases of its last hop ended (0: the hop had no such phase,
+	 * e.g. a pooled connection needs no connect): set by the resolver and
+	 * the transports, read for the response's timings.
+	 */
+	TimestampTz hop_started;	/* the engine: this hop's start */
+	TimestampTz t_dns;			/* name resolved */
+	TimestampTz t_connect;		/* TCP connection up */
+	TimestampTz t_tls;			/* TLS handshake done */
+	TimestampTz t_first_byte;	/* first byte of the response */
 } HttpExchange;
 
 #endif							/* PG_HTTP_H */

@@ -83,6 +83,7 @@ extern void HttpRequestHeaderAdd(HttpHeaderList *l, const char *name, int name_l
 								 const char *value, int value_len);
 extern void HttpHeadersFromJsonb(HttpHeaderList *l, Jsonb *jb);
 extern Jsonb *HttpHeadersToJsonb(const HttpHeaderList *l);
+extern Jsonb *HttpTimingsToJsonb(const HttpExchange *x);
 extern bool HttpUrlHasCredentials(const char *url, size_t len);
 extern char *HttpUrlWithoutCredentials(const char *url, size_t len);
 extern bool HttpHeadersJsonbHaveCredentials(Jsonb *jb);

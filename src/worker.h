@@ -76,6 +76,7 @@ typedef struct WorkerState
 	}			blocked[64];	/* hosts their controls hold back: not
 								 * claimed from until then */
 	int			n_blocked;
+	int			blocks_noted;	/* counts the times a host was held back */
 	TimestampTz host_wake_at;	/* the first of those times (0: none) */
 	TimestampTz next_retention;
 	bool		wake_callbacks; /* the last cycle left callbacks to run */

@@ -447,9 +447,9 @@ GRANT EXECUTE ON FUNCTION http.cancel(bigint), http.retry(bigint),
                 " SELECT count(*) FILTER (WHERE t < (SELECT min(t) FROM s) + interval '5 s'),"
                 "        extract(epoch FROM max(t) - min(t)), count(*) FROM s;")
             freed = pg.row(
-                "SELECT extract(epoch FROM max(first_sent_at) - min(first_sent_at)), count(*)"
+                "SELECT extract(epoch FROM max(first_sent_at) - min(created_at)), count(*)"
                 " FROM http.queue WHERE request->>'url' LIKE '%/sink/free-%';")
-            states = pg.psql("SELECT requests_per_second || ' ' || burst FROM http.host_states()"
+            states = pg.psql("SELECT requests_per_second || ' ' || burst FROM http.host_states"
                              " WHERE host = '127.0.0.1:%d';" % env.mock_port)
         finally:
             pg.psql("SELECT http.host_unlimit('127.0.0.1:%d');" % env.mock_port)
@@ -458,12 +458,12 @@ GRANT EXECUTE ON FUNCTION http.cancel(bigint), http.retry(bigint),
         rate = (in5 - 5) / 5.0
         expect(45 <= rate <= 55, "50/s within 10%% over 5 s: %d sent in the first 5 s (%.1f/s)" % (in5, rate))
         expect(float(freed[0]) < 2.0 and freed[1] == "300",
-               "the other host ran free: 300 in %.2f s" % float(freed[0]))
+               "the other host ran free: its 300 all sent %.2f s after queuing" % float(freed[0]))
         expect(states == "50 5", "http.host_states shows the limit: %r" % states)
         c = mock_counts(env)
         expect(sum(v for k, v in c.items() if k.startswith("/sink/limited-")) == 300,
                "each limited request sent once")
-        return "%.1f/s over the first 5 s at a limit of 50/s (300 over %.2f s); 300 to the other host in %.2f s" % (
+        return "%.1f/s over the first 5 s at a limit of 50/s (300 over %.2f s); the other host's 300 all sent %.2f s after queuing" % (
             rate, float(limited[1]), float(freed[0]))
 
     def test_limits_hold_synchronous_calls_back(self):
@@ -497,7 +497,7 @@ END $$;
 GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO alice;""")
         for q in ("SELECT http.pause('*');", "SELECT http.resume('*');",
                   "SELECT http.host_limit('*', 1);", "SELECT http.host_unlimit('*');",
-                  "SELECT * FROM http.host_states();"):
+                  "SELECT * FROM http.host_states;"):
             expect_error(lambda: pg.psql(q, user="alice"), "42501", "alice may not: " + q)
         expect_error(lambda: pg.psql("SELECT http.pause('bad host');"), "22023", "a bad pattern")
         pg.psql("SELECT http.pause('127.0.0.1');")
@@ -511,7 +511,7 @@ GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO a
             expect(waited >= 1.0, "http.queue_stats shows how long it has waited: %.2f s" % waited)
             expect_error(lambda: pg.psql("SELECT http.get(%s);" % lit(self.mock + "/status/200"), user="alice"),
                          "55000", "a call to a paused host")
-            expect(pg.psql("SELECT paused FROM http.host_states() WHERE host = '127.0.0.1:%d';"
+            expect(pg.psql("SELECT paused FROM http.host_states WHERE host = '127.0.0.1:%d';"
                            % env.mock_port) == "t", "http.host_states shows it paused")
         finally:
             expect(pg.psql("SELECT http.resume('127.0.0.1');") == "t", "resumed")
@@ -532,7 +532,7 @@ GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO a
             for i in range(3):
                 r = self.await_row(self.enqueue("/status/500", options={"max_attempts": 1}))
                 expect(r["state"] == "failed", "a 500: %r" % r)
-            state = pg.psql("SELECT breaker || ' ' || consecutive_failures FROM http.host_states()"
+            state = pg.psql("SELECT breaker || ' ' || consecutive_failures FROM http.host_states"
                             " WHERE host = '127.0.0.1:%d';" % env.mock_port)
             expect(state == "open 3", "open after 3 failures: %r" % state)
             expect_error(lambda: pg.psql("SELECT http.get(%s);" % lit(self.mock + "/status/200")),
@@ -544,7 +544,7 @@ GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO a
             expect(r["state"] == "delivered" and r["attempts"] == 1,
                    "the probe, once the breaker let it: %r" % r)
             expect(waited >= 0.8, "held while open: sent after %.2f s" % waited)
-            state = pg.psql("SELECT breaker || ' ' || consecutive_failures FROM http.host_states()"
+            state = pg.psql("SELECT breaker || ' ' || consecutive_failures FROM http.host_states"
                             " WHERE host = '127.0.0.1:%d';" % env.mock_port)
             expect(state == "closed 0", "closed after the probe: %r" % state)
             expect(mock_counts(env).get("/status/500") == 3, "nothing more was sent to it while open")
@@ -591,6 +591,10 @@ GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO a
         expect(int(dlv[1]) == sinks == 10 and json.loads(dlv[4]) == {"2xx": 10},
                "deliveries agree with the server: %r vs %d" % (dlv, sinks))
         expect(int(dlv[5]) == sum(len("body-%d" % g) for g in range(1, 11)), "body bytes sent: %r" % dlv)
+        t = json.loads(pg.psql("SELECT timings FROM http.results WHERE id = %s;" % ids[0]))
+        phases = sum(t[k] for k in ("before_ms", "dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "transfer_ms"))
+        expect(abs(phases - t["total_ms"]) <= 1.0 and t["first_byte_ms"] > 0,
+               "a delivery's timings add up: %r" % t)
         pg.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice')"
                 " THEN CREATE ROLE alice LOGIN; END IF; END $$;")
         expect(pg.psql("SELECT count(*) FROM http.stats WHERE host = %s;" % lit(host), user="alice") == "0",

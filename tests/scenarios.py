@@ -791,6 +791,38 @@ def scenario_signature_checker_matches_published_vectors(env):
     return "%d published vectors and checks" % oks
 
 
+def scenario_phase_timings_add_up(env):
+    """Every response carries the phases of its last hop: DNS, connect, TLS
+    (with TLS), first byte, transfer, and what came before (redirects); they
+    add up to the total within a millisecond, and the total is elapsed_ms.
+    A pooled connection has no connect or TLS phase."""
+    conn = connect(env)
+    tls = env.transport != "mock"
+    base = ("https://localhost:%d" % env.mock_tls_port) if tls else ("http://localhost:%d" % env.mock_port)
+    keys = ("before_ms", "dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "transfer_ms")
+
+    def timings(url, opts):
+        t, elapsed = one(conn, "SELECT timings, elapsed_ms FROM http.get(%s, NULL, %s)", (url, opts))
+        total = sum(t[k] for k in keys)
+        if abs(total - t["total_ms"]) > 1.0 or abs(t["total_ms"] - elapsed) > 1.0:
+            raise AssertionError("phases %r do not add up to %.3f (elapsed %.3f)" % (t, total, elapsed))
+        return t
+
+    fresh = timings(base + "/status/200", '{"keepalive": false}')
+    if fresh["dns_ms"] <= 0 or fresh["connect_ms"] <= 0 or fresh["first_byte_ms"] <= 0 or \
+            (tls and fresh["tls_ms"] <= 0) or (not tls and fresh["tls_ms"] != 0):
+        raise AssertionError("a fresh connection to a name: %r" % fresh)
+    timings(base + "/status/200", '{}')
+    pooled = timings(base + "/status/200", '{}')
+    if pooled["connect_ms"] != 0 or pooled["tls_ms"] != 0:
+        raise AssertionError("a pooled connection has no connect or TLS phase: %r" % pooled)
+    hop = timings(base + "/redir/x?to=/status/200", '{"max_redirects": 1, "keepalive": false}')
+    if hop["before_ms"] <= 0:
+        raise AssertionError("a redirect's first hop is before the last: %r" % hop)
+    return "fresh: " + ", ".join("%s %.2f" % (k[:-3], fresh[k]) for k in keys[1:]) + \
+        "; total %.2f ms" % fresh["total_ms"]
+
+
 def scenario_wait_event_is_named(env):
     """While a backend waits on a request, pg_stat_activity says so: the
     custom wait event "HttpRequest" on PostgreSQL 17 and later, the generic

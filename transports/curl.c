@@ -117,6 +117,7 @@ typedef struct CurlX
 	int			prereq_calls;
 	int			sockets_opened;
 	struct sockaddr_storage last_addr;	/* last address a socket was opened for */
+	TimestampTz added_at;		/* handed to curl: its phase times count from here */
 } CurlX;
 
 static CURLM *multi = NULL;
@@ -540,6 +541,27 @@ fail_tls_verify(CurlX *cx)
 		HttpFailTlsVerify(cx->x, HTTP_TLS_UNTRUSTED);
 }
 
+/* curl's phase times (microseconds from the hand-over), as the exchange's. */
+static void
+phase_times(CurlX *cx)
+{
+	HttpExchange *x = cx->x;
+	curl_off_t	connect_us = 0;
+	curl_off_t	tls_us = 0;
+	curl_off_t	first_us = 0;
+
+	curl_easy_getinfo(cx->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+	curl_easy_getinfo(cx->easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+	curl_easy_getinfo(cx->easy, CURLINFO_STARTTRANSFER_TIME_T, &first_us);
+	/* a connection curl reused has no connect or handshake of its own */
+	if (cx->sockets_opened > 0 && connect_us > 0)
+		x->t_connect = cx->added_at + connect_us;
+	if (cx->sockets_opened > 0 && tls_us > 0)
+		x->t_tls = cx->added_at + tls_us;
+	if (first_us > 0)
+		x->t_first_byte = cx->added_at + first_us;
+}
+
 /* Record the outcome of a finished transfer on x. */
 static void
 finish(CurlX *cx, CURLcode rc)
@@ -552,6 +574,7 @@ finish(CurlX *cx, CURLcode rc)
 	/* no socket of its own: it went over a connection already open */
 	if (cx->sockets_opened == 0 && rc == CURLE_OK)
 		x->conns_reused++;
+	phase_times(cx);
 
 	if (rc == CURLE_OK)
 	{
@@ -795,6 +818,7 @@ curl_launch(CurlX *cx)
 		return;
 	}
 	cx->added = true;
+	cx->added_at = GetCurrentTimestamp();
 
 	/*
 	 * curl now wants a 0 ms timer: run it at once, so that the request goes

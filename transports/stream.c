@@ -416,7 +416,10 @@ do_handshake(StreamX *sx)
 	int			rc = HttpStreamImpl.handshake(sx->conn, sx->x);
 
 	if (rc == 0)
+	{
+		sx->x->t_tls = GetCurrentTimestamp();
 		ready_to_send(sx);
+	}
 	else if (rc == HTTP_IO_WANT_READ)
 		sx_watch(sx, HTTP_WATCH_READ);
 	else if (rc == HTTP_IO_WANT_WRITE)
@@ -431,6 +434,7 @@ tcp_connected(StreamX *sx)
 	HttpExchange *x = sx->x;
 	HttpConn   *c = sx->conn;
 
+	x->t_connect = GetCurrentTimestamp();
 	if (c->tls)
 	{
 		if (!HttpStreamImpl.open(c, x))
@@ -625,6 +629,8 @@ stream_recv(StreamX *sx)
 
 		if (n > 0)
 		{
+			if (sx->x->t_first_byte == 0)
+				sx->x->t_first_byte = GetCurrentTimestamp();
 			used = Http1Parse(&sx->parser, read_buf, (size_t) n);
 			if (used < 0)
 			{

@@ -19,7 +19,7 @@ SELECT has_schema_privilege('regress_http_nobody', 'http', 'USAGE') AS schema_us
 DROP ROLE regress_http_nobody;
 
 -- The response types convert cleanly to JSON.
-SELECT to_jsonb(ROW(200, '{}'::jsonb, 'b', 'text/plain', 'http://x/', '1.1', 1.5)::http.response);
+SELECT to_jsonb(ROW(200, '{}'::jsonb, 'b', 'text/plain', 'http://x/', '1.1', 1.5, '{"total_ms": 1.5}')::http.response);
 
 -- DROP removes everything, including the http schema; CREATE works again.
 DROP EXTENSION pg_http;
