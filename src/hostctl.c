@@ -266,8 +266,8 @@ rule_rank(const HttpHostRule *r)
 }
 
 /* Does rule r cover host key key ("host:port", "[v6]:port")? */
-static bool
-rule_covers_key(const HttpHostRule *r, const char *key)
+bool
+HttpHostKeyMatches(const HttpHostRule *r, const char *key)
 {
 	char		host[HTTP_HOST_KEY_LEN];
 	const char *colon = strrchr(key, ':');
@@ -309,7 +309,7 @@ limit_for(const char *key, bool *paused)
 	{
 		const HostDef *d = &defs[i];
 
-		if (!rule_covers_key(&d->rule, key))
+		if (!HttpHostKeyMatches(&d->rule, key))
 			continue;
 		if (d->pause)
 			*paused = true;

@@ -11,6 +11,7 @@
 #define PG_HTTP_HOSTCTL_H
 
 #include "pg_http.h"
+#include "netaddr.h"
 
 /* Longest host key, "host:port" or "[v6]:port", with its NUL. */
 #define HTTP_HOST_KEY_LEN 300
@@ -27,6 +28,7 @@ typedef enum HttpAdmit
 extern Size HttpHostCtlShmemSize(void);
 extern void HttpHostCtlShmemInit(void);
 extern void HttpHostKey(const HttpRequest *req, char *key);
+extern bool HttpHostKeyMatches(const HttpHostRule *r, const char *key);
 extern void HttpHostCtlLoad(void);
 extern bool HttpHostCtlActive(void);
 extern HttpAdmit HttpHostAdmit(const char *key, TimestampTz *retry_at, bool *counted);

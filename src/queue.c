@@ -908,39 +908,8 @@ pg_http_retry_failed(PG_FUNCTION_ARGS)
 		HeapTuple	tup = SPI_tuptable->vals[r];
 		TupleDesc	td = SPI_tuptable->tupdesc;
 		bool		isnull;
-		char	   *hostport = SPI_getvalue(tup, td, 2);
-		char	   *colon = strrchr(hostport, ':');
-		int			port = colon ? atoi(colon + 1) : 0;
-		HttpUrl		u;
-		size_t		epos;
-		char		hosttext[256];
-		bool		match;
 
-		if (colon)
-			*colon = '\0';
-		/* the host key is host:port, an IPv6 address in brackets */
-		if (hostport[0] == '[' && colon && colon[-1] == ']')
-		{
-			hostport++;
-			colon[-1] = '\0';
-		}
-		memset(&u, 0, sizeof(u));
-		if (HttpUrlParseHost(hostport, strlen(hostport), &u, &epos) != HTTP_URL_OK)
-			continue;
-		if (u.host_kind == HTTP_HOST_NAME || rule.kind == HTTP_RULE_ANY)
-		{
-			HttpUrlHostText(&u, hosttext, sizeof(hosttext));
-			match = HttpHostRuleMatchName(&rule, hosttext, port);
-		}
-		else
-		{
-			HttpAddr	a;
-
-			a.family = u.host_kind == HTTP_HOST_IPV4 ? 4 : 6;
-			memcpy(a.a, u.addr, 16);
-			match = HttpHostRuleMatchAddr(&rule, &a, port);
-		}
-		if (!match)
+		if (!HttpHostKeyMatches(&rule, SPI_getvalue(tup, td, 2)))
 			continue;
 		if (DatumGetBool(SPI_getbinval(tup, td, 3, &isnull)))
 		{
