@@ -338,7 +338,8 @@ CREATE FUNCTION http.stats_rows(
 	OUT errors jsonb, OUT timeouts bigint, OUT responses jsonb, OUT bytes_sent bigint,
 	OUT bytes_received bigint, OUT connections_opened bigint, OUT connections_reused bigint,
 	OUT mean_ms double precision, OUT p50_ms double precision, OUT p95_ms double precision,
-	OUT p99_ms double precision, OUT max_ms double precision, OUT since timestamptz)
+	OUT p99_ms double precision, OUT max_ms double precision, OUT since timestamptz,
+	OUT histogram jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_http_stats_rows'
 LANGUAGE C VOLATILE STRICT;

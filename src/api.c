@@ -790,8 +790,9 @@ pg_http_stats_rows(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		const HttpStat *s = &rows[i].s;
-		Datum		values[18];
-		bool		nulls[18];
+		Datum		values[19];
+		bool		nulls[19];
+		StringInfoData h;
 		StringInfoData e;
 		StringInfoData r;
 		char	   *role = GetUserNameFromId(rows[i].role, true);
@@ -838,6 +839,19 @@ pg_http_stats_rows(PG_FUNCTION_ARGS)
 		values[15] = Float8GetDatum(HttpStatsQuantile(s, 0.99));
 		values[16] = Float8GetDatum(s->max_ms);
 		values[17] = TimestampTzGetDatum(since);
+		/* the histogram: calls per bucket, keyed by the bucket's upper bound in ms */
+		initStringInfo(&h);
+		appendStringInfoChar(&h, '{');
+		first = true;
+		for (int k = 0; k < HTTP_STAT_BUCKETS; k++)
+			if (s->hist[k] > 0)
+			{
+				appendStringInfo(&h, "%s\"%s\": " INT64_FORMAT, first ? "" : ", ",
+								 HttpStatsBucketName(k), s->hist[k]);
+				first = false;
+			}
+		appendStringInfoChar(&h, '}');
+		values[18] = DirectFunctionCall1(jsonb_in, CStringGetDatum(h.data));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

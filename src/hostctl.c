@@ -530,7 +530,7 @@ HttpHostRelease(const char *key)
  * End an admission with x's outcome: a connection failure (class 08, a
  * timeout included) or a 5xx counts against the breaker, anything else
  * closes it; a 429 or 503 with Retry-After holds the host back that long
- * (an hour at most), and empties its bucket.
+ * (an hour at most), and empties its bucket; a 429 without one empties it.
  */
 void
 HttpHostOutcome(const char *key, const HttpExchange *x)
@@ -559,6 +559,12 @@ HttpHostOutcome(const char *key, const HttpExchange *x)
 			s->blocked_until = TimestampTzPlusMilliseconds(now, (int64) (Min(retry_after, 3600) * 1000));
 			s->tokens = 0;
 			s->refilled = s->blocked_until;
+		}
+		else if (x->state == HTTP_X_DONE && x->resp.status == 429)
+		{
+			/* too many, with no time given: the bucket starts again empty */
+			s->tokens = 0;
+			s->refilled = now;
 		}
 		if (http_breaker_failures > 0 && failed)
 		{

@@ -243,3 +243,15 @@ HttpStatsQuantile(const HttpStat *s, double q)
 	}
 	return s->max_ms;
 }
+
+/* A bucket's name in http.stats.histogram: its upper bound in ms, or "inf". */
+const char *
+HttpStatsBucketName(int b)
+{
+	static char buf[32];
+
+	if (b >= HTTP_STAT_BUCKETS - 1)
+		return "inf";
+	snprintf(buf, sizeof(buf), "%g", bucket_ms[b]);
+	return buf;
+}

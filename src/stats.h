@@ -47,5 +47,6 @@ extern void HttpStatsCount(const HttpExchange *x);
 extern int	HttpStatsRead(HttpStatRow **out, TimestampTz *reset_at);
 extern void HttpStatsReset(void);
 extern double HttpStatsQuantile(const HttpStat *s, double q);
+extern const char *HttpStatsBucketName(int b);
 
 #endif							/* PG_HTTP_STATS_H */

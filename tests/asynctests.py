@@ -480,9 +480,17 @@ GRANT EXECUTE ON FUNCTION http.cancel(bigint), http.retry(bigint),
             err = expect_error(lambda: pg.psql(
                 "SELECT http.get(%s || '/status/200', NULL, '{\"timeout_ms\": 50}')"
                 " FROM generate_series(1, 3);" % lit(self.mock)), "08T00", "held back past its timeout")
+            # a 429 empties the bucket (from a full one of 5, a call would leave 4)
+            other = self.second_mock()
+            pg.psql("SELECT http.host_limit('127.0.0.1:%d', 1, 5);" % self.mock2_port)
+            pg.psql("SELECT http.get(%s || '/status/429');" % lit(other))
+            tokens = float(pg.psql("SELECT tokens FROM http.host_states WHERE host = '127.0.0.1:%d';"
+                                   % self.mock2_port))
         finally:
             pg.psql("SELECT http.host_unlimit('127.0.0.1:%d');" % env.mock_port)
+            pg.psql("SELECT http.host_unlimit('127.0.0.1:%d');" % self.mock2_port)
         expect("held back by its host's limits" in err, "the error says why: %s" % err)
+        expect(tokens < 1.0, "a 429 empties the bucket: %.2f tokens left" % tokens)
         return "6 calls at 5/s; a call with 50 ms to spare fails 08T00"
 
     def test_pause_resume_and_who_may(self):
@@ -577,7 +585,8 @@ GRANT EXECUTE ON FUNCTION http.enqueue(jsonb), http.get(text, jsonb, jsonb) TO a
             seen = json.loads(r.read())["requests"]
         rows = {r.split("|")[0]: r.split("|") for r in pg.psql(
             "SELECT kind, calls, errors, timeouts, responses, bytes_sent, connections_opened + connections_reused,"
-            " p50_ms <= p95_ms AND p95_ms <= p99_ms AND p99_ms <= max_ms, scope"
+            " p50_ms <= p95_ms AND p95_ms <= p99_ms AND p99_ms <= max_ms"
+            " AND (SELECT sum(v::bigint) FROM jsonb_each_text(histogram) AS e(k, v)) = calls, scope"
             " FROM http.stats WHERE host = %s;" % lit(host)).splitlines()}
         call, dlv = rows.get("call"), rows.get("delivery")
         expect(call is not None and dlv is not None, "a row per kind: %r" % rows)
