@@ -60,6 +60,7 @@ typedef struct StatTable
 
 static StatTable *shared = NULL;
 static StatTable *local = NULL;
+static int	last_slot = -1;		/* where this backend counted last */
 
 Size
 HttpStatsShmemSize(void)
@@ -133,7 +134,16 @@ HttpStatsCount(const HttpExchange *x)
 
 	t = table();
 	SpinLockAcquire(&t->mutex);
-	for (int i = 0; i < t->n; i++)
+	/* a backend mostly calls the same host again: try the slot it used last */
+	if (last_slot >= 0 && last_slot < t->n)
+	{
+		StatSlot   *s = &t->slots[last_slot];
+
+		if (s->db == MyDatabaseId && s->role == role && s->delivery == delivery &&
+			strcmp(s->host, host) == 0)
+			slot = s;
+	}
+	for (int i = 0; i < t->n && slot == NULL; i++)
 	{
 		StatSlot   *s = &t->slots[i];
 
@@ -156,6 +166,7 @@ HttpStatsCount(const HttpExchange *x)
 		slot->delivery = delivery;
 		strlcpy(slot->host, host, HTTP_HOST_KEY_LEN);
 	}
+	last_slot = slot - t->slots;
 	slot->s.calls++;
 	if (x->state == HTTP_X_FAILED)
 	{
