@@ -596,7 +596,7 @@ def scenario_upgrade_matches_fresh_install(env):
     """Installing each earlier release then ALTER EXTENSION pg_http UPDATE
     gives the same objects as a fresh install of this one."""
     conn = connect(env)
-    starts = ("0.1.0", "0.2.0", "0.3.0")
+    starts = ("0.1.0", "0.2.0", "0.3.0", "0.4.0")
     dbs = ["pg_http_fresh"] + ["pg_http_from_" + v.replace(".", "_") for v in starts]
     for db in dbs:
         one(conn, "DROP DATABASE IF EXISTS %s" % db)
