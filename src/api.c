@@ -11,6 +11,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_http.h"
+#include "api.h"
 #include "engine.h"
 #include "exchange.h"
 #include "hostctl.h"
@@ -101,12 +102,27 @@ set_headers_options(HttpRequest *req, FunctionCallInfo fcinfo, int headers, int 
 }
 
 /*
+ * A request of a SQL call: method, url[0..len), and the call's headers and
+ * options arguments (-1: none); the caller finishes it.
+ */
+HttpRequest *
+HttpCallRequest(FunctionCallInfo fcinfo, const char *method, const char *url, size_t len,
+				int headers, int options)
+{
+	HttpRequest *req = new_request(method);
+
+	HttpRequestSetUrl(req, url, len);
+	set_headers_options(req, fcinfo, headers, options);
+	return req;
+}
+
+/*
  * Do the URL argument (url_arg) or the headers argument (headers_arg, -1:
  * none) carry credentials?  Then the call's errors keep its statement out
  * of the log (HttpSecretGuardPush), from its first check on.
  */
-static bool
-args_have_secrets(FunctionCallInfo fcinfo, int url_arg, int headers_arg)
+bool
+HttpCallHasSecrets(FunctionCallInfo fcinfo, int url_arg, int headers_arg)
 {
 	if (url_arg >= 0 && !PG_ARGISNULL(url_arg))
 	{
@@ -183,27 +199,37 @@ response_values(HttpExchange *x, bool bytes, Datum *values, bool *nulls, bool ti
 	return true;
 }
 
+/*
+ * The response row (of row type td) of x, which is over; its failure is
+ * raised.
+ */
+Datum
+HttpResponseDatum(HttpExchange *x, TupleDesc td, bool bytes)
+{
+	Datum		values[RESPONSE_NATTS];
+	bool		nulls[RESPONSE_NATTS];
+
+	if (!HttpExchangeSucceeded(x) || !response_values(x, bytes, values, nulls, true))
+		HttpExchangeRaise(x);
+	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+}
+
 /* Run one request and return its response row; errors are raised. */
 static Datum
 run_one(FunctionCallInfo fcinfo, HttpRequest *req, bool bytes)
 {
 	HttpExchange *x = palloc0(sizeof(HttpExchange));
-	Datum		values[RESPONSE_NATTS];
-	bool		nulls[RESPONSE_NATTS];
-	TupleDesc	td = result_tupdesc(fcinfo);
 
 	x->req = req;
 	HttpEngineRunAll(&x, 1, 1);
-	if (!HttpExchangeSucceeded(x) || !response_values(x, bytes, values, nulls, true))
-		HttpExchangeRaise(x);
-	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+	return HttpResponseDatum(x, result_tupdesc(fcinfo), bytes);
 }
 
 /* url, headers, options: the shape of get, head, delete. */
 static Datum
 simple_call(FunctionCallInfo fcinfo, const char *method)
 {
-	bool		secrets = args_have_secrets(fcinfo, 0, 1);
+	bool		secrets = HttpCallHasSecrets(fcinfo, 0, 1);
 	ErrorContextCallback guard;
 	HttpRequest *req;
 	Datum		result;
@@ -222,7 +248,7 @@ simple_call(FunctionCallInfo fcinfo, const char *method)
 static Datum
 jsonb_call(FunctionCallInfo fcinfo, const char *method)
 {
-	bool		secrets = args_have_secrets(fcinfo, 0, 2);
+	bool		secrets = HttpCallHasSecrets(fcinfo, 0, 2);
 	ErrorContextCallback guard;
 	HttpRequest *req;
 	Datum		result;
@@ -248,7 +274,7 @@ jsonb_call(FunctionCallInfo fcinfo, const char *method)
 static Datum
 text_call(FunctionCallInfo fcinfo, const char *method)
 {
-	bool		secrets = args_have_secrets(fcinfo, 0, 3);
+	bool		secrets = HttpCallHasSecrets(fcinfo, 0, 3);
 	ErrorContextCallback guard;
 	HttpRequest *req;
 	char	   *ct = NULL;
@@ -350,7 +376,7 @@ PG_FUNCTION_INFO_V1(pg_http_request);
 Datum
 pg_http_request(PG_FUNCTION_ARGS)
 {
-	bool		secrets = args_have_secrets(fcinfo, 1, 3);
+	bool		secrets = HttpCallHasSecrets(fcinfo, 1, 3);
 	ErrorContextCallback guard;
 	HttpRequest *req;
 	Datum		result;
@@ -377,7 +403,7 @@ PG_FUNCTION_INFO_V1(pg_http_request_bytes);
 Datum
 pg_http_request_bytes(PG_FUNCTION_ARGS)
 {
-	bool		secrets = args_have_secrets(fcinfo, 1, 3);
+	bool		secrets = HttpCallHasSecrets(fcinfo, 1, 3);
 	ErrorContextCallback guard;
 	HttpRequest *req;
 	Datum		result;
@@ -426,7 +452,7 @@ PG_FUNCTION_INFO_V1(pg_http_request_parts);
 Datum
 pg_http_request_parts(PG_FUNCTION_ARGS)
 {
-	bool		secrets = args_have_secrets(fcinfo, -1, 5);
+	bool		secrets = HttpCallHasSecrets(fcinfo, -1, 5);
 	ErrorContextCallback guard;
 	char	   *host;
 	char	   *path;

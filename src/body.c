@@ -130,47 +130,58 @@ fail_decode(HttpFailure *f, int sqlstate, char *msg, char *detail)
 }
 
 /*
- * The body of resp as text, decoded from the charset its Content-Type
- * declares (UTF-8 when none) into the database encoding; NULL with f
- * worded when it cannot be.  May throw (out of memory).
+ * The encoding resp's body is in: the charset its Content-Type declares,
+ * UTF-8 when none; -1 with f worded when PostgreSQL has no such encoding.
+ */
+int
+HttpBodyEncoding(const HttpResponse *resp, const char **declared, HttpFailure *f)
+{
+	char	   *charset = content_type_charset(HttpContentType(resp));
+	int			enc;
+
+	*declared = charset;
+	if (charset == NULL)
+		return PG_UTF8;
+	if (pg_strcasecmp(charset, "us-ascii") == 0 || pg_strcasecmp(charset, "ascii") == 0)
+		return PG_SQL_ASCII;
+	if ((enc = pg_char_to_encoding(charset)) < 0 || !PG_VALID_ENCODING(enc))
+	{
+		fail_decode(f, ERRCODE_INVALID_PARAMETER_VALUE,
+					psprintf("unsupported charset \"%s\" in HTTP response", charset),
+					pstrdup("PostgreSQL has no encoding of that name."));
+		return -1;
+	}
+	return enc;
+}
+
+/*
+ * data[0..len), text in encoding enc (HttpBodyEncoding, which says the
+ * charset the response declared, NULL: none; PG_SQL_ASCII: US-ASCII), as text in the database encoding; NULL with f worded when it
+ * is not valid in enc or the database encoding cannot hold it.  May throw
+ * (out of memory).  A whole body or one row of a streamed one (rows.c).
  */
 text *
-HttpBodyDecode(const HttpResponse *resp, HttpFailure *f)
+HttpTextDecode(int enc, const char *charset, const char *data, int len, HttpFailure *f)
 {
-	const StringInfoData *body = &resp->body;
-	char	   *charset = content_type_charset(HttpContentType(resp));
-	int			enc = PG_UTF8;
 	int			db = GetDatabaseEncoding();
 	text	   *t;
 
-	if (body->len == 0)
+	if (len == 0)
 		return cstring_to_text_with_len("", 0);
-
-	if (charset != NULL)
-	{
-		if (pg_strcasecmp(charset, "us-ascii") == 0 || pg_strcasecmp(charset, "ascii") == 0)
-			enc = PG_SQL_ASCII;
-		else if ((enc = pg_char_to_encoding(charset)) < 0 || !PG_VALID_ENCODING(enc))
-		{
-			return fail_decode(f, ERRCODE_INVALID_PARAMETER_VALUE,
-						psprintf("unsupported charset \"%s\" in HTTP response", charset),
-						pstrdup("PostgreSQL has no encoding of that name."));
-		}
-	}
 
 	if (enc == PG_SQL_ASCII)
 	{
-		for (int i = 0; i < body->len; i++)
-			if ((unsigned char) body->data[i] >= 0x80 || body->data[i] == '\0')
+		for (int i = 0; i < len; i++)
+			if ((unsigned char) data[i] >= 0x80 || data[i] == '\0')
 			{
 				return fail_decode(f, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
 							pstrdup("HTTP response body is not valid US-ASCII"),
-							psprintf("Byte %d is 0x%02x.", i + 1, (unsigned char) body->data[i]));
+							psprintf("Byte %d is 0x%02x.", i + 1, (unsigned char) data[i]));
 			}
-		return cstring_to_text_with_len(body->data, body->len);
+		return cstring_to_text_with_len(data, len);
 	}
 
-	if (!pg_verify_mbstr(enc, body->data, body->len, true))
+	if (!pg_verify_mbstr(enc, data, len, true))
 	{
 		return fail_decode(f, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
 					psprintf("HTTP response body is not valid %s", pg_encoding_to_char(enc)),
@@ -178,7 +189,7 @@ HttpBodyDecode(const HttpResponse *resp, HttpFailure *f)
 					: pstrdup("The response declares no charset, so UTF-8 was expected."));
 	}
 	if (enc == db || db == PG_SQL_ASCII)
-		return cstring_to_text_with_len(body->data, body->len);
+		return cstring_to_text_with_len(data, len);
 
 	/* convert into the database encoding, refusing what it cannot hold */
 	{
@@ -194,14 +205,14 @@ HttpBodyDecode(const HttpResponse *resp, HttpFailure *f)
 								 pg_encoding_to_char(enc), pg_encoding_to_char(db)),
 						NULL);
 		}
-		if ((Size) body->len >= (MaxAllocSize / MAX_CONVERSION_GROWTH) - 1)
+		if ((Size) len >= (MaxAllocSize / MAX_CONVERSION_GROWTH) - 1)
 			cap = MaxAllocSize - 1;
 		else
-			cap = body->len * MAX_CONVERSION_GROWTH + 1;
+			cap = len * MAX_CONVERSION_GROWTH + 1;
 		out = palloc(cap);
-		used = pg_do_encoding_conversion_buf(proc, enc, db, (unsigned char *) body->data,
-											 body->len, out, cap, true);
-		if (used < body->len)
+		used = pg_do_encoding_conversion_buf(proc, enc, db, (unsigned char *) data,
+											 len, out, cap, true);
+		if (used < len)
 		{
 			return fail_decode(f, ERRCODE_UNTRANSLATABLE_CHARACTER,
 						psprintf("HTTP response body has characters the database encoding %s cannot hold",
@@ -214,6 +225,21 @@ HttpBodyDecode(const HttpResponse *resp, HttpFailure *f)
 	}
 }
 
+/*
+ * The body of resp as text, decoded from the charset its Content-Type
+ * declares (UTF-8 when none) into the database encoding; NULL with f
+ * worded when it cannot be.  May throw (out of memory).
+ */
+text *
+HttpBodyDecode(const HttpResponse *resp, HttpFailure *f)
+{
+	const char *charset;
+	int			enc = HttpBodyEncoding(resp, &charset, f);
+
+	if (enc < 0)
+		return NULL;
+	return HttpTextDecode(enc, charset, resp->body.data, resp->body.len, f);
+}
 
 /*
  * The body of x's response as text (see HttpBodyDecode); NULL with x

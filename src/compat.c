@@ -794,9 +794,6 @@ Datum
 pg_http_compat_urlencode_jsonb(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
-	JsonbIterator *it;
-	JsonbValue	v;
-	char	   *key;
 	StringInfoData s;
 
 	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
@@ -804,41 +801,9 @@ pg_http_compat_urlencode_jsonb(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("urlencode() needs a JSON object"),
 				 errhint("Give the parameters as {\"name\": \"value\", ...}.")));
+	/* the shared encoder, in pgsql-http's encoding and leniency (forms.c) */
 	initStringInfo(&s);
-	it = JsonbIteratorInit(&jb->root);
-	while (HttpJsonbNextMember(&it, &key, &v))
-	{
-		const char *val;
-		text	   *k;
-		text	   *e;
-
-		if (key[0] == '\0')
-			continue;
-		switch (v.type)
-		{
-			case jbvString:
-				val = pnstrdup(v.val.string.val, v.val.string.len);
-				break;
-			case jbvNumeric:
-				val = numeric_normalize(v.val.numeric);
-				break;
-			case jbvBool:
-				val = v.val.boolean ? "true" : "false";
-				break;
-			case jbvNull:
-				val = "";
-				break;
-			default:
-				continue;
-		}
-		k = url_encoded(key, strlen(key), true);
-		e = url_encoded(val, strlen(val), true);
-		if (s.len > 0)
-			appendStringInfoChar(&s, '&');
-		appendBinaryStringInfo(&s, VARDATA(k), VARSIZE(k) - VARHDRSZ);
-		appendStringInfoChar(&s, '=');
-		appendBinaryStringInfo(&s, VARDATA(e), VARSIZE(e) - VARHDRSZ);
-	}
+	HttpParamsEncode(&s, jb, HTTP_ENCODE_PGSQL_HTTP, "urlencode()");
 	if (s.len == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(s.data, s.len));

@@ -1086,6 +1086,7 @@ token_phase_start(HttpExchange *x, CredState *st, HttpRequest *base, TokenEntry 
 		return false;
 	}
 	st->token_phase = true;
+	tr->token_request = true;
 	st->main = base;
 	st->redirects = x->redirects;
 	st->my_fetch = ++t->fetches;

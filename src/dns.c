@@ -202,6 +202,47 @@ HttpDnsAbandon(HttpExchange *x)
 	x->dns = NULL;
 }
 
+/*
+ * Resolve x's host as HttpDnsStart does (the cache, then the resolver
+ * threads), waiting here, outside the engine, at most timeout_ms for done
+ * to be called (http.check: it sends nothing, so it runs no engine).  x
+ * must be running; it is failed when no resolution could start.  false
+ * when none came in time (x is left for the caller to fail, in the words of
+ * the deadline it stands for).  Cancellable (throws 57014); may throw (out
+ * of memory).
+ */
+bool
+HttpDnsResolveNow(HttpExchange *x, HttpDnsCallback done, long timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	HttpLoopInit();				/* no engine made the loop yet, perhaps */
+	if (!HttpDnsStart(x, done))
+		return true;
+	while (x->dns != NULL)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+
+		if (left <= 0)
+		{
+			HttpDnsAbandon(x);
+			return false;
+		}
+		PG_TRY();
+		{
+			(void) HttpLoopWait(left);
+		}
+		PG_CATCH();
+		{
+			/* a cancel: the answer, when it comes, must find nobody */
+			HttpDnsAbandon(x);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return true;
+}
+
 /* Hand every finished resolution to its exchange. */
 static void
 dns_collect(void)

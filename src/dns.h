@@ -17,6 +17,7 @@ typedef void (*HttpDnsCallback) (HttpExchange *x, int rc, struct addrinfo *res);
 
 extern bool HttpDnsStart(HttpExchange *x, HttpDnsCallback done);
 extern void HttpDnsAbandon(HttpExchange *x);
+extern bool HttpDnsResolveNow(HttpExchange *x, HttpDnsCallback done, long timeout_ms);
 extern int	HttpDnsFilter(HttpExchange *x, struct addrinfo *res, int port,
 						  void (*add) (HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg),
 						  void *arg, int max);

@@ -39,6 +39,7 @@ struct HttpEngine
 	HttpExchange **xs;			/* added and not yet taken back, in order */
 	int			n;
 	int			cap;
+	bool		yield;			/* HttpEngineNext returns after this wait */
 };
 
 /* The session whose HttpEngineNext is running (they do not nest). */
@@ -461,6 +462,14 @@ HttpEngineNext(HttpEngine *e, long max_ms, bool *woken)
 					engine_timeout_one(e->xs[i], now);
 					e->xs[i]->released = true;
 				}
+			if (e->yield)
+			{
+				/* a sink has rows for its caller: hand control back */
+				e->yield = false;
+				engine_progress(e);
+				found = engine_take_finished(e);
+				break;
+			}
 			if (latch && woken != NULL)
 			{
 				*woken = true;
@@ -479,6 +488,35 @@ HttpEngineNext(HttpEngine *e, long max_ms, bool *woken)
 	PG_END_TRY();
 	current = NULL;
 	return found;
+}
+
+/*
+ * Make e's running HttpEngineNext return after the wait it is in (NULL if
+ * nothing is over): a body sink has rows for its caller.  Never throws.
+ */
+void
+HttpEngineYield(HttpEngine *e)
+{
+	e->yield = true;
+}
+
+/*
+ * Hold x's streamed body (its caller is not taking rows: the transport
+ * reads no more of it), or resume it.  Time held does not count against
+ * the exchange: resuming gives it its timeout again from now.  The
+ * transport's resume may deliver what it kept back to the sink at once.
+ */
+void
+HttpEngineHold(HttpExchange *x, bool held)
+{
+	if (x->sink_held == held)
+		return;
+	x->sink_held = held;
+	if (held || x->state != HTTP_X_RUNNING || x->released)
+		return;
+	x->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), x->req->opt.timeout_ms);
+	if (HttpTransportImpl.resume)
+		HttpTransportImpl.resume(x);
 }
 
 /*

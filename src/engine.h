@@ -22,6 +22,8 @@ extern void HttpEngineAdd(HttpEngine *e, HttpExchange *x);
 extern HttpExchange *HttpEngineNext(HttpEngine *e, long max_ms, bool *woken);
 extern int	HttpEngineCount(const HttpEngine *e);
 extern void HttpEngineEnd(HttpEngine *e);
+extern void HttpEngineYield(HttpEngine *e);
+extern void HttpEngineHold(HttpExchange *x, bool held);
 extern void HttpEngineRunAll(HttpExchange **xs, int n, int max_active);
 
 #endif							/* PG_HTTP_ENGINE_H */

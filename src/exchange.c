@@ -83,6 +83,18 @@ HttpExchangeSucceeded(const HttpExchange *x)
 }
 
 /*
+ * Does the body of x's response with this status go to x's sink?  Only a
+ * final success's: a redirect, an error status or an OAuth token answer is
+ * collected as usual (the caller words its error, the engine follows it).
+ * Never throws.
+ */
+bool
+HttpExchangeSinks(const HttpExchange *x, int status)
+{
+	return x->sink != NULL && !x->req->token_request && status >= 200 && status < 300;
+}
+
+/*
  * Turn the ERROR being handled (in a PG_CATCH) into x's failure: its
  * SQLSTATE, message, detail and hint.  For the code that works on one
  * exchange alone (starting it, a redirect hop, a resolver answer, a socket

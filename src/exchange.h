@@ -33,6 +33,7 @@ extern void HttpExchangeSetHint(HttpExchange *x, const char *hint);
 extern void HttpExchangeDone(HttpExchange *x);
 extern void HttpExchangeAbsorbError(HttpExchange *x, MemoryContext cxt);
 extern bool HttpExchangeSucceeded(const HttpExchange *x);
+extern bool HttpExchangeSinks(const HttpExchange *x, int status);
 pg_noreturn extern void HttpExchangeRaise(const HttpExchange *x);
 pg_noreturn extern void HttpFailureRaise(const HttpFailure *f, bool hide_statement);
 extern char *HttpLineBufferGet(int size);

@@ -17,6 +17,7 @@
 
 #include "utils/builtins.h"
 #include "utils/formatting.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 
 /*
@@ -345,6 +346,72 @@ HttpHeadersJsonbHaveCredentials(Jsonb *jb)
 		if (tok == WJB_KEY && HttpIsCredentialHeader(v.val.string.val, v.val.string.len))
 			return true;
 	return false;
+}
+
+/* Does a headers object name header (ASCII case-insensitive)? */
+static bool
+headers_name(JsonbValue *headers, const char *header)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	size_t		len = strlen(header);
+
+	if (headers == NULL || headers->type != jbvBinary)
+		return false;
+	it = JsonbIteratorInit(headers->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_KEY && (size_t) v.val.string.len == len &&
+			pg_strncasecmp(v.val.string.val, header, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The request document of a queued request with the trace context its
+ * request was given (pg_http.traceparent, at http.enqueue) written into its
+ * headers: the delivery worker sends what the document says, in the trace
+ * the request was queued in, with one span id for all its attempts.
+ * Returns doc itself when no trace context is set or the document names a
+ * traceparent of its own (which wins).  May throw.
+ */
+Jsonb *
+HttpDocumentWithTraceContext(Jsonb *doc, const HttpRequest *req)
+{
+	JsonbValue *headers;
+	const char *tp = HttpHeaderGet(&req->headers, "traceparent");
+	const char *ts = HttpHeaderGet(&req->headers, "tracestate");
+	StringInfoData add;
+	Datum		merged;
+	Jsonb	   *mj;
+
+	if (http_traceparent == NULL || http_traceparent[0] == '\0' || tp == NULL ||
+		!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
+		return doc;
+	headers = getKeyJsonValueFromContainer(&doc->root, "headers", 7, NULL);
+	if (headers_name(headers, "traceparent"))
+		return doc;
+
+	initStringInfo(&add);
+	appendStringInfoString(&add, "{\"traceparent\": ");
+	escape_json(&add, tp);
+	if (ts != NULL && !headers_name(headers, "tracestate"))
+	{
+		appendStringInfoString(&add, ", \"tracestate\": ");
+		escape_json(&add, ts);
+	}
+	appendStringInfoChar(&add, '}');
+	merged = DirectFunctionCall1(jsonb_in, CStringGetDatum(add.data));
+	if (headers != NULL && headers->type == jbvBinary)
+		merged = DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(JsonbValueToJsonb(headers)),
+									 merged);
+	resetStringInfo(&add);
+	appendStringInfoString(&add, "{\"headers\": ");
+	mj = DatumGetJsonbP(merged);
+	appendStringInfoString(&add, JsonbToCString(NULL, &mj->root, VARSIZE(mj)));
+	appendStringInfoChar(&add, '}');
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(doc),
+											  DirectFunctionCall1(jsonb_in, CStringGetDatum(add.data))));
 }
 
 /* Does a request document carry credentials (headers, or URL userinfo)? */

@@ -60,6 +60,8 @@ int			http_queue_retention_s = 7 * 24 * 3600;
 int			http_queue_max_attempts = 5;
 int			http_queue_max_per_role = 0;
 int			http_callback_timeout_ms = 5000;
+char	   *http_traceparent = NULL;
+char	   *http_tracestate = NULL;
 
 /*
  * A secret's name: 1 to 63 of A-Z a-z 0-9 _ . -, not starting with a dot
@@ -125,6 +127,72 @@ user_agent_check(char **newval, void **extra, GucSource source)
 	{
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errdetail("It is sent as the User-Agent header and must not contain CR, LF, NUL or other control characters.");
+		return false;
+	}
+	return true;
+}
+
+/* Are s[0..n) lower-case hex digits, not all zero (when nonzero says so)? */
+static bool
+lower_hex(const char *s, int n, bool nonzero)
+{
+	bool		zero = true;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+		zero &= s[i] == '0';
+	}
+	return !(nonzero && zero);
+}
+
+/*
+ * Check hook of pg_http.traceparent: empty, or a W3C trace context
+ * traceparent, "version-traceid-parentid-flags" in lower-case hex: a
+ * 32-digit trace id and a 16-digit parent id, neither all zeros, and a
+ * version other than ff (version 00 is exactly 55 characters; a later
+ * version may append fields after another "-").  Requests send version 00
+ * with its trace id and flags.
+ */
+static bool
+traceparent_check(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+	size_t		len = v ? strlen(v) : 0;
+
+	if (len == 0)
+		return true;
+	if (len < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' ||
+		!lower_hex(v, 2, false) || !lower_hex(v + 3, 32, false) ||
+		!lower_hex(v + 36, 16, false) || !lower_hex(v + 53, 2, false) ||
+		(len > 55 && (strncmp(v, "00", 2) == 0 || v[55] != '-')))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("A traceparent is \"00-\" followed by a 32-digit trace id, \"-\", a 16-digit parent id, \"-\" and 2 digits of flags, in lower-case hexadecimal.");
+		return false;
+	}
+	if (strncmp(v, "ff", 2) == 0 || !lower_hex(v + 3, 32, true) || !lower_hex(v + 36, 16, true))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("Version ff, an all-zero trace id and an all-zero parent id are invalid.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Check hook of pg_http.tracestate: sent as a header value, at most 512
+ * characters (the W3C limit), no control characters.
+ */
+static bool
+tracestate_check(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL &&
+		(strlen(*newval) > 512 || !Http1IsFieldValue(*newval, strlen(*newval))))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("It is sent as the tracestate header: at most 512 characters, without CR, LF, NUL or other control characters.");
 		return false;
 	}
 	return true;
@@ -450,6 +518,22 @@ HttpGucInit(void)
 							30000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_http.traceparent",
+							   "W3C trace context of the caller: requests carry a traceparent header in this trace.",
+							   "Each request gets the trace id and flags of this value and a new random span id. Empty: no trace context. Set it per transaction with SET LOCAL.",
+							   &http_traceparent,
+							   "",
+							   PGC_USERSET, 0,
+							   traceparent_check, NULL, NULL);
+
+	DefineCustomStringVariable("pg_http.tracestate",
+							   "W3C tracestate header sent beside the traceparent of pg_http.traceparent.",
+							   "Sent only while pg_http.traceparent is set.",
+							   &http_tracestate,
+							   "",
+							   PGC_USERSET, 0,
+							   tracestate_check, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_http");
 	HttpAdoptPgNetSettings();

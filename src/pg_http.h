@@ -136,6 +136,8 @@ typedef struct HttpRequest
 	const HttpSettings *set;	/* the settings as the request was made */
 	const char *proxy;			/* the proxy it goes through; NULL: direct */
 	bool		host_overridden;	/* a Host header replaced the authority */
+	bool		token_request;	/* an OAuth token request: its body is never
+								 * streamed to a sink */
 	Oid			role;			/* the role that made it (http.stats) */
 	Oid			tenant;			/* the role a delivery worker sends it for,
 								 * sharing resolver slots fairly (0: none) */
@@ -148,6 +150,14 @@ typedef struct HttpRequest
 										 * credentials applied was made from
 										 * (NULL: this is no such copy) */
 } HttpRequest;
+
+/*
+ * Where a streaming caller (rows.c) takes a response body: handed each piece
+ * of the final 2xx response's body instead of x->resp.body collecting it
+ * (see HttpExchangeSinks).  Returns false, with x failed, to stop.
+ */
+struct HttpExchange;
+typedef bool (*HttpBodySink) (struct HttpExchange *x, const char *data, size_t len);
 
 typedef struct HttpResponse
 {
@@ -216,6 +226,16 @@ typedef struct HttpExchange
 	TimestampTz t_connect;		/* TCP connection up */
 	TimestampTz t_tls;			/* TLS handshake done */
 	TimestampTz t_first_byte;	/* first byte of the response */
+
+	/*
+	 * A streamed body (rows.c): the sink takes it.  While sink_held, the
+	 * caller is not taking rows: the transports read no more of the body
+	 * (curl pauses the transfer, the stream transports stop watching the
+	 * socket) until the engine resumes x (HttpEngineHold).
+	 */
+	HttpBodySink sink;
+	void	   *sink_arg;
+	bool		sink_held;
 } HttpExchange;
 
 #endif							/* PG_HTTP_H */

@@ -55,21 +55,21 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-/* The rules of http.acl that apply to one user. */
-struct HttpAclSet
-{
-	Oid			user;
-	NameData	role;			/* its name, for messages outside a transaction */
-	int			n;
-	HttpHostRule rules[FLEXIBLE_ARRAY_MEMBER];
-};
-
-/* Every entry of http.acl, cached per backend. */
+/* An entry of http.acl. */
 typedef struct AclEntry
 {
 	Oid			role;			/* InvalidOid: PUBLIC */
 	HttpHostRule rule;
 } AclEntry;
+
+/* The entries of http.acl that apply to one user. */
+struct HttpAclSet
+{
+	Oid			user;
+	NameData	role;			/* its name, for messages outside a transaction */
+	int			n;
+	AclEntry	entries[FLEXIBLE_ARRAY_MEMBER];
+};
 
 static MemoryContext acl_cxt = NULL;
 static bool acl_valid = false;
@@ -81,8 +81,8 @@ static int	acl_count = 0;
 static HttpAclSet *acl_user_set = NULL;	/* for acl_user_set->user */
 static bool acl_user_valid = false;	/* roles have not changed since */
 
-static HttpAclSet *acl_for_current_user(void);
-static bool acl_covers_request(const HttpAclSet *acl, const HttpRequest *req);
+static HttpAclSet *acl_for_role(Oid user);
+static int	acl_covers_request(const HttpAclSet *acl, const HttpRequest *req);
 
 /* The request's host as an address, if it is numeric. */
 static bool
@@ -95,43 +95,57 @@ request_addr(const HttpRequest *req, HttpAddr *a)
 	return true;
 }
 
-/*
- * Does any rule of the list cover the request's host and port?  A numeric
- * host is matched by address rules (and "*"), a name by name rules.
- */
+/* Does the rule cover the request's host and port? */
 static bool
-rules_cover_request(const HttpRuleList *r, const HttpRequest *req)
+rule_covers_request(const HttpHostRule *rule, const HttpRequest *req)
 {
 	HttpAddr	a;
-	bool		numeric = request_addr(req, &a);
 
+	/* a numeric host is matched by address rules (and "*"), a name by name rules */
+	if (request_addr(req, &a) && rule->kind != HTTP_RULE_ANY)
+		return HttpHostRuleMatchAddr(rule, &a, req->port);
+	return HttpHostRuleMatchName(rule, req->host, req->port);
+}
+
+/*
+ * The first rule of the list that covers the request's host and port (its
+ * index: the explanation names it), or -1.
+ */
+static int
+rules_cover_request(const HttpRuleList *r, const HttpRequest *req)
+{
 	for (int i = 0; r != NULL && i < r->n; i++)
-	{
-		const HttpHostRule *rule = &r->rules[i];
-
-		if (numeric && rule->kind != HTTP_RULE_ANY ?
-			HttpHostRuleMatchAddr(rule, &a, req->port) :
-			HttpHostRuleMatchName(rule, req->host, req->port))
-			return true;
-	}
-	return false;
+		if (rule_covers_request(&r->rules[i], req))
+			return i;
+	return -1;
 }
 
 /* rules_cover_request for other modules (a secret's binding, say). */
 bool
 HttpRulesCoverRequest(const HttpRuleList *r, const HttpRequest *req)
 {
-	return rules_cover_request(r, req);
+	return rules_cover_request(r, req) >= 0;
 }
 
-/* Does any address rule of the list cover this address and port? */
-static bool
+/* The first address rule of the list that covers this address and port, or -1. */
+static int
 rules_cover_addr(const HttpRuleList *r, const HttpAddr *a, int port)
 {
 	for (int i = 0; r != NULL && i < r->n; i++)
 		if (HttpHostRuleMatchAddr(&r->rules[i], a, port))
-			return true;
-	return false;
+			return i;
+	return -1;
+}
+
+/* Note in why (if any) the ACL entry at index i of the request's set. */
+static void
+explain_acl(HttpPolicyWhy *why, const HttpRequest *req, int i)
+{
+	if (why != NULL && i >= 0)
+	{
+		why->acl = &req->acl->entries[i].rule;
+		why->acl_role = req->acl->entries[i].role;
+	}
 }
 
 /* Why a request was refused by the host lists, if it was. */
@@ -143,16 +157,34 @@ typedef enum RequestVerdict
 	REQUEST_NOT_GRANTED			/* no ACL entry for the caller */
 } RequestVerdict;
 
-/* Judge a request by its host and port. */
+/*
+ * Judge a request by its host and port; why (if not NULL) is told the
+ * entries that decided.
+ */
 static RequestVerdict
-judge_request(const HttpRequest *req)
+judge_request(const HttpRequest *req, HttpPolicyWhy *why)
 {
-	if (rules_cover_request(req->set->denied, req))
+	int			i;
+
+	if ((i = rules_cover_request(req->set->denied, req)) >= 0)
+	{
+		if (why)
+			why->denied = &req->set->denied->rules[i];
 		return REQUEST_DENIED;
-	if (req->set->allowed->n > 0 && !rules_cover_request(req->set->allowed, req))
-		return REQUEST_NOT_ALLOWED;
-	if (req->acl != NULL && !acl_covers_request(req->acl, req))
-		return REQUEST_NOT_GRANTED;
+	}
+	if (req->set->allowed->n > 0)
+	{
+		if ((i = rules_cover_request(req->set->allowed, req)) < 0)
+			return REQUEST_NOT_ALLOWED;
+		if (why)
+			why->allowed = &req->set->allowed->rules[i];
+	}
+	if (req->acl != NULL)
+	{
+		if ((i = acl_covers_request(req->acl, req)) < 0)
+			return REQUEST_NOT_GRANTED;
+		explain_acl(why, req, i);
+	}
 	return REQUEST_ALLOWED;
 }
 
@@ -167,25 +199,43 @@ acl_role_name(const HttpRequest *req)
 	return NameStr(req->acl->role);
 }
 
-static bool acl_covers_addr(const HttpAclSet *acl, const HttpAddr *a, int port);
+static int	acl_covers_addr(const HttpAclSet *acl, const HttpAddr *a, int port);
 
 /*
  * Is address a (port) refused: denied, or reserved and opened by no
  * address entry of pg_http.allowed_hosts or of the caller's ACLs?  NULL if
- * not; else "denied", or the reserved range's description.
+ * not; else "denied", or the reserved range's description.  why (if not
+ * NULL) is told its range and the entry that denied or opened it.
  */
 static const char *
-address_refused(const HttpRequest *req, const HttpAddr *a, int port)
+address_refused(const HttpRequest *req, const HttpAddr *a, int port, HttpPolicyWhy *why)
 {
 	const char *reserved;
+	int			i;
 
-	if (rules_cover_addr(req->set->denied, a, port))
+	if ((i = rules_cover_addr(req->set->denied, a, port)) >= 0)
+	{
+		if (why)
+			why->denied = &req->set->denied->rules[i];
 		return "denied";
+	}
 	reserved = HttpAddrReserved(a);
-	if (reserved != NULL && !rules_cover_addr(req->set->allowed, a, port) &&
-		!acl_covers_addr(req->acl, a, port))
-		return reserved;
-	return NULL;
+	if (why)
+		why->reserved = reserved;
+	if (reserved == NULL)
+		return NULL;
+	if ((i = rules_cover_addr(req->set->allowed, a, port)) >= 0)
+	{
+		if (why)
+			why->allowed = &req->set->allowed->rules[i];
+		return NULL;
+	}
+	if ((i = acl_covers_addr(req->acl, a, port)) >= 0)
+	{
+		explain_acl(why, req, i);
+		return NULL;
+	}
+	return reserved;
 }
 
 /*
@@ -193,22 +243,29 @@ address_refused(const HttpRequest *req, const HttpAddr *a, int port)
  * names what was judged ("host", "Host header").
  */
 static bool
-word_verdict(const HttpRequest *req, const HttpRequest *judged, const char *what, HttpFailure *r)
+word_verdict(const HttpRequest *req, const HttpRequest *judged, const char *what, HttpFailure *r,
+			 HttpPolicyWhy *why)
 {
-	switch (judge_request(judged))
+	switch (judge_request(judged, why))
 	{
 		case REQUEST_ALLOWED:
 			return true;
 		case REQUEST_DENIED:
+			if (why)
+				why->refused_by = "pg_http.denied_hosts";
 			r->msg = psprintf("%s \"%s\" is denied by pg_http.denied_hosts", what, judged->host);
 			r->detail = psprintf("The request was for %s.", req->url);
 			break;
 		case REQUEST_NOT_ALLOWED:
+			if (why)
+				why->refused_by = "pg_http.allowed_hosts";
 			r->msg = psprintf("%s \"%s\" is not allowed by pg_http.allowed_hosts", what, judged->host);
 			r->detail = psprintf("The request was for %s on port %d.", req->url, judged->port);
 			r->hint = "A superuser can add the host to pg_http.allowed_hosts.";
 			break;
 		case REQUEST_NOT_GRANTED:
+			if (why)
+				why->refused_by = "http.acl";
 			r->msg = psprintf("%s \"%s\" is not granted to role \"%s\" by any pg_http ACL entry",
 							  what, judged->host, acl_role_name(req));
 			r->detail = psprintf("The request was for %s on port %d.", req->url, judged->port);
@@ -222,15 +279,18 @@ word_verdict(const HttpRequest *req, const HttpRequest *judged, const char *what
 /* Word the refusal of a literal address that would be handed on unchecked. */
 static bool
 word_address(const HttpRequest *req, const HttpRequest *judged, const char *what,
-			 const char *why, HttpFailure *r)
+			 const char *why, HttpFailure *r, HttpPolicyWhy *explain)
 {
 	HttpAddr	a;
 	const char *refused;
 
 	a.family = judged->host_kind == HTTP_HOST_IPV4 ? 4 : 6;
 	memcpy(a.a, judged->addr, 16);
-	if ((refused = address_refused(judged, &a, judged->port)) == NULL)
+	if ((refused = address_refused(judged, &a, judged->port, explain)) == NULL)
 		return true;
+	if (explain)
+		explain->refused_by = strcmp(refused, "denied") == 0 ?
+			"pg_http.denied_hosts" : "the private-address guard";
 	r->sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
 	r->msg = strcmp(refused, "denied") == 0 ?
 		psprintf("%s address %s is denied by pg_http.denied_hosts", what, judged->host) :
@@ -311,35 +371,74 @@ parse_host_header(const char *v, HttpRequest *judged)
  * to it unchecked) by the address guard too; and a Host header that
  * replaces the URL's authority like a host of its own (it can reach
  * another virtual host of a shared load balancer).  false with *r filled
- * when refused.  Allocates only to word a refusal; reads no catalog.
+ * when refused.  why (if not NULL) is told what was judged last and the
+ * entries that decided.  Allocates only to word a refusal; reads no catalog.
  */
-bool
-HttpPolicyJudge(const HttpRequest *req, HttpFailure *r)
+static bool
+policy_judge(const HttpRequest *req, HttpFailure *r, HttpPolicyWhy *why)
 {
 	memset(r, 0, sizeof(*r));
-	if (!word_verdict(req, req, "host", r))
+	if (why)
+	{
+		memset(why, 0, sizeof(*why));
+		why->judged = "host";
+	}
+	if (!word_verdict(req, req, "host", r, why))
 		return false;
 	if (req->proxy != NULL && req->host_kind != HTTP_HOST_NAME &&
-		!word_address(req, req, "host", "it would be handed to the proxy unchecked", r))
+		!word_address(req, req, "host", "it would be handed to the proxy unchecked", r, why))
 		return false;
 	if (req->host_overridden)
 	{
 		HttpRequest judged = *req;
+		HttpPolicyWhy host_why;
+
+		if (why)
+		{
+			/* the host's entries explain an allowed request, the header's a refusal */
+			host_why = *why;
+			memset(why, 0, sizeof(*why));
+			why->judged = "Host header";
+		}
 
 		if (!parse_host_header(req->authority, &judged))
 		{
+			if (why)
+				why->refused_by = "the Host header";
 			r->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
 			r->msg = pstrdup("invalid Host header");
 			r->detail = psprintf("\"%s\" is not a host with an optional port.", req->authority);
 			return false;
 		}
-		if (!word_verdict(req, &judged, "Host header", r))
+		if (!word_verdict(req, &judged, "Host header", r, why))
 			return false;
 		if (judged.host_kind != HTTP_HOST_NAME &&
-			!word_address(req, &judged, "Host header", "a server may route to it by this header", r))
+			!word_address(req, &judged, "Host header", "a server may route to it by this header", r, why))
 			return false;
+		if (why)
+			*why = host_why;
 	}
 	return true;
+}
+
+/* policy_judge, for the engine and the redirect path: no explanation. */
+bool
+HttpPolicyJudge(const HttpRequest *req, HttpFailure *r)
+{
+	return policy_judge(req, r, NULL);
+}
+
+/*
+ * Judge a request as role would be judged making it now (http.check): the
+ * same judgement as HttpPolicyCheckRequest's, with req given role's ACL
+ * rules, and why told what decided.  false with *r filled when refused.
+ * May read http.acl.
+ */
+bool
+HttpPolicyExplain(HttpRequest *req, Oid role, HttpFailure *r, HttpPolicyWhy *why)
+{
+	req->acl = acl_for_role(role);
+	return policy_judge(req, r, why);
 }
 
 /*
@@ -352,7 +451,7 @@ HttpPolicyCheckRequest(HttpRequest *req)
 {
 	HttpFailure r;
 
-	req->acl = acl_for_current_user();
+	req->acl = acl_for_role(GetUserId());
 	if (!HttpPolicyJudge(req, &r))
 		HttpFailureRaise(&r, req->has_secrets);
 }
@@ -560,14 +659,14 @@ HttpPolicyAclEnforced(void)
 }
 
 /*
- * A copy (in CurrentMemoryContext) of the ACL rules of the current user, or
- * NULL when ACLs are not in force or a superuser may bypass them.  A copy:
- * the cache may be read again while the request that holds it is running.
+ * A copy (in CurrentMemoryContext) of the ACL rules of user (the current
+ * user, or the role http.check asks about), or NULL when ACLs are not in
+ * force or a superuser may bypass them.  A copy: the cache may be read
+ * again while the request that holds it is running.
  */
 static HttpAclSet *
-acl_for_current_user(void)
+acl_for_role(Oid user)
 {
-	Oid			user = GetUserId();
 	Size		sz;
 	HttpAclSet *copy;
 
@@ -579,7 +678,7 @@ acl_for_current_user(void)
 	 */
 	AcceptInvalidationMessages();
 	acl_load();
-	if (!acl_enforced || (http_acl_superuser_bypass && superuser()))
+	if (!acl_enforced || (http_acl_superuser_bypass && superuser_arg(user)))
 		return NULL;
 	if (acl_user_set == NULL || acl_user_set->user != user || !acl_user_valid)
 	{
@@ -589,48 +688,39 @@ acl_for_current_user(void)
 			pfree(acl_user_set);
 		acl_user_valid = true;
 		old = MemoryContextSwitchTo(acl_cxt);
-		acl_user_set = palloc(offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * Max(acl_count, 1));
+		acl_user_set = palloc(offsetof(HttpAclSet, entries) + sizeof(AclEntry) * Max(acl_count, 1));
 		MemoryContextSwitchTo(old);
 		acl_user_set->user = user;
 		namestrcpy(&acl_user_set->role, GetUserNameFromId(user, true) ?: "?");
 		acl_user_set->n = 0;
 		for (int i = 0; i < acl_count; i++)
 			if (acl_entries[i].role == InvalidOid || has_privs_of_role(user, acl_entries[i].role))
-				acl_user_set->rules[acl_user_set->n++] = acl_entries[i].rule;
+				acl_user_set->entries[acl_user_set->n++] = acl_entries[i];
 	}
-	sz = offsetof(HttpAclSet, rules) + sizeof(HttpHostRule) * acl_user_set->n;
+	sz = offsetof(HttpAclSet, entries) + sizeof(AclEntry) * acl_user_set->n;
 	copy = palloc(sz);
 	memcpy(copy, acl_user_set, sz);
 	return copy;
 }
 
-/* Does the ACL set cover the request's host and port? */
-static bool
+/* The first entry of the ACL set that covers the request's host and port, or -1. */
+static int
 acl_covers_request(const HttpAclSet *acl, const HttpRequest *req)
 {
-	HttpAddr	a;
-	bool		numeric = request_addr(req, &a);
-
 	for (int i = 0; i < acl->n; i++)
-	{
-		const HttpHostRule *rule = &acl->rules[i];
-
-		if (numeric && rule->kind != HTTP_RULE_ANY ?
-			HttpHostRuleMatchAddr(rule, &a, req->port) :
-			HttpHostRuleMatchName(rule, req->host, req->port))
-			return true;
-	}
-	return false;
+		if (rule_covers_request(&acl->entries[i].rule, req))
+			return i;
+	return -1;
 }
 
-/* Does the ACL set open this (reserved) address? */
-static bool
+/* The first entry of the ACL set that opens this (reserved) address, or -1. */
+static int
 acl_covers_addr(const HttpAclSet *acl, const HttpAddr *a, int port)
 {
 	for (int i = 0; acl != NULL && i < acl->n; i++)
-		if (HttpHostRuleMatchAddr(&acl->rules[i], a, port))
-			return true;
-	return false;
+		if (HttpHostRuleMatchAddr(&acl->entries[i].rule, a, port))
+			return i;
+	return -1;
 }
 
 /*
@@ -656,7 +746,7 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 		return false;
 	}
 
-	refused = address_refused(x->req, &a, port);
+	refused = address_refused(x->req, &a, port, NULL);
 	if (refused != NULL && report)
 	{
 		HttpAddrText(&a, text, sizeof(text));
@@ -676,4 +766,29 @@ HttpPolicyCheckAddress(HttpExchange *x, const struct sockaddr *sa, bool report)
 	if (refused != NULL)
 		return false;
 	return true;
+}
+
+/*
+ * The address guard's verdict on sa for req, as HttpPolicyCheckAddress
+ * gives it, explained (http.check): NULL if allowed, else "denied" or the
+ * reserved range's description; why is told the address's range (NULL:
+ * public) and the entry that denied or opened it.  Never throws.
+ */
+const char *
+HttpPolicyExplainAddress(const HttpRequest *req, const struct sockaddr *sa, HttpPolicyWhy *why)
+{
+	HttpAddr	a;
+	int			port = 0;
+	const char *refused;
+
+	memset(why, 0, sizeof(*why));
+	why->judged = "address";
+	if (!HttpAddrFromSockaddr(sa, &a, &port))
+		return "not IPv4 or IPv6";
+	refused = address_refused(req, &a, port, why);
+	why->reserved = HttpAddrReserved(&a);	/* a denied one's too */
+	if (refused != NULL)
+		why->refused_by = strcmp(refused, "denied") == 0 ?
+			"pg_http.denied_hosts" : "the private-address guard";
+	return refused;
 }

@@ -487,6 +487,7 @@ pg_http_enqueue(PG_FUNCTION_ARGS)
 	/* everything is judged now, as the caller, and again when sent */
 	HttpOptionsDefault(&base);
 	req = HttpRequestFromDocument(doc, &base, true);
+	doc = HttpDocumentWithTraceContext(doc, req);	/* the worker sends it in this trace */
 	HttpQueueOptionsFromDocument(&q, doc);
 	if (q.callback)
 		callback = resolve_callback(q.callback);

@@ -24,9 +24,12 @@ is_redirect(int status)
 		status == 307 || status == 308;
 }
 
-/* Resolve a Location value against the request's URL (RFC 3986 5.2.2). */
-static char *
-resolve_location(const HttpRequest *req, const char *loc)
+/*
+ * Resolve a URI reference (a Location value, a Link target) against the
+ * request's URL (RFC 3986 5.2.2).
+ */
+char *
+HttpResolveReference(const HttpRequest *req, const char *loc)
 {
 	const char *p = loc;
 	const char *base_query;
@@ -101,7 +104,7 @@ HttpRedirectPrepare(HttpExchange *x)
 		return false;
 
 	/* the next hop's request: same options and settings, headers filtered */
-	url = resolve_location(old, loc);
+	url = HttpResolveReference(old, loc);
 	req = palloc(sizeof(HttpRequest));
 	memcpy(req, old, sizeof(HttpRequest));
 	req->host_overridden = false;	/* a Host header applies to its own hop only */

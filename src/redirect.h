@@ -11,5 +11,6 @@
 #include "pg_http.h"
 
 extern bool HttpRedirectPrepare(HttpExchange *x);
+extern char *HttpResolveReference(const HttpRequest *req, const char *loc);
 
 #endif							/* PG_HTTP_REDIRECT_H */

@@ -393,6 +393,52 @@ HttpRequestCheck(const HttpRequest *req, HttpFailure *f)
 }
 
 /*
+ * Add the W3C trace context of pg_http.traceparent (which must be set): a
+ * traceparent with its trace id and flags and a new random span id, the
+ * request's own (its redirect hops and retries share it), and tracestate
+ * from pg_http.tracestate unless the request has one.  A traceparent the
+ * caller wrote wins: the caller is then not given a second one.  Throws
+ * only if no random bytes can be had.
+ */
+static void
+add_trace_context(HttpHeaderList *l)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8		span[8];
+	char		value[56];
+	bool		zero;
+
+	if (HttpHeaderGet(l, "traceparent") != NULL)
+		return;
+	do
+	{
+		if (!pg_strong_random(span, sizeof(span)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate a random span id")));
+		zero = true;
+		for (int i = 0; i < 8; i++)
+			zero &= span[i] == 0;
+	} while (zero);
+
+	/* version 00, the session's trace id, our span id, the session's flags */
+	memcpy(value, "00-", 3);
+	memcpy(value + 3, http_traceparent + 3, 32);
+	value[35] = '-';
+	for (int i = 0; i < 8; i++)
+	{
+		value[36 + 2 * i] = hex[span[i] >> 4];
+		value[37 + 2 * i] = hex[span[i] & 15];
+	}
+	value[52] = '-';
+	memcpy(value + 53, http_traceparent + 53, 2);
+	value[55] = '\0';
+	HttpHeaderAdd(l, "traceparent", 11, value, 55);
+	if (http_tracestate && http_tracestate[0] && HttpHeaderGet(l, "tracestate") == NULL)
+		HttpHeaderAdd(l, "tracestate", 10, http_tracestate, strlen(http_tracestate));
+}
+
+/*
  * Complete a request made from SQL values and check it: the method (case
  * folded), headers pg_http manages (Host replaces the authority, a
  * Connection: close turns keep-alive off, Content-Length and
@@ -453,6 +499,8 @@ HttpRequestFinish(HttpRequest *req, const char *content_type)
 		HttpHeaderAdd(l, "Content-Type", 12, content_type, strlen(content_type));
 	if (req->basic_auth && !HttpHeaderGet(l, "Authorization"))
 		HttpHeaderAdd(l, "Authorization", 13, req->basic_auth, strlen(req->basic_auth));
+	if (http_traceparent && http_traceparent[0])
+		add_trace_context(l);
 
 	/* POST, PUT and PATCH say "no body" explicitly (RFC 9110 8.6) */
 	if (req->body == NULL &&
@@ -505,9 +553,65 @@ doc_jsonb(JsonbValue *v)
 	return JsonbValueToJsonb(v);
 }
 
+/* A field of parameters or parts (forms.c judges its shape). */
+static Jsonb *
+doc_params(JsonbValue *v, const char *field)
+{
+	if (v->type != jbvBinary)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("request field \"%s\" must be a JSON %s", field,
+						strcmp(field, "multipart") == 0 ? "array" : "object")));
+	return doc_jsonb(v);
+}
+
 /*
- * A request from a request document {method, url, headers, body, options}:
- * a body that is not a string is sent as JSON.  The delivery options of a
+ * The body of a document's "form" or "multipart" (forms.c) into req, and
+ * the Content-Type it needs.  Either one replaces "body", so a document
+ * with two of them is refused rather than one silently chosen.  The
+ * multipart Content-Type names the boundary, so the caller cannot set one.
+ */
+static const char *
+doc_form_body(HttpRequest *req, Jsonb *form, Jsonb *multipart)
+{
+	char	   *content_type;
+	size_t		len;
+
+	if (req->body != NULL || (form != NULL && multipart != NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("request fields \"%s\" and \"%s\" cannot be combined",
+						req->body != NULL ? "body" : "form",
+						multipart != NULL ? "multipart" : "form"),
+				 errdetail("\"body\", \"form\" and \"multipart\" each give the whole request body."),
+				 errhint("Keep one of them; put other values into the form or into a part.")));
+	if (form != NULL)
+	{
+		StringInfoData s;
+
+		initStringInfo(&s);
+		HttpParamsEncode(&s, form, HTTP_ENCODE_FORM, "form");
+		req->body = s.data;
+		req->body_len = s.len;
+		return "application/x-www-form-urlencoded";
+	}
+	if (HttpHeaderGet(&req->headers, "Content-Type"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a multipart request must not set Content-Type"),
+				 errdetail("pg_http sets it to multipart/form-data with the boundary it chose."),
+				 errhint("Remove the Content-Type header.")));
+	HttpMultipartBody(multipart, (char **) &req->body, &len, &content_type);
+	req->body_len = len;
+	return content_type;
+}
+
+/*
+ * A request from a request document {method, url, query, headers, body,
+ * form, multipart, options}: a body that is not a string is sent as JSON;
+ * "query" is appended to the URL, "form" and "multipart" make the body
+ * (forms.c), built anew each time, so a queued document gets its body
+ * (and a fresh boundary) when it is delivered.  The delivery options of a
  * queued request are left for HttpQueueOptionsFromDocument when queued,
  * refused otherwise.  Checked and judged as HttpRequestFinish does: throws
  * on anything it refuses.
@@ -522,6 +626,9 @@ HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base, bool queued)
 	char	   *url = NULL;
 	const char *content_type = NULL;
 	Jsonb	   *options = NULL;
+	Jsonb	   *query = NULL;
+	Jsonb	   *form = NULL;
+	Jsonb	   *multipart = NULL;
 
 	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
 		ereport(ERROR,
@@ -565,17 +672,42 @@ HttpRequestFromDocument(Jsonb *doc, const HttpOptions *base, bool queued)
 			if (v.type != jbvNull)
 				options = doc_jsonb(&v);
 		}
+		else if (strcmp(key, "query") == 0)
+		{
+			if (v.type != jbvNull)
+				query = doc_params(&v, key);
+		}
+		else if (strcmp(key, "form") == 0)
+		{
+			if (v.type != jbvNull)
+				form = doc_params(&v, key);
+		}
+		else if (strcmp(key, "multipart") == 0)
+		{
+			if (v.type != jbvNull)
+				multipart = doc_params(&v, key);
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized request field \"%s\"", key),
-					 errhint("Valid fields are method, url, headers, body and options.")));
+					 errhint("Valid fields are method, url, query, headers, body, form, multipart and options.")));
 	}
 
 	if (url == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("request document has no \"url\"")));
+	if (query != NULL)
+	{
+		StringInfoData q;
+
+		initStringInfo(&q);
+		HttpParamsEncode(&q, query, HTTP_ENCODE_QUERY, "query");
+		url = HttpUrlWithQuery(url, strlen(url), q.data, q.len);
+	}
+	if (form != NULL || multipart != NULL)
+		content_type = doc_form_body(req, form, multipart);
 	HttpOptionsFromJsonb(&req->opt, options, queued);
 	HttpRequestSetUrl(req, url, strlen(url));
 	HttpRequestFinish(req, content_type);

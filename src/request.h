@@ -89,11 +89,29 @@ extern char *HttpUrlWithoutCredentials(const char *url, size_t len);
 extern bool HttpHeadersJsonbHaveCredentials(Jsonb *jb);
 extern bool HttpDocumentHasCredentials(Jsonb *doc);
 extern Jsonb *HttpDocumentWithoutCredentials(Jsonb *doc);
+extern Jsonb *HttpDocumentWithTraceContext(Jsonb *doc, const HttpRequest *req);
 extern void HttpSecretGuardPush(ErrorContextCallback *cb, bool has_secrets);
 extern void HttpSecretGuardPop(ErrorContextCallback *cb, bool has_secrets);
 
+/* forms.c */
+typedef enum HttpParamEncoding
+{
+	HTTP_ENCODE_QUERY,			/* RFC 3986: unreserved kept, space %20 */
+	HTTP_ENCODE_FORM,			/* WHATWG urlencoded: alnum *-._ kept, space + */
+	HTTP_ENCODE_PGSQL_HTTP,		/* pgsql-http's urlencode(): unreserved kept, space + */
+} HttpParamEncoding;
+
+extern void HttpParamsEncode(StringInfo out, Jsonb *params, HttpParamEncoding enc,
+							 const char *what);
+extern char *HttpUrlWithQuery(const char *base, size_t len, const char *query, size_t qlen);
+extern void HttpMultipartBody(Jsonb *parts, char **body, size_t *body_len,
+							  char **content_type);
+
 /* body.c */
 extern text *HttpBodyDecode(const HttpResponse *resp, HttpFailure *f);
+extern int	HttpBodyEncoding(const HttpResponse *resp, const char **declared, HttpFailure *f);
+extern text *HttpTextDecode(int enc, const char *charset, const char *data, int len,
+							HttpFailure *f);
 extern text *HttpBodyToText(HttpExchange *x);
 extern char *HttpTextForDatabase(const char *s, size_t len);
 extern const char *HttpContentType(const HttpResponse *resp);

@@ -47,6 +47,8 @@ extern int	http_queue_max_per_role;
 extern int	http_callback_timeout_ms;
 extern int	http_breaker_failures;
 extern int	http_breaker_open_ms;
+extern char *http_traceparent;
+extern char *http_tracestate;
 extern void HttpGucInit(void);
 extern bool HttpSecretNameValid(const char *name);
 extern void HttpAdoptPgNetSettings(void);

@@ -356,6 +356,71 @@ def oauth_api(req):
     return denied(why, [("WWW-Authenticate", 'Bearer error="invalid_token"')])
 
 
+def parse_multipart(content_type, body):
+    """A multipart/form-data body (RFC 7578, RFC 2046 5.1.1) parsed strictly
+    by hand (no cgi or email module, which are lenient): a list of parts,
+    each {"name", "filename", "content_type", "headers", "base64"}.  Raises
+    ValueError for anything malformed: a missing or misplaced delimiter, a
+    delimiter not followed by CRLF or "--", data after the close delimiter,
+    a part without a header block or with an unquoted name."""
+    ct, _, params = content_type.partition(";")
+    if ct.strip().lower() != "multipart/form-data":
+        raise ValueError("Content-Type is %r" % content_type)
+    boundary = None
+    for param in params.split(";"):
+        k, _, v = param.strip().partition("=")
+        if k.lower() == "boundary":
+            boundary = v[1:-1] if v.startswith('"') else v
+    if not boundary or len(boundary) > 70:
+        raise ValueError("bad boundary %r" % boundary)
+    delim = b"--" + boundary.encode("latin-1")
+    if not body.startswith(delim + b"\r\n"):
+        raise ValueError("the body does not start with the delimiter")
+    pos = len(delim) + 2
+    parts = []
+    while True:
+        end = body.find(b"\r\n" + delim, pos)
+        if end < 0:
+            raise ValueError("part %d has no closing delimiter" % (len(parts) + 1))
+        head, sep, content = body[pos:end].partition(b"\r\n\r\n")
+        if not sep:
+            raise ValueError("part %d has no blank line after its headers" % (len(parts) + 1))
+        part = {"headers": [], "name": None, "filename": None, "content_type": None,
+                "base64": base64.b64encode(content).decode()}
+        for line in head.decode("utf-8").split("\r\n"):
+            k, colon, v = line.partition(":")
+            if not colon:
+                raise ValueError("bad header line %r" % line)
+            part["headers"].append([k, v.strip()])
+            if k.lower() == "content-type":
+                part["content_type"] = v.strip()
+            elif k.lower() == "content-disposition":
+                kind, _, rest = v.strip().partition(";")
+                if kind != "form-data":
+                    raise ValueError("disposition %r" % kind)
+                while rest.strip():
+                    rest = rest.strip()
+                    if not rest.startswith(";") and part["name"] is not None:
+                        raise ValueError("bad disposition parameters %r" % rest)
+                    rest = rest.lstrip(";").strip()
+                    pname, eq, rest = rest.partition("=")
+                    if not eq or not rest.startswith('"') or '"' not in rest[1:]:
+                        raise ValueError("unquoted disposition parameter %r" % pname)
+                    value, rest = rest[1:].split('"', 1)
+                    part[pname.strip()] = value
+        if part["name"] is None:
+            raise ValueError("part %d has no name" % (len(parts) + 1))
+        parts.append(part)
+        after = end + 2 + len(delim)
+        if body[after:after + 2] == b"--":
+            if body[after + 2:] not in (b"", b"\r\n"):
+                raise ValueError("data after the close delimiter")
+            return parts
+        if body[after:after + 2] != b"\r\n":
+            raise ValueError("a delimiter is not followed by CRLF")
+        pos = after + 2
+
+
 async def handle(conn, req):
     """Serve one request.  Returns False to close the connection."""
     w = conn.writer
@@ -402,6 +467,19 @@ async def handle(conn, req):
         if ms:
             await asyncio.sleep(ms / 1000.0)
         w.write(response(200, b"ok " + p[6:].encode(), [("Content-Type", "text/plain")]))
+        return True
+
+    if p == "/multipart":
+        # the parts of a multipart/form-data body as this server's own
+        # strict parser reads them (400 with why, if it cannot)
+        try:
+            parts = parse_multipart(req.header("Content-Type") or "", req.body)
+        except ValueError as e:
+            w.write(json_response(400, {"ok": False, "why": str(e)}))
+            return True
+        w.write(json_response(200, {"ok": True, "method": req.method, "query": req.query,
+                                    "content_type": req.header("Content-Type"),
+                                    "parts": parts}))
         return True
 
     if p.startswith("/flaky/"):
@@ -498,6 +576,83 @@ async def handle(conn, req):
         w.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Body-MD5: %s\r\n\r\n"
                  % md5(body)).encode() + body)
         return False
+
+    if p in ("/ndjson", "/jsonarray"):
+        # a long body of rows, made as it is sent: NDJSON lines
+        # {"i":k,"pad":"xxx"} or one JSON array of such objects (at the top,
+        # or at ["data"] with wrap=1).  break_at=k cuts the connection after
+        # k rows; drip_ms waits between blocks; streams[] records how each
+        # ended: "sent" (all), "broken" (break_at) or "gone" (the client
+        # stopped reading and closed).
+        rows = int(q.get("rows", "10"))
+        pad = b"x" * int(q.get("pad", "0"))
+        block = int(q.get("block", "2000"))
+        nl = b"\r\n" if q.get("crlf") else b"\n"
+        arr = p == "/jsonarray"
+        wrap = arr and q.get("wrap")
+        break_at = int(q.get("break_at", "-1"))
+        drip = int(q.get("drip_ms", "0")) / 1000.0
+        rec = {"path": p, "rows_sent": 0, "end": "running"}
+        stats.setdefault("streams", []).append(rec)
+        ctype = "application/json" if arr else "application/x-ndjson"
+        w.write(("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 % ctype).encode())
+        first = b'{"meta":{"note":"rows in data, not [here]","n":[1,2]},"data":[' if wrap \
+            else (b"[" if arr else b"")
+        last = b"]}" if wrap else (b"]" if arr else b"")
+        try:
+            if first:
+                w.write(b"%x\r\n" % len(first) + first + b"\r\n")
+            for start in range(0, rows, block):
+                end = min(rows, start + block)
+                if 0 <= break_at < end:
+                    end = break_at
+                if arr:
+                    part = b",".join(b'{"i":%d,"pad":"%s"}' % (i, pad) for i in range(start, end))
+                    if start > 0 and part:
+                        part = b"," + part
+                else:
+                    part = b"".join(b'{"i":%d,"pad":"%s"}' % (i, pad) + nl for i in range(start, end))
+                if part:
+                    w.write(b"%x\r\n" % len(part) + part + b"\r\n")
+                await w.drain()
+                rec["rows_sent"] = end
+                if end == break_at:
+                    rec["end"] = "broken"
+                    w.transport.abort()
+                    return False
+                if drip:
+                    await asyncio.sleep(drip)
+            if last:
+                w.write(b"%x\r\n" % len(last) + last + b"\r\n")
+            w.write(b"0\r\n\r\n")
+            await w.drain()
+            rec["end"] = "sent"
+        except (ConnectionError, asyncio.CancelledError):
+            rec["end"] = "gone"
+            raise ConnectionResetError("client went away")
+        return True
+
+    if p.startswith("/pages/"):
+        # page k of n: a JSON array of its rows, Link rel="next" (relative)
+        # to page k+1 and rel="last"; other=k sends page k's next link to
+        # another origin (localhost instead of 127.0.0.1)
+        k = int(p.split("/")[2])
+        total = int(q.get("of", "10"))
+        size = int(q.get("size", "3"))
+        body = json.dumps([{"page": k, "i": k * size + j} for j in range(size)]).encode()
+        links = []
+        if k < total:
+            nxt = "/pages/%d?of=%d&size=%d" % (k + 1, total, size)
+            if q.get("other") == str(k):
+                nxt = "http://localhost:%d%s" % (w.get_extra_info("sockname")[1], nxt)
+            elif q.get("other"):
+                nxt += "&other=" + q["other"]
+            links.append('<%s>; rel="next"' % nxt)
+        links.append('</pages/%d?of=%d&size=%d>; rel="last"' % (total, total, size))
+        w.write(response(200, body, [("Content-Type", "application/json"),
+                                     ("Link", ", ".join(links))]))
+        return True
 
     if p == "/drip":
         # headers at once, then the body one byte per interval

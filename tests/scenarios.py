@@ -5,6 +5,7 @@ Each scenario_* function takes the runner's Environment, raises on failure
 and may return a short note (a measurement) for the report.
 """
 
+import base64
 import json
 import os
 import threading
@@ -857,3 +858,336 @@ def scenario_wait_event_is_named(env):
     finally:
         a.close()
         b.close()
+
+
+# -- forms, query strings and multipart bodies (0.5.0) -------------------------
+
+def multipart_test_parts():
+    """The parts every multipart round trip sends, as (document part, the
+    bytes the server must get back): a text part, a file of every byte 0..255
+    (as base64 and as bytea), a part whose content is full of lines that look
+    like delimiters, and a name that tries to inject a header."""
+    every = bytes(range(256))
+    tricky = b"--\r\n--pg_http-\r\n--pg_http-0123456789abcdef--\r\n\r\n--\r\n" \
+        b"Content-Disposition: form-data; name=\"evil\"\r\n\r\nx\r\n--"
+    return [
+        ({"name": "purpose", "text": "fine-tune"}, "purpose", None, b"fine-tune"),
+        ({"name": "file", "filename": "train.jsonl", "content_type": "application/jsonl",
+          "text": '{"prompt": "é", "completion": "€"}\n'}, "file", "train.jsonl",
+         '{"prompt": "é", "completion": "€"}\n'.encode()),
+        ({"name": "bin64", "filename": "all.bin", "base64": base64.b64encode(every).decode()},
+         "bin64", "all.bin", every),
+        ({"name": "binhex", "filename": "all2.bin", "bytes": "\\x" + every.hex()},
+         "binhex", "all2.bin", every),
+        ({"name": "tricky", "filename": "t.txt", "content_type": "text/plain",
+          "text": tricky.decode()}, "tricky", "t.txt", tricky),
+        ({"name": 'a"b\r\nX-Injected: yes', "text": ""}, "a%22b%0D%0AX-Injected: yes", None, b""),
+    ]
+
+
+def check_multipart_echo(echo, what):
+    """Raise unless the mock server's /multipart echo (a dict) holds exactly
+    the parts of multipart_test_parts(), in order, with the right headers."""
+    if not echo.get("ok"):
+        raise AssertionError("%s: the server could not parse the body: %r" % (what, echo))
+    want = multipart_test_parts()
+    got = echo["parts"]
+    if len(got) != len(want):
+        raise AssertionError("%s: %d parts came back, %d sent" % (what, len(got), len(want)))
+    for (doc, name, filename, data), g in zip(want, got):
+        back = base64.b64decode(g["base64"])
+        ctype = doc.get("content_type") or ("application/octet-stream" if filename else None)
+        if g["name"] != name or g["filename"] != filename or back != data or \
+                g["content_type"] != ctype:
+            raise AssertionError("%s: part %r came back as %r (%d bytes, want %d)"
+                                 % (what, name, {k: v for k, v in g.items() if k != "base64"},
+                                    len(back), len(data)))
+        if any(h[0].lower() not in ("content-disposition", "content-type") for h in g["headers"]):
+            raise AssertionError("%s: part %r has unexpected headers %r" % (what, name, g["headers"]))
+    boundary = echo["content_type"].split("boundary=", 1)[1]
+    for _, _, _, data in want:
+        if boundary.encode() in data:
+            raise AssertionError("%s: the boundary occurs in a part" % what)
+    return boundary
+
+
+def scenario_forms_and_multipart_round_trip(env):
+    """Forms, query strings and multipart bodies built from jsonb arrive as
+    they were meant: httpbin parses the form and the query back, and the mock
+    server's own strict multipart parser gets every part back byte for byte
+    (text, every byte 0..255, content full of delimiter-like lines, a name
+    that tries to inject a header), through http.request and an http.batch
+    item.  (http.enqueue is checked by the async suite, which has a worker:
+    test_multipart_delivered.)"""
+    conn = connect(env)
+    httpbin = "http://127.0.0.1:%d" % env.httpbin_port
+    form = {"name": "Zoë & Bob", "tag": ["x", "y"], "math": "1+1=2", "tilde": "~*", "n": None}
+    query = {"q": "a b/c?d", "page": 2, "ok": True, "ü": "€"}
+    doc = {"method": "POST", "url": httpbin + "/post?pre=1#frag", "query": query, "form": form}
+    r = one(conn, "SELECT (r).body::jsonb FROM (SELECT http.request(%s::jsonb) AS r) s",
+            (json.dumps(doc),))
+    want_form = {"name": "Zoë & Bob", "tag": ["x", "y"], "math": "1+1=2", "tilde": "~*", "n": ""}
+    want_args = {"pre": "1", "q": "a b/c?d", "page": "2", "ok": "true", "ü": "€"}
+    if r["form"] != want_form or r["args"] != want_args or \
+            r["headers"].get("Content-Type") != "application/x-www-form-urlencoded":
+        raise AssertionError("form round trip: form %r, args %r, headers %r"
+                             % (r["form"], r["args"], r["headers"]))
+    # the wire form of the query: RFC 3986 (%20, not +), the form: WHATWG (+, ~ as %7E)
+    if "q=a%20b%2Fc%3Fd" not in r["url"] or "pre=1&" not in r["url"]:
+        raise AssertionError("query on the wire: %r" % r["url"])
+    if one(conn, "SELECT http.urlencode(%s::jsonb)", (json.dumps({"t": "~* "}),)) != "t=%7E*+":
+        raise AssertionError("form encoding of ~* and space")
+
+    parts = [p[0] for p in multipart_test_parts()]
+    url = mock_url(env, "/multipart?via=request")
+    body = one(conn, "SELECT (http.request(%s::jsonb)).body",
+               (json.dumps({"method": "POST", "url": url, "multipart": parts}),))
+    b1 = check_multipart_echo(json.loads(body), "http.request")
+    rows = None
+    with conn.cursor() as cur:
+        cur.execute("SELECT idx, status, body, sqlstate, error FROM http.batch(%s::jsonb) ORDER BY idx",
+                    (json.dumps([{"method": "POST", "url": mock_url(env, "/multipart?via=batch"),
+                                  "multipart": parts},
+                                 {"method": "PUT", "url": mock_url(env, "/multipart?via=batch2"),
+                                  "multipart": parts}]),))
+        rows = cur.fetchall()
+    boundaries = {b1}
+    for idx, status, text, sqlstate, error in rows:
+        if status != 200:
+            raise AssertionError("batch item %d: %r %r %r" % (idx, status, sqlstate, error))
+        echo = json.loads(text)
+        boundaries.add(check_multipart_echo(echo, "http.batch item %d" % idx))
+    if len(boundaries) != 3:
+        raise AssertionError("three bodies shared a boundary: %r" % boundaries)
+    conn.close()
+    return "form, query and %d parts (%d bytes of binary) parsed back" % (
+        len(parts), 2 * 256)
+
+
+# -- http.check agrees with real requests -------------------------------------
+# The policy suites (and any tests/sql/policy*.sql or acl*.sql added later)
+# are run as they are, with every http.get, http_request and http.batch call
+# routed through a wrapper that also asks http.check about the same URL, as
+# the same role, under the same settings, and reports both in a NOTICE.
+AGREE_SUITE_PREFIXES = ("policy", "acl")
+AGREE_SETUP = r"""
+CREATE SCHEMA agree;
+GRANT USAGE ON SCHEMA agree TO PUBLIC;
+GRANT EXECUTE ON FUNCTION http.check(text, name) TO PUBLIC;
+CREATE FUNCTION agree.note(u text, opts jsonb, st text, msg text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE 'agree %', jsonb_build_object('url', u, 'role', current_user, 'options', opts,
+                                             'check', http.check(u), 'sqlstate', st, 'message', msg);
+END $$;
+CREATE FUNCTION agree.get(u text, headers jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS http.response LANGUAGE plpgsql AS $$
+DECLARE
+  r http.response; st text; msg text;
+BEGIN
+  BEGIN
+    r := http.get(u, headers, options);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    PERFORM agree.note(u, options, st, msg);
+    RAISE;
+  END;
+  PERFORM agree.note(u, options, NULL, NULL);
+  RETURN r;
+END $$;
+CREATE FUNCTION agree.http_request(host text, port integer, path text, method text, body text,
+                                   headers jsonb, tls boolean, timeout integer)
+RETURNS http.response LANGUAGE plpgsql AS $$
+DECLARE
+  r http.response; st text; msg text;
+  u text := format('%s://%s:%s%s', CASE WHEN tls THEN 'https' ELSE 'http' END,
+                   CASE WHEN host LIKE '%:%' AND host NOT LIKE '[%' THEN '[' || host || ']' ELSE host END,
+                   port, coalesce(path, '/'));
+BEGIN
+  BEGIN
+    r := http_request(host, port, path, method, body, headers, tls, timeout);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    PERFORM agree.note(u, NULL, st, msg);
+    RAISE;
+  END;
+  PERFORM agree.note(u, NULL, NULL, NULL);
+  RETURN r;
+END $$;
+CREATE FUNCTION agree.batch(requests jsonb, options jsonb DEFAULT NULL)
+RETURNS TABLE (idx integer, status integer, headers jsonb, body text, content_type text, url text,
+               http_version text, elapsed_ms double precision, sqlstate text, error text,
+               error_detail text)
+LANGUAGE sql AS $$
+  WITH b AS MATERIALIZED (SELECT * FROM http.batch(requests, options))
+  SELECT b.* FROM b,
+         LATERAL (SELECT agree.note(requests->(b.idx - 1)->>'url',
+                                    coalesce(requests->(b.idx - 1)->'options', options),
+                                    b.sqlstate, b.error)) n
+   ORDER BY b.idx
+$$;
+"""
+
+
+def agree_verdict(n):
+    """None if http.check and the request agree on n (a NOTICE's document),
+    else why not; "skip" when the request had options http.check does not
+    take (a redirect limit or timeout of its own changes what is judged)."""
+    c, st = n["check"], n["sqlstate"]
+    if n["options"] not in (None, {}) and set(n["options"]) - {"keepalive"}:
+        return "skip"
+    refusals = ("42501", "22023", "54000", "0A000")
+    if c["allowed"]:
+        if st in refusals:
+            return "http.check allows it, the request was refused: %s %s" % (st, n["message"])
+        return None
+    if st != c["sqlstate"]:
+        return "http.check says %s (%s), the request %s (%s)" % (
+            c["sqlstate"], c["message"], st, n["message"])
+    if st == "42501" and n["message"] != c["message"]:
+        return "same SQLSTATE, other messages: %r and %r" % (c["message"], n["message"])
+    return None
+
+
+def scenario_check_agrees_with_requests(env):
+    """For every request of the policy suites, http.check's verdict and
+    SQLSTATE (and a refusal's message) are the request's own."""
+    import re
+    import subprocess
+    db = "pg_http_agree"
+    conn = connect(env)
+    one(conn, "DROP DATABASE IF EXISTS %s" % db)
+    one(conn, "CREATE DATABASE %s" % db)
+    sqldir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sql")
+    args = [a for a in env.psql_args(db) if a not in ("-v", "ON_ERROR_STOP=1")]
+    # the regress suites' helpers (schema t), then the wrappers
+    with open(os.path.join(sqldir, "install.sql")) as f:
+        subprocess.run(args, input=f.read(), text=True, capture_output=True, timeout=300)
+    env.psql(AGREE_SETUP, db=db)
+    suites = sorted(f for f in os.listdir(sqldir)
+                    if f.endswith(".sql") and f.startswith(AGREE_SUITE_PREFIXES))
+    compared = skipped = 0
+    problems = []
+    for suite in suites:
+        with open(os.path.join(sqldir, suite)) as f:
+            text = f.read()
+        # the calls, not the GRANTs of the functions
+        text = re.sub(r"(?<![\w.])(?<!FUNCTION )http\.get\(", "agree.get(", text)
+        text = re.sub(r"(?<![\w.])(?<!FUNCTION )http\.batch\(", "agree.batch(", text)
+        text = re.sub(r"(?<![\w.])(?<!FUNCTION )http_request\(", "agree.http_request(", text)
+        r = subprocess.run(args, input=text, text=True, capture_output=True, timeout=600)
+        seen = 0
+        for line in r.stderr.splitlines():
+            m = re.search(r"NOTICE:  agree (\{.*\})$", line)
+            if not m:
+                continue
+            seen += 1
+            n = json.loads(m.group(1))
+            v = agree_verdict(n)
+            if v == "skip":
+                skipped += 1
+                continue
+            compared += 1
+            if v:
+                problems.append("%s: %s as %s: %s" % (suite, n["url"], n["role"], v))
+        if seen == 0:
+            raise AssertionError("%s: no request was judged (psql said: %s)" % (suite, r.stderr[-500:]))
+    one(conn, "DROP DATABASE %s" % db)
+    if problems:
+        raise AssertionError("http.check disagrees with the request:\n" + "\n".join(problems[:20]))
+    if compared < 30:
+        raise AssertionError("only %d requests compared" % compared)
+    return "%d requests of %s agree (%d with options http.check does not take)" % (
+        compared, ", ".join(suites), skipped)
+
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_ID = "00f067aa0ba902b7"
+
+
+def scenario_traceparent_joins_the_callers_trace(env):
+    """pg_http.traceparent: each request carries the session's trace id and
+    flags with a span id of its own; the caller's header wins; SET LOCAL
+    ends at commit; a queued request keeps the trace it was queued in;
+    invalid values are refused (22023)."""
+    import re
+    conn = connect(env)
+    url = "http://127.0.0.1:%d/headers" % env.httpbin_port
+    form = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+    def sent(sql, args=None):
+        h = json.loads(one(conn, sql, args))["headers"]
+        return {k.lower(): v for k, v in h.items()}
+
+    def get(headers=None):
+        return sent("SELECT (http.get(%s, %s)).body", (url, headers))
+
+    one(conn, "SET pg_http.traceparent = %s", ("00-%s-%s-01" % (TRACE_ID, PARENT_ID),))
+    spans = []
+    for _ in range(2):
+        tp = get().get("traceparent")
+        m = form.match(tp or "")
+        if not m or len(tp) != 55:
+            raise AssertionError("traceparent %r is not 55 characters of lower-case hex" % tp)
+        if m.group(1) != TRACE_ID or m.group(3) != "01":
+            raise AssertionError("traceparent %r is not in the session's trace" % tp)
+        spans.append(m.group(2))
+    if spans[0] == spans[1] or PARENT_ID in spans or "0" * 16 in spans:
+        raise AssertionError("span ids %r: not new for each request" % spans)
+    # flags follow the session's; tracestate goes with it
+    one(conn, "SET pg_http.traceparent = %s", ("00-%s-%s-00" % (TRACE_ID, PARENT_ID),))
+    one(conn, "SET pg_http.tracestate = 'vendor=abc,other=1'")
+    h = get()
+    if not h["traceparent"].endswith("-00") or h.get("tracestate") != "vendor=abc,other=1":
+        raise AssertionError("flags or tracestate not sent: %r" % h)
+    # the caller's own header wins, and no second one is added
+    mine = "00-%s-%s-01" % ("a" * 32, "b" * 16)
+    h = get(json.dumps({"TraceParent": mine, "tracestate": "mine=1"}))
+    if h["traceparent"] != mine or h["tracestate"] != "mine=1":
+        raise AssertionError("the caller's trace context was replaced: %r" % h)
+    # a batch: every item in the trace, each with its own span
+    with conn.cursor() as cur:
+        cur.execute("SELECT body FROM http.batch(%s::jsonb) ORDER BY idx",
+                    (json.dumps([{"url": url}, {"url": url}]),))
+        tps = [json.loads(b)["headers"].get("Traceparent") for (b,) in cur.fetchall()]
+    if any(not tp or TRACE_ID not in tp for tp in tps) or tps[0] == tps[1]:
+        raise AssertionError("batch items' traceparents: %r" % tps)
+    # a queued request stores the trace context it was queued in
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("SELECT http.enqueue('GET', %s)", (url,))
+        cur.execute("SELECT request FROM http.queue WHERE id = %s", (cur.fetchone()[0],))
+        doc = cur.fetchone()[0]
+        cur.execute("ROLLBACK")
+    qtp = (doc.get("headers") or {}).get("traceparent", "")
+    if not form.match(qtp) or TRACE_ID not in qtp:
+        raise AssertionError("queued request without its trace context: %r" % doc)
+    # empty: no trace context
+    one(conn, "RESET pg_http.traceparent")
+    one(conn, "RESET pg_http.tracestate")
+    h = get()
+    if "traceparent" in h or "tracestate" in h:
+        raise AssertionError("trace context sent with none set: %r" % h)
+    # SET LOCAL lasts until the transaction ends
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("SET LOCAL pg_http.traceparent = %s", ("00-%s-%s-01" % (TRACE_ID, PARENT_ID),))
+        cur.execute("SELECT (http.get(%s)).body", (url,))
+        inside = json.loads(cur.fetchone()[0])["headers"].get("Traceparent", "")
+        cur.execute("COMMIT")
+    if TRACE_ID not in inside:
+        raise AssertionError("SET LOCAL trace context not sent: %r" % inside)
+    if "traceparent" in get():
+        raise AssertionError("SET LOCAL trace context outlived its transaction")
+    # invalid values are refused by the setting
+    for bad in ("garbage", "00-%s-%s-01" % (TRACE_ID.upper(), PARENT_ID),
+                "00-%s-%s-01" % ("0" * 32, PARENT_ID), "00-%s-%s-01" % (TRACE_ID, "0" * 16),
+                "ff-%s-%s-01" % (TRACE_ID, PARENT_ID), "00-%s-%s-01-x" % (TRACE_ID, PARENT_ID)):
+        try:
+            one(conn, "SET pg_http.traceparent = %s", (bad,))
+            raise AssertionError("%r accepted" % bad)
+        except psycopg2.Error as e:
+            if e.pgcode != "22023":
+                raise AssertionError("%r: %s %s" % (bad, e.pgcode, e.pgerror))
+    conn.close()
+    return "trace %s..., span ids %s and %s" % (TRACE_ID[:8], spans[0], spans[1])

@@ -110,6 +110,8 @@ typedef struct CurlX
 
 	/* why curl was stopped, if we stopped it */
 	bool		too_large;		/* body over the limit */
+	int			sinking;		/* body to x's sink: -1 not yet known, 0, 1 */
+	bool		paused;			/* held by the sink's caller (curl_resume) */
 	int			header_error;	/* HTTP1_E_* the codec found, or 0 */
 	bool		oom;
 	bool		no_fds;
@@ -327,6 +329,8 @@ parser_headers_done(void *ctx)
 	CurlX	   *cx = ctx;
 
 	cx->final_headers = true;
+	if (cx->x->sink != NULL && HttpExchangeSinks(cx->x, cx->parser.status))
+		return 0;				/* a streamed body: its sink limits rows */
 	if (!cx->x->req->opt.decompress &&
 		cx->parser.content_length > cx->x->req->opt.max_response_bytes)
 	{
@@ -446,6 +450,26 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	size_t		len = size * nmemb;
 	size_t		cap = body->maxlen;
 
+	if (cx->x->sink != NULL)
+	{
+		if (cx->sinking < 0)
+		{
+			long		status = 0;
+
+			curl_easy_getinfo(cx->easy, CURLINFO_RESPONSE_CODE, &status);
+			cx->sinking = HttpExchangeSinks(cx->x, (int) status);
+		}
+		if (cx->sinking)
+		{
+			/* held: curl keeps this piece and stops reading until curl_resume */
+			if (cx->x->sink_held)
+			{
+				cx->paused = true;
+				return CURL_WRITEFUNC_PAUSE;
+			}
+			return cx->x->sink(cx->x, data, len) ? len : 0;
+		}
+	}
 	if ((int64) body->len + (int64) len > cx->x->req->opt.max_response_bytes)
 	{
 		cx->too_large = true;
@@ -1052,6 +1076,7 @@ curl_start(HttpExchange *x)
 	curl_init(req->set);
 	x->tp = cx;
 	cx->x = x;
+	cx->sinking = -1;
 	initStringInfo(&x->resp.body);
 
 	cx->linebuf = HttpLineBufferGet(req->set->max_header_bytes + 1);
@@ -1196,7 +1221,15 @@ curl_release(HttpExchange *x)
 	{
 		if (cx->added)
 			curl_multi_remove_handle(multi, cx->easy);
-		easy_put(cx->easy, &cx->profile, cx->uh, cx->url);
+		if (cx->paused)
+		{
+			/* it holds a piece of body for a write that must never come */
+			curl_easy_cleanup(cx->easy);
+			curl_url_cleanup(cx->uh);
+			free(cx->url);
+		}
+		else
+			easy_put(cx->easy, &cx->profile, cx->uh, cx->url);
 		cx->easy = NULL;
 		cx->uh = NULL;
 		cx->url = NULL;
@@ -1206,6 +1239,21 @@ curl_release(HttpExchange *x)
 	HttpLineBufferPut(cx->linebuf, x->req->set->max_header_bytes + 1);
 	cx->linebuf = NULL;
 	x->tp = NULL;
+}
+
+/*
+ * resume(): x's sink takes rows again; curl delivers the piece it kept
+ * (from inside curl_easy_pause) and reads on.  Never throws.
+ */
+static void
+curl_resume(HttpExchange *x)
+{
+	CurlX	   *cx = x->tp;
+
+	if (cx == NULL || !cx->paused || cx->easy == NULL)
+		return;
+	cx->paused = false;
+	curl_easy_pause(cx->easy, CURLPAUSE_CONT);
 }
 
 /*
@@ -1231,4 +1279,5 @@ const HttpTransport HttpTransportImpl = {
 	.start = curl_start,
 	.release = curl_release,
 	.prune = curl_prune,
+	.resume = curl_resume,
 };

@@ -559,4 +559,5 @@ const HttpTransport HttpTransportImpl = {
 	.start = HttpStreamStart,
 	.release = HttpStreamRelease,
 	.prune = HttpStreamPrune,
+	.resume = HttpStreamResume,
 };

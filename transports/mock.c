@@ -25,4 +25,5 @@ const HttpTransport HttpTransportImpl = {
 	.start = HttpStreamStart,
 	.release = HttpStreamRelease,
 	.prune = HttpStreamPrune,
+	.resume = HttpStreamResume,
 };

@@ -72,6 +72,8 @@ typedef struct StreamX
 	char	   *linebuf;
 	int64		limit;			/* body byte limit */
 	bool		too_large;		/* a limit stopped the parser */
+	bool		sinking;		/* this response's body goes to x's sink */
+	bool		parked;			/* held: the socket is not watched (resume) */
 } StreamX;
 
 static dlist_head pool = DLIST_STATIC_INIT(pool);
@@ -263,6 +265,10 @@ on_headers_done(void *ctx)
 	StreamX    *sx = ctx;
 	int64		cl = sx->parser.content_length;
 
+	/* a streamed body has no limit of its own: its sink limits rows */
+	sx->sinking = HttpExchangeSinks(sx->x, sx->x->resp.status);
+	if (sx->sinking)
+		return 0;
 	if (cl > sx->limit)
 	{
 		sx->too_large = true;
@@ -280,6 +286,8 @@ on_body(void *ctx, const char *data, size_t len)
 	StreamX    *sx = ctx;
 	StringInfo	body = &sx->x->resp.body;
 
+	if (sx->sinking)
+		return sx->x->sink(sx->x, data, len) ? 0 : 1;
 	if ((int64) body->len + (int64) len > sx->limit)
 	{
 		sx->too_large = true;
@@ -313,6 +321,7 @@ reset_response(StreamX *sx)
 	x->resp.headers.n = 0;
 	resetStringInfo(&x->resp.body);
 	sx->too_large = false;
+	sx->sinking = false;
 	sx->sent = 0;
 	sx->sent_all = false;
 }
@@ -624,8 +633,17 @@ stream_recv(StreamX *sx)
 
 	while (sx->x->state == HTTP_X_RUNNING)
 	{
-		ssize_t		n = conn_read(sx->conn, sx->x, read_buf, sizeof(read_buf));
+		ssize_t		n;
 		ssize_t		used;
+
+		if (sx->sinking && sx->x->sink_held)
+		{
+			/* its caller takes no rows now: read nothing until it resumes */
+			sx_watch(sx, 0);
+			sx->parked = true;
+			return;
+		}
+		n = conn_read(sx->conn, sx->x, read_buf, sizeof(read_buf));
 
 		if (n > 0)
 		{
@@ -850,6 +868,22 @@ HttpStreamRelease(HttpExchange *x)
 	HttpLineBufferPut(sx->linebuf, x->req->set->max_header_bytes + 1);
 	sx->linebuf = NULL;
 	x->tp = NULL;
+}
+
+/*
+ * The transport's resume(): x's sink takes rows again.  A parked exchange
+ * reads at once (a TLS layer may hold bytes no socket event announces),
+ * then watches its socket again.  Never throws: an error fails x.
+ */
+void
+HttpStreamResume(HttpExchange *x)
+{
+	StreamX    *sx = x->tp;
+
+	if (sx == NULL || !sx->parked || sx->conn == NULL)
+		return;
+	sx->parked = false;
+	stream_ready(sx, sx->conn->sock, HTTP_WATCH_READ);
 }
 
 /* Plain TCP read: bytes, 0 at end of stream, or HTTP_IO_*.  Never throws. */

@@ -90,6 +90,7 @@ extern const HttpStreamOps HttpStreamImpl;
 extern void HttpStreamStart(HttpExchange *x);
 extern void HttpStreamRelease(HttpExchange *x);
 extern void HttpStreamPrune(bool all);
+extern void HttpStreamResume(HttpExchange *x);
 
 /* Plain TCP read and write, for byte layers that add nothing to them. */
 extern ssize_t HttpStreamPlainRead(HttpConn *c, HttpExchange *x, char *buf, size_t len);

@@ -34,6 +34,13 @@ typedef struct HttpTransport
 	 * (and all when pg_http.keepalive is off).  Must not throw.
 	 */
 	void		(*prune) (bool all);
+
+	/*
+	 * x's sink takes its body again (HttpExchange.sink_held went false):
+	 * read on, delivering first what was held back.  Must not throw (an
+	 * error fails x).
+	 */
+	void		(*resume) (HttpExchange *x);
 } HttpTransport;
 
 extern PGDLLIMPORT const HttpTransport HttpTransportImpl;
