@@ -97,6 +97,7 @@ typedef struct RowStream
 	size_t		pos;
 	size_t		scan;			/* looked at up to here */
 	size_t		max_row;		/* max_response_bytes */
+	uint64		received;		/* bytes of body so far */
 	const char *refused;		/* why the sink stopped taking bytes, or NULL */
 
 	/* the body's charset, known at the first row */
@@ -171,6 +172,7 @@ rows_sink(HttpExchange *x, const char *data, size_t len)
 	}
 	memcpy(rs->buf + rs->len, data, len);
 	rs->len += len;
+	rs->received += len;
 	/* the timeout is a wait for the next bytes, not for the whole body */
 	x->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), x->req->opt.timeout_ms);
 	HttpEngineYield(rs->e);
@@ -248,7 +250,8 @@ json_refused(RowStream *rs, const char *why)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("HTTP response body is not the JSON array asked for"),
-			 errdetail("%s (%s, after %zu bytes).", why, rs->x->req->url, rs->scan),
+			 errdetail("%s (%s, at byte %llu).", why, rs->x->req->url,
+					   (unsigned long long) (rs->received - (rs->len - rs->scan))),
 			 errhint("The path names object keys from the top of the document down to the array; NULL: the document is the array."),
 			 errhidestmt(rs->secrets)));
 }

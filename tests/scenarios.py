@@ -1191,3 +1191,200 @@ def scenario_traceparent_joins_the_callers_trace(env):
                 raise AssertionError("%r: %s %s" % (bad, e.pgcode, e.pgerror))
     conn.close()
     return "trace %s..., span ids %s and %s" % (TRACE_ID[:8], spans[0], spans[1])
+
+
+class RssWatch:
+    """Samples a backend's private memory (RssAnon) and VmRSS every 20 ms
+    from another thread, until stopped: the peaks above the start."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.start_anon, self.start_rss = backend_rss_kb(pid)
+        self.peak_anon, self.peak_rss = self.start_anon, self.start_rss
+        self.done = threading.Event()
+        self.th = threading.Thread(target=self.run)
+        self.th.start()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                a, v = backend_rss_kb(self.pid)
+            except (OSError, KeyError):
+                break
+            self.peak_anon = max(self.peak_anon, a)
+            self.peak_rss = max(self.peak_rss, v)
+            time.sleep(0.02)
+
+    def stop(self):
+        self.done.set()
+        self.th.join()
+        return (self.peak_anon - self.start_anon) / 1024.0, (self.peak_rss - self.start_rss) / 1024.0
+
+
+def backend_sockets(pid):
+    """The sockets a backend holds open (pg_http's connections, its client's)."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def mock_streams(env):
+    """The mock server's record of the NDJSON/JSON streams it sent."""
+    conn = connect(env)
+    s = json.loads(one(conn, "SELECT (http.get(%s, NULL, '{\"keepalive\": false}')).body",
+                       (mock_url(env, "/__stats"),)))
+    conn.close()
+    return s.get("streams", [])
+
+
+def scenario_streams_gigabyte_in_bounded_memory(env):
+    """A 1 GB NDJSON body loaded with INSERT ... SELECT FROM http.get_lines:
+    every row arrives, in order, while the backend's private memory stays
+    within 64 MB of what it was at the start (the body is read as rows are
+    taken, never held whole)."""
+    rows, pad = 1050000, 1000           # 1,072 MB of lines
+    conn = connect(env)
+    pid = one(conn, "SELECT pg_backend_pid()")
+    one(conn, "DROP TABLE IF EXISTS stream_load")
+    one(conn, "CREATE TABLE stream_load (i bigint, n int)")
+    url = mock_url(env, "/ndjson?rows=%d&pad=%d&block=4000" % (rows, pad))
+    one(conn, "SELECT count(*) FROM http.get_lines(%s)", (mock_url(env, "/ndjson?rows=10"),))
+    watch = RssWatch(pid)
+    t0 = time.monotonic()
+    one(conn, "INSERT INTO stream_load SELECT (l::jsonb->>'i')::bigint, length(l) "
+              "FROM http.get_lines(%s) l", (url,))
+    secs = time.monotonic() - t0
+    anon, rss = watch.stop()
+    count, total, length, first, last = one(
+        conn, "SELECT count(*), sum(i), sum(n::bigint), min(i), max(i) FROM stream_load")
+    if count != rows or total != rows * (rows - 1) // 2 or first != 0 or last != rows - 1:
+        raise AssertionError("rows lost or repeated: %r" % ((count, total, first, last),))
+    if anon > 64:
+        raise AssertionError("backend private memory grew %.1f MB loading 1 GB" % anon)
+    one(conn, "DROP TABLE stream_load")
+    conn.close()
+    mb = (int(length) + rows) / 1e6
+    return "%d rows, %.0f MB in %.1f s (%.0f rows/s); RssAnon +%.1f MB, VmRSS +%.1f MB" % (
+        rows, mb, secs, rows / secs, anon, rss)
+
+
+def scenario_streams_hold_while_the_query_works(env):
+    """Between rows the stream is held: while the query spends time on each
+    row (here a slow http.get of its own, on the same process's loop), the
+    server is not read further, so what it sent is bounded by the socket
+    buffers and a read, not by the body (200 MB here)."""
+    conn = connect(env)
+    pid = one(conn, "SELECT pg_backend_pid()")
+    one(conn, "SELECT http.get(%s)", (mock_url(env, "/status/200"),))
+    watch = RssWatch(pid)
+    n = one(conn, "SELECT count((http.get(%s)).status) FROM "
+                  "(SELECT http.get_lines(%s) AS l LIMIT 150) s",
+            (mock_url(env, "/delay/10"), mock_url(env, "/ndjson?rows=200000&pad=1000&block=500")))
+    anon, _ = watch.stop()
+    if n != 150:
+        raise AssertionError("%r rows" % n)
+    sent = [s for s in mock_streams(env) if s["path"] == "/ndjson"][-1]
+    if sent["rows_sent"] > 40000:
+        raise AssertionError("the server got to send %d rows (of 200000) while 150 were taken"
+                             % sent["rows_sent"])
+    if anon > 64:
+        raise AssertionError("backend private memory grew %.1f MB" % anon)
+    conn.close()
+    return "150 rows taken over 1.5 s of other calls: the server sent %d rows; RssAnon +%.1f MB" % (
+        sent["rows_sent"], anon)
+
+
+def scenario_streams_cancel_and_timeouts_mid_stream(env):
+    """pg_cancel_backend and statement_timeout end a stream mid-body within
+    the usual bound; the connection is closed (the server sees it go), no
+    descriptor is left, and the backend works on.  timeout_ms is the wait
+    for the next bytes: a slow stream with short pauses completes, a pause
+    longer than it fails with 08T00."""
+    victim, watcher = connect(env), connect(env)
+    pid = one(victim, "SELECT pg_backend_pid()")
+    one(victim, "SELECT count(*) FROM http.get_lines(%s, NULL, '{\"keepalive\": false}')",
+        (mock_url(env, "/ndjson?rows=10"),))
+    fds = backend_sockets(pid)
+    outcome = {}
+
+    def run(sql, args):
+        try:
+            one(victim, sql, args)
+            outcome["error"] = None
+        except psycopg2.Error as e:
+            outcome["error"] = e
+        outcome["t"] = time.monotonic()
+
+    def streaming_rows():
+        s = [x for x in mock_streams(env) if x["path"] == "/ndjson"]
+        return s[-1] if s else None
+
+    notes = []
+    for how in ("cancel", "statement_timeout"):
+        before = len([x for x in mock_streams(env) if x["path"] == "/ndjson"])
+        outcome.clear()
+        if how == "statement_timeout":
+            one(victim, "SET statement_timeout = 1500")
+        th = threading.Thread(target=run, args=(
+            "INSERT INTO pg_temp.t SELECT l FROM http.get_lines(%s) l",
+            (mock_url(env, "/ndjson?rows=50000000&pad=100&drip_ms=5"),)))
+        one(victim, "CREATE TEMP TABLE IF NOT EXISTS t (l text)")
+        th.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            s = [x for x in mock_streams(env) if x["path"] == "/ndjson"]
+            if len(s) > before and s[-1]["rows_sent"] >= 20000:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the stream did not start")
+        if how == "cancel":
+            t0 = time.monotonic()
+            one(watcher, "SELECT pg_cancel_backend(%s)", (pid,))
+        else:
+            t0 = None
+        th.join(10)
+        if th.is_alive():
+            raise AssertionError("%s: the stream did not end within 10 s" % how)
+        err = outcome["error"]
+        if err is None or err.pgcode != "57014":
+            raise AssertionError("%s: %r" % (how, err))
+        if how == "cancel":
+            notes.append("cancel %.0f ms" % ((outcome["t"] - t0) * 1000))
+            if outcome["t"] - t0 > 1.0:
+                raise AssertionError("cancel took %.2f s" % (outcome["t"] - t0))
+        else:
+            one(victim, "RESET statement_timeout")
+        # the server sees the connection go
+        deadline = time.monotonic() + 5
+        while streaming_rows()["end"] != "gone" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if streaming_rows()["end"] != "gone":
+            raise AssertionError("%s: the server's stream did not end: %r" % (how, streaming_rows()))
+        if backend_sockets(pid) != fds:
+            raise AssertionError("%s: sockets %d, %d before" % (how, backend_sockets(pid), fds))
+        if one(victim, "SELECT count(*) FROM pg_temp.t") != 0:
+            raise AssertionError("%s: rows of a failed statement were kept" % how)
+    # an idle timeout, not a total one
+    t0 = time.monotonic()
+    n = one(victim, "SELECT count(*) FROM http.get_lines(%s, NULL, '{\"timeout_ms\": 1000}')",
+            (mock_url(env, "/ndjson?rows=8&block=1&drip_ms=400"),))
+    took = time.monotonic() - t0
+    if n != 8 or took < 2.5:
+        raise AssertionError("slow stream: %r rows in %.1f s" % (n, took))
+    try:
+        one(victim, "SELECT count(*) FROM http.get_lines(%s, NULL, '{\"timeout_ms\": 1000}')",
+            (mock_url(env, "/ndjson?rows=4&block=1&drip_ms=1600"),))
+        raise AssertionError("a 1.6 s pause did not time out")
+    except psycopg2.Error as e:
+        if e.pgcode != "08T00":
+            raise AssertionError("pause: %s %s" % (e.pgcode, e.pgerror))
+    if one(victim, "SELECT count(*) FROM http.get_lines(%s)", (mock_url(env, "/ndjson?rows=10"),)) != 10:
+        raise AssertionError("the backend does not work after")
+    victim.close()
+    watcher.close()
+    return "; ".join(notes) + "; 8 rows over %.1f s with 1 s timeout_ms" % took
