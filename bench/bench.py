@@ -99,6 +99,7 @@ class Bench:
         self.bindir = sh([pg_config, "--bindir"]).strip()
         self.results = []          # dicts: item, who, lat_ms, tps
         self.async_rows = []       # dicts: who, burst_n, rate, errors, steady_rate, p50, p99
+        self.stream_rows = []      # dicts: who, rows, mb, secs, floor_secs
         self.floors = {}           # (item, what) -> (lat_ms, tps)
         self.profiles = {}         # transport -> {"total": Ir, "by_object": {...}}
         self.missing = []          # peers asked about but not installed
@@ -130,6 +131,15 @@ class Bench:
             conf = conf.replace(k, str(v))
         with open(os.path.join(self.work, "nginx.conf"), "w") as f:
             f.write(conf)
+        # a large NDJSON body for http.get_lines (static, served by nginx)
+        files = os.path.join(self.work, "files")
+        os.makedirs(files)
+        self.stream_n = 200000 if self.args.smoke else 2000000
+        with open(os.path.join(files, "rows.ndjson"), "wb") as f:
+            for start in range(0, self.stream_n, 10000):
+                f.write(b"".join(b'{"id":%d,"name":"row %d","tags":["a","b"],"pad":"%s"}\n'
+                                 % (i, i, b"x" * 64) for i in range(start, start + 10000)))
+        self.stream_bytes = os.path.getsize(os.path.join(files, "rows.ndjson"))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         ngx = self.start_process([nginx, "-c", os.path.join(self.work, "nginx.conf"),
                                   "-e", os.path.join(self.work, "nginx-error.log")], "nginx")
@@ -371,8 +381,33 @@ pg_net.database_name = 'pg_http_bench'
             lat, tps = self.median(lambda: self.pgbench_once("get.sql", 1, h2))
             self.record("h2", t, lat, tps)
         self.measure_async(t)
+        self.measure_stream(t)
         if not self.args.smoke and t in ("curl", "mbedtls"):
             self.profile(t)
+
+    def measure_stream(self, t):
+        """Rows/s of http.get_lines over a large NDJSON body from nginx
+        (count(*) in SQL: the rows cross the executor), against the HTTP
+        floor: curl fetching the same bytes to /dev/null.  Median of reps."""
+        url = "http://127.0.0.1:%d/files/rows.ndjson" % self.http_port
+        sql = "SELECT count(*) FROM http.get_lines('%s')" % url
+
+        def ours():
+            t0 = time.monotonic()
+            n = int(self.psql(sql).strip())
+            if n != self.stream_n:
+                raise RuntimeError("http.get_lines gave %d rows of %d" % (n, self.stream_n))
+            return time.monotonic() - t0
+
+        def floor():
+            t0 = time.monotonic()
+            sh(["curl", "-s", "-o", "/dev/null", url])
+            return time.monotonic() - t0
+
+        secs = statistics.median(ours() for _ in range(self.args.reps))
+        fsecs = statistics.median(floor() for _ in range(self.args.reps))
+        self.stream_rows.append({"who": t, "rows": self.stream_n, "mb": self.stream_bytes / 1e6,
+                                 "secs": secs, "floor_secs": fsecs})
 
     def measure_compat(self, t, script, kind):
         """The drop-in layer against pg_http's own call, alternating the two
@@ -691,6 +726,17 @@ pg_net.database_name = 'pg_http_bench'
                     a["p50_ms"], a["p99_ms"], a["errors"], "yes" if met else "**no**"))
             if "pg_net" in self.missing:
                 out.append("| pg_net | not installed (bench/run --peers DIR) | | | | | | | | |")
+        if self.stream_rows:
+            out += ["", "Streaming rows: `SELECT count(*) FROM http.get_lines(url)` over a %.0f MB "
+                    "NDJSON body (%d lines) from nginx, one backend, median of %d; the floor is curl "
+                    "fetching the same bytes to /dev/null (psql's own start is in our time)." % (
+                        self.stream_rows[0]["mb"], self.stream_rows[0]["rows"], self.args.reps), "",
+                    "| transport | rows/s | MB/s | seconds | curl floor s | ratio to floor |",
+                    "|---|---:|---:|---:|---:|---:|"]
+            for r in self.stream_rows:
+                out.append("| %s | %.0f | %.0f | %.2f | %.2f | %.2f |" % (
+                    r["who"], r["rows"] / r["secs"], r["mb"] / r["secs"], r["secs"],
+                    r["floor_secs"], r["secs"] / r["floor_secs"]))
         out += ["", "wrk floors: " + "; ".join(
             "%s %.3f ms, %.0f req/s" % (k[1], v[0], v[1]) for k, v in self.floors.items() if k[0] == "wrk")]
         for peer in reversed(self.missing):     # each goes in just below the header
@@ -712,6 +758,7 @@ pg_net.database_name = 'pg_http_bench'
             f.write(text)
         with open(os.path.join(BENCH, "results", name + ".json"), "w") as f:
             json.dump({"machine": m, "rows": rows, "async": self.async_rows,
+                       "streams": self.stream_rows,
                        "profiles": self.profiles,
                        "floors": {"%s/%s" % k: v for k, v in self.floors.items()}}, f, indent=1)
         self.plot(rows, name, titles)
