@@ -222,42 +222,10 @@ resolved(HttpExchange *x, int rc, struct addrinfo *res)
 	{
 		struct sockaddr_storage ss;
 
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-			ai->ai_addrlen > sizeof(ss))
-			continue;
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		if (ss.ss_family == AF_INET)
-			((struct sockaddr_in *) &ss)->sin_port = htons(x->req->port);
-		else
-			((struct sockaddr_in6 *) &ss)->sin6_port = htons(x->req->port);
-		note_address(c, x->req, (struct sockaddr *) &ss);
+		if (HttpDnsAddress(ai, x->req->port, &ss))
+			note_address(c, x->req, (struct sockaddr *) &ss);
 	}
 	(void) HttpDnsFilter(x, res, x->req->port, keep_address, NULL, 16);
-}
-
-/*
- * Fail x as the engine fails a request whose name did not resolve by its
- * connect deadline.
- */
-static void
-fail_timeout(HttpExchange *x)
-{
-	const HttpRequest *req = x->req;
-
-	if (req->opt.connect_timeout_ms < req->opt.timeout_ms)
-	{
-		HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP connection timed out",
-						 "No connection to host \"%s\" port %d within %d ms.",
-						 req->host, req->port, req->opt.connect_timeout_ms);
-		HttpExchangeSetHint(x, "Raise the \"connect_timeout_ms\" option or pg_http.connect_timeout.");
-	}
-	else
-	{
-		HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP request timed out",
-						 "%s %s did not complete within %d ms.",
-						 req->method, req->url, req->opt.timeout_ms);
-		HttpExchangeSetHint(x, "Raise the timeout argument, the \"timeout_ms\" option or pg_http.timeout.");
-	}
 }
 
 /* The literal address of req as a socket address with its port. */
@@ -370,8 +338,14 @@ pg_http_check(PG_FUNCTION_ARGS)
 				/* a request waits for its name until its connect deadline */
 				int			wait_ms = Min(req->opt.connect_timeout_ms, req->opt.timeout_ms);
 
+				/* ... and fails as the engine fails it past that deadline */
 				if (!HttpDnsResolveNow(x, resolved, wait_ms))
-					fail_timeout(x);
+				{
+					if (req->opt.connect_timeout_ms < req->opt.timeout_ms)
+						HttpFailConnectTimeout(x);
+					else
+						HttpFailTimedOut(x);
+				}
 			}
 			else
 			{

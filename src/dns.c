@@ -296,6 +296,24 @@ dns_ready(void *arg, pgsocket sock, uint32 ready)
 }
 
 /*
+ * An IPv4 or IPv6 answer as a socket address with port; false for another
+ * family.  Never throws.
+ */
+bool
+HttpDnsAddress(const struct addrinfo *ai, int port, struct sockaddr_storage *ss)
+{
+	if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		ai->ai_addrlen > sizeof(*ss))
+		return false;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *) ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *) ss)->sin6_port = htons(port);
+	return true;
+}
+
+/*
  * Judge each address of res (with port) by the policy and call add for the
  * allowed ones, at most max; returns how many.  None allowed: x is failed
  * (the refusal, or no usable address).  May throw (out of memory).
@@ -311,14 +329,8 @@ HttpDnsFilter(HttpExchange *x, struct addrinfo *res, int port,
 	{
 		struct sockaddr_storage ss;
 
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-			ai->ai_addrlen > sizeof(ss))
+		if (!HttpDnsAddress(ai, port, &ss))
 			continue;
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		if (ss.ss_family == AF_INET)
-			((struct sockaddr_in *) &ss)->sin_port = htons(port);
-		else
-			((struct sockaddr_in6 *) &ss)->sin6_port = htons(port);
 		if (HttpPolicyCheckAddress(x, (struct sockaddr *) &ss, false))
 		{
 			add(x, (struct sockaddr *) &ss, ai->ai_addrlen, arg);

@@ -18,6 +18,7 @@ typedef void (*HttpDnsCallback) (HttpExchange *x, int rc, struct addrinfo *res);
 extern bool HttpDnsStart(HttpExchange *x, HttpDnsCallback done);
 extern void HttpDnsAbandon(HttpExchange *x);
 extern bool HttpDnsResolveNow(HttpExchange *x, HttpDnsCallback done, long timeout_ms);
+extern bool HttpDnsAddress(const struct addrinfo *ai, int port, struct sockaddr_storage *ss);
 extern int	HttpDnsFilter(HttpExchange *x, struct addrinfo *res, int port,
 						  void (*add) (HttpExchange *x, const struct sockaddr *sa, socklen_t len, void *arg),
 						  void *arg, int max);

@@ -279,12 +279,7 @@ engine_timeout_one(HttpExchange *x, TimestampTz now)
 	PG_TRY();
 	{
 		if (!x->connected && now >= x->connect_deadline && x->connect_deadline < x->deadline)
-		{
-			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP connection timed out",
-							 "No connection to host \"%s\" port %d within %d ms.",
-							 x->req->host, x->req->port, x->req->opt.connect_timeout_ms);
-			HttpExchangeSetHint(x, "Raise the \"connect_timeout_ms\" option or pg_http.connect_timeout.");
-		}
+			HttpFailConnectTimeout(x);
 		else if (now >= x->deadline && x->state == HTTP_X_PENDING && x->held_back)
 		{
 			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP request held back by its host's limits past its timeout",
@@ -293,12 +288,7 @@ engine_timeout_one(HttpExchange *x, TimestampTz now)
 			HttpExchangeSetHint(x, "See http.host_states and http.host_limits; raise the timeout, or the limit.");
 		}
 		else if (now >= x->deadline)
-		{
-			HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP request timed out",
-							 "%s %s did not complete within %d ms.",
-							 x->req->method, x->req->url, x->req->opt.timeout_ms);
-			HttpExchangeSetHint(x, "Raise the timeout argument, the \"timeout_ms\" option or pg_http.timeout.");
-		}
+			HttpFailTimedOut(x);
 	}
 	PG_CATCH();
 	{

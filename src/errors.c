@@ -52,6 +52,26 @@ HttpFailRecv(HttpExchange *x, const char *why)
 					 x->req->host, x->req->port, why);
 }
 
+/* Fail x: no connection (name resolved, TCP up) by its connect deadline. */
+void
+HttpFailConnectTimeout(HttpExchange *x)
+{
+	HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP connection timed out",
+					 "No connection to host \"%s\" port %d within %d ms.",
+					 x->req->host, x->req->port, x->req->opt.connect_timeout_ms);
+	HttpExchangeSetHint(x, "Raise the \"connect_timeout_ms\" option or pg_http.connect_timeout.");
+}
+
+/* Fail x: it did not complete by its deadline. */
+void
+HttpFailTimedOut(HttpExchange *x)
+{
+	HttpExchangeFail(x, ERRCODE_HTTP_TIMEOUT, "HTTP request timed out",
+					 "%s %s did not complete within %d ms.",
+					 x->req->method, x->req->url, x->req->opt.timeout_ms);
+	HttpExchangeSetHint(x, "Raise the timeout argument, the \"timeout_ms\" option or pg_http.timeout.");
+}
+
 /* Fail x: the connection closed before any response byte. */
 void
 HttpFailNoResponse(HttpExchange *x)

@@ -52,6 +52,8 @@ extern void HttpFailConnect(HttpExchange *x, const char *address, const char *wh
 extern void HttpFailSend(HttpExchange *x, const char *why);
 extern void HttpFailRecv(HttpExchange *x, const char *why);
 extern void HttpFailNoResponse(HttpExchange *x);
+extern void HttpFailConnectTimeout(HttpExchange *x);
+extern void HttpFailTimedOut(HttpExchange *x);
 extern void HttpFailResendRefused(HttpExchange *x);
 extern void HttpFailTruncated(HttpExchange *x);
 extern void HttpFailProtocol(HttpExchange *x, const char *what);

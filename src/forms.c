@@ -114,8 +114,7 @@ scalar_text(const JsonbValue *v, HttpParamEncoding enc, int *len)
 }
 
 /* Refuse a parameter value that has no encoding (what names the input). */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 refuse_nested(const char *what, const char *key, int keylen)
 {
 	ereport(ERROR,
@@ -176,8 +175,7 @@ append_member(StringInfo out, int start, const char *key, int keylen, JsonbValue
 }
 
 /* Refuse a params document of the wrong shape. */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 refuse_shape(const char *what)
 {
 	ereport(ERROR,
@@ -301,8 +299,7 @@ disposition_escape(const char *s, int len)
 }
 
 /* Refuse a malformed part: n counts from 1. */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 refuse_part(int n, const char *detail)
 {
 	ereport(ERROR,
@@ -369,7 +366,7 @@ read_part(int n, JsonbValue *obj, MultipartPart *p)
 
 			s = part_string(n, key, &v, &len);
 			dec = palloc(pg_b64_dec_len(len) + 1);
-			declen = pg_b64_decode(s, len, dec, pg_b64_dec_len(len));
+			declen = HttpBase64Decode(s, len, dec, pg_b64_dec_len(len));
 			if (declen < 0)
 				refuse_part(n, "Its \"base64\" is not valid base64.");
 			p->data = dec;
