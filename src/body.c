@@ -130,13 +130,14 @@ fail_decode(HttpFailure *f, int sqlstate, char *msg, char *detail)
 }
 
 /*
- * The encoding resp's body is in: the charset its Content-Type declares,
- * UTF-8 when none; -1 with f worded when PostgreSQL has no such encoding.
+ * The encoding of a body with this Content-Type (NULL: none): the charset
+ * it declares, UTF-8 when none; -1 with f worded when PostgreSQL has no
+ * such encoding.
  */
 int
-HttpBodyEncoding(const HttpResponse *resp, const char **declared, HttpFailure *f)
+HttpBodyEncoding(const char *content_type, const char **declared, HttpFailure *f)
 {
-	char	   *charset = content_type_charset(HttpContentType(resp));
+	char	   *charset = content_type_charset(content_type);
 	int			enc;
 
 	*declared = charset;
@@ -234,7 +235,7 @@ text *
 HttpBodyDecode(const HttpResponse *resp, HttpFailure *f)
 {
 	const char *charset;
-	int			enc = HttpBodyEncoding(resp, &charset, f);
+	int			enc = HttpBodyEncoding(HttpContentType(resp), &charset, f);
 
 	if (enc < 0)
 		return NULL;

@@ -436,6 +436,12 @@ HttpEngineNext(HttpEngine *e, long max_ms, bool *woken)
 				break;
 			if (e->n == 0 && max_ms < 0 && woken == NULL)
 				break;			/* nothing to wait for */
+			if (e->yield)
+			{
+				/* a sink got bytes before the wait (a resumed exchange's) */
+				e->yield = false;
+				break;
+			}
 			now = GetCurrentTimestamp();
 			if (until != 0 && now >= until)
 				break;

@@ -236,6 +236,8 @@ typedef struct HttpExchange
 	HttpBodySink sink;
 	void	   *sink_arg;
 	bool		sink_held;
+	char	   *sink_content_type;	/* curl: the Content-Type as the body streams
+									 * (x->resp.headers come at the end) */
 } HttpExchange;
 
 #endif							/* PG_HTTP_H */

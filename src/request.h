@@ -65,6 +65,7 @@ extern void HttpHmac(bool sha512, const void *key, size_t keylen, const void *da
 					 size_t len, uint8 *out);
 extern void HttpSha256(const void *data, size_t len, uint8 *out);
 extern char *HttpHex(const uint8 *b, size_t n);
+extern int	HttpHexDigit(char c);
 extern char *HttpBase64(const void *b, size_t n);
 extern void HttpSignAws(HttpRequest *req, const HttpAwsKey *k, pg_time_t t);
 extern void HttpSignWebhook(HttpRequest *req, const char *secret, size_t secret_len,
@@ -109,7 +110,7 @@ extern void HttpMultipartBody(Jsonb *parts, char **body, size_t *body_len,
 
 /* body.c */
 extern text *HttpBodyDecode(const HttpResponse *resp, HttpFailure *f);
-extern int	HttpBodyEncoding(const HttpResponse *resp, const char **declared, HttpFailure *f);
+extern int	HttpBodyEncoding(const char *content_type, const char **declared, HttpFailure *f);
 extern text *HttpTextDecode(int enc, const char *charset, const char *data, int len,
 							HttpFailure *f);
 extern text *HttpBodyToText(HttpExchange *x);

@@ -34,9 +34,8 @@
 #include "redirect.h"
 #include "request.h"
 
-#include <ctype.h>
-
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -47,6 +46,9 @@
 
 /* The path to a JSON array is at most this deep. */
 #define MAX_JSON_PATH	32
+
+/* Containers open around the array's elements, at most (inside an element, jsonb_in judges). */
+#define MAX_JSON_DEPTH	10000
 
 typedef enum RowKind
 {
@@ -72,9 +74,12 @@ typedef struct JsonScan
 	bool		on_path[MAX_JSON_PATH + 1];
 	bool		expect_key[MAX_JSON_PATH + 1];	/* an object's next string is a key */
 	bool		key_match[MAX_JSON_PATH + 1];	/* its current key is path[level] */
-	bool		capturing_key;	/* the string being read is such a key */
+	bool		key_string;		/* the string being read is a key of an object on the path */
+	bool		capturing_key;	/* ... whose text is kept to compare */
 	size_t		key_start;		/* offset of its first byte */
 	bool		in_array;		/* inside the array (at npath) */
+	bool		after_comma;	/* ... right after a comma between elements */
+	bool		top_done;		/* the document's value ended */
 	bool		found;			/* the array was seen */
 	bool		closed;			/* ... and its end */
 	bool		element;		/* an element has started */
@@ -98,7 +103,7 @@ typedef struct RowStream
 	size_t		scan;			/* looked at up to here */
 	size_t		max_row;		/* max_response_bytes */
 	uint64		received;		/* bytes of body so far */
-	const char *refused;		/* why the sink stopped taking bytes, or NULL */
+	bool		no_memory;		/* the sink could not grow its buffer */
 
 	/* the body's charset, known at the first row */
 	int			enc;
@@ -124,8 +129,7 @@ rows_end(void *arg)
 
 /*
  * The sink: keep what arrived.  Runs inside a transport's callback (curl's
- * too): never throws, and says no (x fails) when the bytes not yet taken
- * would pass what the longest row and a few reads need.
+ * too): never throws; says no (x fails) only when out of memory.
  */
 static bool
 rows_sink(HttpExchange *x, const char *data, size_t len)
@@ -144,11 +148,6 @@ rows_sink(HttpExchange *x, const char *data, size_t len)
 			rs->js.element_start -= rs->pos;
 		rs->pos = 0;
 	}
-	if (rs->len - rs->pos + len > rs->max_row + SINK_SLACK)
-	{
-		rs->refused = "row";
-		return false;
-	}
 	if (rs->len + len + 1 > rs->cap)
 	{
 		size_t		cap = Max(rs->cap * 2, 65536);
@@ -159,7 +158,7 @@ rows_sink(HttpExchange *x, const char *data, size_t len)
 		grown = MemoryContextAllocExtended(rs->cxt, cap, MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE);
 		if (grown == NULL)
 		{
-			rs->refused = "memory";
+			rs->no_memory = true;
 			return false;
 		}
 		if (rs->buf)
@@ -175,6 +174,13 @@ rows_sink(HttpExchange *x, const char *data, size_t len)
 	rs->received += len;
 	/* the timeout is a wait for the next bytes, not for the whole body */
 	x->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), x->req->opt.timeout_ms);
+	/*
+	 * Full (a decompressed piece can be large): take no more until the rows
+	 * are taken.  The transports hold at their next piece; a row longer
+	 * than the limit is refused when the scan finds no end to it.
+	 */
+	if (rs->len - rs->pos > rs->max_row + SINK_SLACK)
+		x->sink_held = true;
 	HttpEngineYield(rs->e);
 	return true;
 }
@@ -215,32 +221,121 @@ next_line(RowStream *rs, const char **row, size_t *n)
 	return true;
 }
 
-/* Does the key at buf[start..end) (raw JSON string text) equal want? */
-static bool
-json_key_is(const char *start, size_t n, const char *want)
+/* The value of n hex digits at s, or -1. */
+static int
+hex_value(const char *s, int n)
 {
-	if (memchr(start, '\\', n) == NULL)
-		return strlen(want) == n && memcmp(start, want, n) == 0;
-	else
-	{
-		/* escapes: let the JSON parser read the string */
-		char	   *quoted = palloc(n + 3);
-		Jsonb	   *jb;
-		JsonbValue	v;
-		bool		same;
+	int			v = 0;
 
-		quoted[0] = '"';
-		memcpy(quoted + 1, start, n);
-		quoted[n + 1] = '"';
-		quoted[n + 2] = '\0';
-		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(quoted)));
-		if (!JsonbExtractScalar(&jb->root, &v) || v.type != jbvString)
-			return false;
-		same = strlen(want) == (size_t) v.val.string.len &&
-			memcmp(v.val.string.val, want, v.val.string.len) == 0;
-		pfree(quoted);
-		return same;
+	for (int i = 0; i < n; i++)
+	{
+		int			d = HttpHexDigit(s[i]);
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
 	}
+	return v;
+}
+
+/*
+ * Does the raw JSON string text s[0..n) (quotes off, escapes in) equal
+ * want?  Escapes are read here, allocating nothing (a body may hold any
+ * number of keys); \u escapes are UTF-8.  Never throws.
+ */
+static bool
+json_key_is(const char *s, size_t n, const char *want)
+{
+	size_t		wl = strlen(want);
+	size_t		j = 0;
+
+	for (size_t i = 0; i < n;)
+	{
+		unsigned char out[4];
+		int			olen = 1;
+
+		if (s[i] != '\\')
+			out[0] = (unsigned char) s[i++];
+		else if (i + 1 >= n)
+			return false;
+		else
+		{
+			char		e = s[i + 1];
+
+			i += 2;
+			switch (e)
+			{
+				case '"':
+				case '\\':
+				case '/':
+					out[0] = (unsigned char) e;
+					break;
+				case 'b':
+					out[0] = '\b';
+					break;
+				case 'f':
+					out[0] = '\f';
+					break;
+				case 'n':
+					out[0] = '\n';
+					break;
+				case 'r':
+					out[0] = '\r';
+					break;
+				case 't':
+					out[0] = '\t';
+					break;
+				case 'u':
+					{
+						int			cp = i + 4 <= n ? hex_value(s + i, 4) : -1;
+
+						if (cp < 0)
+							return false;
+						i += 4;
+						if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u')
+						{
+							int			lo = hex_value(s + i + 2, 4);
+
+							if (lo >= 0xDC00 && lo <= 0xDFFF)
+							{
+								cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+								i += 6;
+							}
+						}
+						if (cp < 0x80)
+							out[0] = (unsigned char) cp;
+						else if (cp < 0x800)
+						{
+							out[0] = 0xC0 | (cp >> 6);
+							out[1] = 0x80 | (cp & 0x3F);
+							olen = 2;
+						}
+						else if (cp < 0x10000)
+						{
+							out[0] = 0xE0 | (cp >> 12);
+							out[1] = 0x80 | ((cp >> 6) & 0x3F);
+							out[2] = 0x80 | (cp & 0x3F);
+							olen = 3;
+						}
+						else
+						{
+							out[0] = 0xF0 | (cp >> 18);
+							out[1] = 0x80 | ((cp >> 12) & 0x3F);
+							out[2] = 0x80 | ((cp >> 6) & 0x3F);
+							out[3] = 0x80 | (cp & 0x3F);
+							olen = 4;
+						}
+					}
+					break;
+				default:
+					return false;
+			}
+		}
+		if (j + olen > wl || memcmp(want + j, out, olen) != 0)
+			return false;
+		j += olen;
+	}
+	return j == wl;
 }
 
 /* Fail the statement: the body is not the JSON the call asked for. */
@@ -286,6 +381,7 @@ next_json(RowStream *rs, const char **row, size_t *n)
 		char		c = rs->buf[i];
 		int			level = js->depth - 1;	/* the innermost open container */
 		bool		at_elements = js->in_array && js->depth == js->npath + 1;
+		bool		want_key;		/* an object on the path expects a key */
 
 		if (js->in_string)
 		{
@@ -296,6 +392,9 @@ next_json(RowStream *rs, const char **row, size_t *n)
 			else if (c == '"')
 			{
 				js->in_string = false;
+				if (js->key_string)
+					js->expect_key[level] = false;	/* a ':' and a value next */
+				js->key_string = false;
 				if (js->capturing_key)
 				{
 					js->capturing_key = false;
@@ -305,15 +404,21 @@ next_json(RowStream *rs, const char **row, size_t *n)
 			}
 			continue;
 		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (js->top_done)
+			json_refused(rs, "Text follows the document");
+		want_key = level >= 0 && level <= js->npath && js->type[level] == '{' &&
+			js->expect_key[level];
+		if (want_key && c != '"' && c != '}')
+			json_refused(rs, "An object key is not a string");
+		if (at_elements && c != ',' && c != ']')
+			js->after_comma = false;
 		switch (c)
 		{
-			case ' ':
-			case '\t':
-			case '\n':
-			case '\r':
-				break;
 			case '"':
 				js->in_string = true;
+				js->key_string = want_key;
 				if (at_elements && !js->element)
 				{
 					js->element = true;
@@ -333,7 +438,8 @@ next_json(RowStream *rs, const char **row, size_t *n)
 					js->element = true;
 					js->element_start = i;
 				}
-				js->depth++;
+				if (++js->depth > MAX_JSON_DEPTH)
+					json_refused(rs, "Arrays and objects are nested too deep around the elements");
 				level++;
 				if (level <= js->npath)
 				{
@@ -362,8 +468,11 @@ next_json(RowStream *rs, const char **row, size_t *n)
 				if (js->depth == 0 || (level <= js->npath && js->type[level] != (c == '}' ? '{' : '[')))
 					json_refused(rs, "A bracket closes what was not open");
 				js->depth--;
+				js->top_done = js->depth == 0;
 				if (at_elements && c == ']')
 				{
+					if (js->after_comma)
+						json_refused(rs, "An element of the array is empty");
 					js->in_array = false;
 					js->closed = true;
 					if (js->element)
@@ -380,15 +489,17 @@ next_json(RowStream *rs, const char **row, size_t *n)
 					if (!js->element)
 						json_refused(rs, "An element of the array is empty");
 					json_element(rs, i, row, n);
+					js->after_comma = true;
 					rs->pos = rs->scan;
 					return true;
 				}
 				if (level >= 0 && level <= js->npath && js->type[level] == '{')
+				{
 					js->expect_key[level] = true;
+					js->key_match[level] = false;
+				}
 				break;
 			case ':':
-				if (level >= 0 && level <= js->npath && js->type[level] == '{')
-					js->expect_key[level] = false;
 				break;
 			default:
 				if (at_elements && !js->element)
@@ -411,23 +522,48 @@ next_json(RowStream *rs, const char **row, size_t *n)
 	return false;
 }
 
-/* row[0..n) as text in the database encoding; the charset the body declared. */
+/*
+ * The body's charset, from its Content-Type (curl's, as the transfer goes,
+ * is x->sink_content_type: x->resp has its headers only at the end).  JSON
+ * is scanned byte by byte, so its charset must be one whose multibyte
+ * characters hold no ASCII bytes (a server encoding), and the path's keys
+ * are compared in it.
+ */
+static void
+rows_encoding(RowStream *rs)
+{
+	HttpExchange *x = rs->x;
+	HttpFailure f;
+	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
+	int			db = GetDatabaseEncoding();
+
+	rs->enc = HttpBodyEncoding(x->sink_content_type ? x->sink_content_type :
+							   HttpContentType(&x->resp), &rs->charset, &f);
+	if (rs->enc < 0)
+		HttpFailureRaise(&f, rs->secrets);
+	if (rs->kind == ROWS_JSON && !PG_VALID_BE_ENCODING(rs->enc))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("http.get_json_rows cannot read JSON in charset \"%s\"", rs->charset),
+				 errdetail("Its multibyte characters may hold bytes that look like JSON's brackets and quotes."),
+				 errhint("Use http.get() for the whole body, or ask the server for UTF-8.")));
+	if (rs->kind == ROWS_JSON && rs->enc != db && rs->enc != PG_SQL_ASCII && db != PG_SQL_ASCII)
+	{
+		for (int i = 0; i < rs->js.npath; i++)
+			rs->js.path[i] = (char *) pg_do_encoding_conversion((unsigned char *) rs->js.path[i],
+																strlen(rs->js.path[i]), db, rs->enc);
+	}
+	MemoryContextSwitchTo(old);
+	rs->enc_known = true;
+}
+
+/* row[0..n) as text in the database encoding, from the body's charset. */
 static text *
 row_text(RowStream *rs, const char *row, size_t n)
 {
 	HttpFailure f;
 	text	   *t;
 
-	if (!rs->enc_known)
-	{
-		MemoryContext old = MemoryContextSwitchTo(rs->cxt);
-
-		rs->enc = HttpBodyEncoding(&rs->x->resp, &rs->charset, &f);
-		MemoryContextSwitchTo(old);
-		if (rs->enc < 0)
-			HttpFailureRaise(&f, rs->secrets);
-		rs->enc_known = true;
-	}
 	t = HttpTextDecode(rs->enc, rs->charset, row, (int) n, &f);
 	if (t == NULL)
 		HttpFailureRaise(&f, rs->secrets);
@@ -441,9 +577,7 @@ rows_outcome(RowStream *rs)
 	HttpExchange *x = rs->x;
 	int			s = x->resp.status;
 
-	if (rs->refused != NULL && strcmp(rs->refused, "row") == 0)
-		row_too_long(rs);
-	if (rs->refused != NULL)
+	if (rs->no_memory)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory for a row of HTTP response %s", x->req->url),
@@ -456,10 +590,10 @@ rows_outcome(RowStream *rs)
 												  x->resp.body.data ? Min(x->resp.body.len, 200) : 0);
 
 		ereport(ERROR,
-				(errcode(MAKE_SQLSTATE('H', 'T', '0' + (s / 100) % 10, '0' + (s / 10) % 10, '0' + s % 10)),
+				(errcode(MAKE_SQLSTATE('W', 'H', '0' + (s / 100) % 10, '0' + (s / 10) % 10, '0' + s % 10)),
 				 errmsg("HTTP status %d from %s", s, x->resp.url ? x->resp.url : x->req->url),
 				 excerpt[0] ? errdetail("The body begins: %s", excerpt) : errdetail("The body is empty."),
-				 errhint("The streaming functions take rows from a 2xx response only; SQLSTATE HT000 catches every status."),
+				 errhint("The streaming functions take rows from a 2xx response only; SQLSTATE WH000 catches every status."),
 				 errhidestmt(rs->secrets)));
 	}
 }
@@ -469,7 +603,8 @@ rows_outcome(RowStream *rs)
  * options (arguments headers, options).  In the multi-call context.
  */
 static RowStream *
-rows_begin(FunctionCallInfo fcinfo, FuncCallContext *fctx, RowKind kind, int headers, int options)
+rows_begin(FunctionCallInfo fcinfo, FuncCallContext *fctx, RowKind kind, int headers, int options,
+		   bool secrets)
 {
 	RowStream  *rs = palloc0(sizeof(RowStream));
 	text	   *url;
@@ -482,7 +617,7 @@ rows_begin(FunctionCallInfo fcinfo, FuncCallContext *fctx, RowKind kind, int hea
 	url = PG_GETARG_TEXT_PP(0);
 	rs->kind = kind;
 	rs->cxt = fctx->multi_call_memory_ctx;
-	rs->secrets = HttpCallHasSecrets(fcinfo, 0, headers);
+	rs->secrets = secrets;
 	req = HttpCallRequest(fcinfo, "GET", VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), headers, options);
 	HttpRequestFinish(req, NULL);
 	rs->max_row = (size_t) Min(req->opt.max_response_bytes, (int64) MaxAllocSize - 1);
@@ -492,6 +627,7 @@ rows_begin(FunctionCallInfo fcinfo, FuncCallContext *fctx, RowKind kind, int hea
 	rs->x->cxt = rs->cxt;
 	rs->x->sink = rows_sink;
 	rs->x->sink_arg = rs;
+	rs->x->sink_held = true;	/* held but while the engine runs (rows_next) */
 	rs->e = HttpEngineBegin(1);
 	rs->cb.func = rows_end;
 	rs->cb.arg = rs;
@@ -509,11 +645,15 @@ rows_next(RowStream *rs, Datum *result)
 {
 	for (;;)
 	{
-		const char *row;
-		size_t		n;
+		const char *row = NULL;
+		size_t		n = 0;
 		bool		got;
+		HttpExchange *found;
 
-		got = rs->kind == ROWS_LINES ? next_line(rs, &row, &n) : next_json(rs, &row, &n);
+		if (!rs->enc_known && rs->len > 0)
+			rows_encoding(rs);
+		got = rs->len > 0 &&
+			(rs->kind == ROWS_LINES ? next_line(rs, &row, &n) : next_json(rs, &row, &n));
 		if (!got && rs->over && rs->kind == ROWS_LINES && rs->pos < rs->len)
 		{
 			/* the last line, with no LF after it */
@@ -532,7 +672,6 @@ rows_next(RowStream *rs, Datum *result)
 				*result = PointerGetDatum(t);
 			else
 				*result = DirectFunctionCall1(jsonb_in, CStringGetDatum(text_to_cstring(t)));
-			HttpEngineHold(rs->x, true);
 			return true;
 		}
 		if (rs->over)
@@ -543,8 +682,11 @@ rows_next(RowStream *rs, Datum *result)
 							 "The body ended inside the document");
 			return false;
 		}
+		/* read on, and hold again whatever happens next (an error in a row) */
 		HttpEngineHold(rs->x, false);
-		if (HttpEngineNext(rs->e, -1, NULL) != NULL)
+		found = HttpEngineNext(rs->e, -1, NULL);
+		HttpEngineHold(rs->x, true);
+		if (found != NULL)
 		{
 			rs->over = true;
 			rows_outcome(rs);
@@ -564,10 +706,13 @@ rows_call(FunctionCallInfo fcinfo, RowKind kind, int path_arg, int headers, int 
 	if (SRF_IS_FIRSTCALL())
 	{
 		MemoryContext old;
+		bool		secrets = HttpCallHasSecrets(fcinfo, 0, headers);
 
+		/* from the first check on, an error keeps the statement out of the log */
+		HttpSecretGuardPush(&guard, secrets);
 		fctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-		rs = rows_begin(fcinfo, fctx, kind, headers, options);
+		rs = rows_begin(fcinfo, fctx, kind, headers, options, secrets);
 		if (path_arg >= 0 && !PG_ARGISNULL(path_arg))
 		{
 			ArrayType  *a = PG_GETARG_ARRAYTYPE_P(path_arg);
@@ -593,6 +738,7 @@ rows_call(FunctionCallInfo fcinfo, RowKind kind, int path_arg, int headers, int 
 		}
 		fctx->user_fctx = rs;
 		MemoryContextSwitchTo(old);
+		HttpSecretGuardPop(&guard, secrets);
 	}
 	fctx = SRF_PERCALL_SETUP();
 	rs = fctx->user_fctx;
@@ -622,10 +768,36 @@ pg_http_get_json_rows(PG_FUNCTION_ARGS)
 	return rows_call(fcinfo, ROWS_JSON, 1, 2, 3);
 }
 
+/* Skip spaces and tabs. */
+static const char *
+link_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* Skip to the ',' ending a Link member (outside quoted strings), or the end. */
+static const char *
+link_member_end(const char *p)
+{
+	while (*p && *p != ',')
+	{
+		if (*p++ == '"')
+		{
+			while (*p && *p != '"')
+				p += (*p == '\\' && p[1]) ? 2 : 1;
+			if (*p)
+				p++;
+		}
+	}
+	return p;
+}
+
 /*
- * The target of the first Link field member with rel "next" (RFC 8288):
- * `<uri>; rel="next"` or `rel=next`, among other relations and params, or
- * NULL.
+ * The target of the first Link field member whose rel parameter has the
+ * relation type "next" (RFC 8288: `<uri>; rel="next"` or `rel=next`, among
+ * other types and parameters), or NULL.  One pass over each value.
  */
 static char *
 link_next(const HttpHeaderList *headers)
@@ -636,50 +808,77 @@ link_next(const HttpHeaderList *headers)
 
 		if (pg_strcasecmp(headers->items[h].name, "link") != 0)
 			continue;
-		while ((p = strchr(p, '<')) != NULL)
+		while (*p)
 		{
-			const char *uri = p + 1;
-			const char *end = strchr(uri, '>');
-			const char *q;
-			const char *stop;
+			const char *uri;
+			const char *end;
+			bool		next = false;
+			bool		seen_rel = false;
 
-			if (end == NULL)
-				break;
-			/* this member's params run to the next ",<" (or the end) */
-			stop = strchr(end, '<');
-			if (stop == NULL)
-				stop = end + strlen(end);
-			for (q = end + 1; q < stop; q++)
+			p = link_ws(p);
+			if (*p == ',')
 			{
-				const char *v;
-				size_t		vlen;
+				p++;
+				continue;
+			}
+			if (*p != '<' || (end = strchr(p + 1, '>')) == NULL)
+			{
+				p = link_member_end(p);
+				continue;
+			}
+			uri = p + 1;
+			p = link_ws(end + 1);
+			while (*p == ';')
+			{
+				const char *name = p = link_ws(p + 1);
+				const char *val = NULL;
+				size_t		nlen,
+							vlen = 0;
 
-				if (pg_strncasecmp(q, "rel=", 4) != 0 || (q > end + 1 && isalnum((unsigned char) q[-1])))
-					continue;
-				v = q + 4;
-				if (*v == '"')
+				while (*p && !strchr("=;, \t", *p))
+					p++;
+				nlen = p - name;
+				p = link_ws(p);
+				if (*p == '=')
 				{
-					const char *close = strchr(++v, '"');
-
-					vlen = close && close < stop ? (size_t) (close - v) : 0;
+					p = link_ws(p + 1);
+					if (*p == '"')
+					{
+						val = ++p;
+						while (*p && *p != '"')
+							p += (*p == '\\' && p[1]) ? 2 : 1;
+						vlen = p - val;
+						if (*p)
+							p++;
+					}
+					else
+					{
+						val = p;
+						while (*p && !strchr(";, \t", *p))
+							p++;
+						vlen = p - val;
+					}
+					p = link_ws(p);
 				}
-				else
-					vlen = strcspn(v, ";, \t");
-				/* rel may hold several relation types, space-separated */
-				for (const char *t = v; t < v + vlen;)
+				/* only a member's first rel counts (RFC 8288 3.3) */
+				if (nlen == 3 && pg_strncasecmp(name, "rel", 3) == 0 && val != NULL && !seen_rel)
 				{
-					size_t		tl = strcspn(t, " \t\"");
+					seen_rel = true;
+					for (size_t k = 0; k < vlen;)
+					{
+						size_t		t = k;
 
-					if (tl > (size_t) (v + vlen - t))
-						tl = v + vlen - t;
-					if (tl == 4 && pg_strncasecmp(t, "next", 4) == 0)
-						return pnstrdup(uri, end - uri);
-					t += tl;
-					while (t < v + vlen && (*t == ' ' || *t == '\t'))
-						t++;
+						while (t < vlen && val[t] != ' ' && val[t] != '\t')
+							t++;
+						if (t - k == 4 && pg_strncasecmp(val + k, "next", 4) == 0)
+							next = true;
+						k = t + 1;
+					}
 				}
 			}
-			p = end + 1;
+			if (next)
+				return pnstrdup(uri, end - uri);
+			p = link_member_end(p);
 		}
 	}
 	return NULL;
@@ -715,7 +914,9 @@ pg_http_get_pages(PG_FUNCTION_ARGS)
 	if (SRF_IS_FIRSTCALL())
 	{
 		TupleDesc	td;
+		bool		secrets = HttpCallHasSecrets(fcinfo, 0, 2);
 
+		HttpSecretGuardPush(&guard, secrets);
 		fctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		w = palloc0(sizeof(PageWalk));
@@ -729,12 +930,13 @@ pg_http_get_pages(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("max_pages must be between 1 and 100000")));
-		w->secrets = HttpCallHasSecrets(fcinfo, 0, 2);
+		w->secrets = secrets;
 		if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
 		w->td = BlessTupleDesc(CreateTupleDescCopy(td));
 		fctx->user_fctx = w;
 		MemoryContextSwitchTo(old);
+		HttpSecretGuardPop(&guard, secrets);
 	}
 	fctx = SRF_PERCALL_SETUP();
 	w = fctx->user_fctx;
@@ -760,11 +962,12 @@ pg_http_get_pages(PG_FUNCTION_ARGS)
 	result = HttpResponseDatum(x, w->td, false);
 	w->pages++;
 
-	/* the next page: where this one's final URL says */
-	old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+	/* the next page: where this one's final URL says (kept; the rest goes with the call) */
 	{
 		char	   *link = link_next(&x->resp.headers);
+		char	   *prev = w->next;
 
+		w->next = NULL;
 		if (link != NULL && x->resp.status >= 200 && x->resp.status < 300)
 		{
 			HttpRequest *at = req;
@@ -774,12 +977,10 @@ pg_http_get_pages(PG_FUNCTION_ARGS)
 				/* redirected: resolve against where the page was found */
 				at = HttpCallRequest(fcinfo, "GET", x->resp.url, strlen(x->resp.url), -1, -1);
 			}
-			w->next = HttpResolveReference(at, link);
+			w->next = MemoryContextStrdup(fctx->multi_call_memory_ctx, HttpResolveReference(at, link));
 		}
-		else
-			w->next = NULL;
+		pfree(prev);
 	}
-	MemoryContextSwitchTo(old);
 	HttpSecretGuardPop(&guard, w->secrets);
 	SRF_RETURN_NEXT(fctx, result);
 }

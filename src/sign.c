@@ -139,8 +139,9 @@ aws_encode(StringInfo out, const char *s, size_t n, bool keep_slash)
 	}
 }
 
-static int
-hexval(char c)
+/* The value of a hex digit, or -1. */
+int
+HttpHexDigit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -160,9 +161,9 @@ pct_decode(const char *s, size_t n, size_t *outlen)
 
 	for (size_t i = 0; i < n; i++)
 	{
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
+		if (s[i] == '%' && i + 2 < n && HttpHexDigit(s[i + 1]) >= 0 && HttpHexDigit(s[i + 2]) >= 0)
 		{
-			o[k++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			o[k++] = (char) (HttpHexDigit(s[i + 1]) * 16 + HttpHexDigit(s[i + 2]));
 			i += 2;
 		}
 		else

@@ -585,7 +585,8 @@ async def handle(conn, req):
         # ended: "sent" (all), "broken" (break_at) or "gone" (the client
         # stopped reading and closed).
         rows = int(q.get("rows", "10"))
-        pad = b"x" * int(q.get("pad", "0"))
+        # latin1=1: the pad is e-acute in ISO-8859-1, and the charset says so
+        pad = (b"\xe9" if q.get("latin1") else b"x") * int(q.get("pad", "0"))
         block = int(q.get("block", "2000"))
         nl = b"\r\n" if q.get("crlf") else b"\n"
         arr = p == "/jsonarray"
@@ -594,7 +595,8 @@ async def handle(conn, req):
         drip = int(q.get("drip_ms", "0")) / 1000.0
         rec = {"path": p, "rows_sent": 0, "end": "running"}
         stats.setdefault("streams", []).append(rec)
-        ctype = "application/json" if arr else "application/x-ndjson"
+        ctype = ("application/json" if arr else "application/x-ndjson") + \
+            ("; charset=iso-8859-1" if q.get("latin1") else "")
         w.write(("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
                  % ctype).encode())
         first = b'{"meta":{"note":"rows in data, not [here]","n":[1,2]},"data":[' if wrap \
@@ -631,6 +633,13 @@ async def handle(conn, req):
         except (ConnectionError, asyncio.CancelledError):
             rec["end"] = "gone"
             raise ConnectionResetError("client went away")
+        return True
+
+    if p == "/deep":
+        # {"x": [[[...]]]} nested n deep: what no array path should follow
+        n = int(q.get("n", "10"))
+        body = b'{"x": ' + b"[" * n + b"]" * n + b', "data": [1]}'
+        w.write(response(200, body, [("Content-Type", "application/json")]))
         return True
 
     if p.startswith("/pages/"):

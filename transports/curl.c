@@ -458,6 +458,26 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 
 			curl_easy_getinfo(cx->easy, CURLINFO_RESPONSE_CODE, &status);
 			cx->sinking = HttpExchangeSinks(cx->x, (int) status);
+			if (cx->sinking)
+			{
+				/* the sink's caller reads the charset before the headers are parsed */
+				char	   *ct = NULL;
+
+				curl_easy_getinfo(cx->easy, CURLINFO_CONTENT_TYPE, &ct);
+				if (ct != NULL)
+				{
+					size_t		n = strlen(ct) + 1;
+
+					cx->x->sink_content_type = MemoryContextAllocExtended(GetMemoryChunkContext(cx),
+																		  n, MCXT_ALLOC_NO_OOM);
+					if (cx->x->sink_content_type == NULL)
+					{
+						cx->oom = true;
+						return 0;
+					}
+					memcpy(cx->x->sink_content_type, ct, n);
+				}
+			}
 		}
 		if (cx->sinking)
 		{

@@ -883,6 +883,8 @@ HttpStreamResume(HttpExchange *x)
 	if (sx == NULL || !sx->parked || sx->conn == NULL)
 		return;
 	sx->parked = false;
+	/* watched again first: a read that stops at its budget relies on it */
+	(void) HttpLoopWatch(sx->conn->sock, HTTP_WATCH_READ, stream_ready, sx);
 	stream_ready(sx, sx->conn->sock, HTTP_WATCH_READ);
 }
 

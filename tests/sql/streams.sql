@@ -15,10 +15,14 @@ SELECT count(*), sum((l::jsonb->>'i')::bigint) = 19999 * 20000 / 2 AS all_rows,
 -- a close-delimited body, and a body with a Content-Length
 SELECT count(*), sum(length(l)) FROM http.get_lines(:'mock' || '/close-delimited/100000') l;
 SELECT count(*), sum(length(l)) FROM http.get_lines(:'mock' || '/text/100000') l;
--- charset: rows are converted as bodies are
+-- charset: rows are converted as bodies are, from the first row on (a
+-- large body: the charset is known before the transfer ends)
 SELECT l FROM http.get_lines(:'mock' || '/charset?cs=latin1') l;
--- LIMIT stops reading; the next call works
-SELECT l FROM http.get_lines(:'mock' || '/ndjson?rows=1000000&pad=100') l LIMIT 2;
+SELECT count(*), bool_and(l LIKE '%ééé%') AS converted
+  FROM http.get_lines(:'mock' || '/ndjson?rows=20000&pad=50&latin1=1') l;
+-- in the select list, LIMIT stops reading (in FROM, the rows are stored
+-- first); the next call works
+SELECT http.get_lines(:'mock' || '/ndjson?rows=1000000&pad=100') LIMIT 2;
 SELECT count(*) FROM http.get_lines(:'mock' || '/ndjson?rows=10');
 
 -- JSON arrays: the document, or the array at a path of keys
@@ -30,6 +34,13 @@ SELECT count(*), sum((j->>'i')::bigint) = 29999 * 30000 / 2 AS all_rows
 SELECT * FROM http.get_json_rows(t.raw(E'HTTP/1.1 200 OK\r\nContent-Length: 59\r\n\r\n [ "a,]\\"[{" , 1.5e3,null, {"k":[1,{"x":"]"}]}, [] ,true ] '));
 SELECT * FROM http.get_json_rows(t.raw(E'HTTP/1.1 200 OK\r\nContent-Length: 41\r\n\r\n{"d\\u0061ta": [1, 2], "data": "not this"}'), '{data}');
 SELECT count(*) FROM http.get_json_rows(t.raw(E'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]'));
+-- what is around the array must be JSON too
+SELECT t.errmsg($$SELECT count(*) FROM http.get_json_rows('$$ || t.raw(E'HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n{"data":0, 5:[1,2]}') || $$', '{data}')$$);
+SELECT t.err($$SELECT count(*) FROM http.get_json_rows('$$ || t.raw(E'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n[1,]') || $$')$$);
+SELECT t.err($$SELECT count(*) FROM http.get_json_rows('$$ || t.raw(E'HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n[1] [2,3]') || $$')$$);
+-- nesting outside the elements is bounded (nothing of it is kept)
+SELECT count(*) FROM http.get_json_rows(:'mock' || '/deep?n=9000', '{data}');
+SELECT t.err($$SELECT count(*) FROM http.get_json_rows('$$ || :'mock' || $$/deep?n=20000', '{data}')$$);
 
 -- errors: the statement fails, no partial result
 SELECT t.err($$SELECT count(*) FROM http.get_lines('$$ || :'mock' || $$/status/404')$$);
