@@ -1293,9 +1293,22 @@ def scenario_streams_hold_while_the_query_works(env):
                              % sent["rows_sent"])
     if anon > 64:
         raise AssertionError("backend private memory grew %.1f MB" % anon)
+    # two streams in one select list take turns: each is held (its socket
+    # full) while the other reads, and resumed with megabytes waiting
+    watch = RssWatch(pid)
+    t0 = time.monotonic()
+    both = one(conn, "SELECT count(*), sum(length(a) + length(b)) FROM "
+                     "(SELECT http.get_lines(%s) a, http.get_lines(%s) b) s",
+               (mock_url(env, "/ndjson?rows=100000&pad=1000"), mock_url(env, "/ndjson?rows=100000&pad=1000")))
+    took = time.monotonic() - t0
+    anon2, _ = watch.stop()
+    if both[0] != 100000 or int(both[1]) < 2 * 100000 * 1000:
+        raise AssertionError("two streams in turn: %r" % (both,))
+    if anon2 > 64:
+        raise AssertionError("two streams: backend private memory grew %.1f MB" % anon2)
     conn.close()
-    return "150 rows taken over 1.5 s of other calls: the server sent %d rows; RssAnon +%.1f MB" % (
-        sent["rows_sent"], anon)
+    return ("150 rows taken over 1.5 s of other calls: the server sent %d rows; RssAnon +%.1f MB; "
+            "two 100 MB streams in turn in %.1f s, +%.1f MB") % (sent["rows_sent"], anon, took, anon2)
 
 
 def scenario_streams_cancel_and_timeouts_mid_stream(env):
